@@ -1,0 +1,217 @@
+"""The one configuration model: risk limits, sizing, filters, mode, endpoints.
+
+Sources, later ones overriding earlier ones:
+  1. the defaults below;
+  2. a JSON file named by `COPYTRADER_SETTINGS_FILE` (or passed to `load_settings(path=...)`);
+  3. an SSM parameter (a JSON string) named by `COPYTRADER_SETTINGS_SSM`;
+  4. environment variables `COPYTRADER_<FIELD>`, nested with a double underscore:
+     `COPYTRADER_RISK__MAX_MARKET_EXPOSURE=250`, `COPYTRADER_SIZING__KELLY_FRACTION=0.2`.
+
+An invalid value raises `SettingsError` whose message names the field, the value and the allowed
+range, e.g. `sizing.kelly_fraction = 1.5: must be <= 1 (allowed: 0 < x <= 1)`.
+Paper trading is the default; live trading needs `mode=live` *and* `live_confirmed=true`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from copytrader.model import OrderType
+from copytrader.money import to_decimal
+
+ENV_PREFIX = "COPYTRADER_"
+Dec = Annotated[Decimal, BeforeValidator(to_decimal)]
+
+
+class SettingsError(ValueError):
+    """Invalid configuration; the message lists every bad field with its allowed range."""
+
+
+class Mode(StrEnum):
+    PAPER = "paper"
+    LIVE = "live"
+
+
+class SizingMode(StrEnum):
+    KELLY = "kelly"  # fractional Kelly on the whale's Beta-posterior win probability
+    FIXED = "fixed"  # a fixed pUSD notional per copy
+    PROPORTIONAL = "proportional"  # a fixed ratio of the whale's notional
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RiskLimits(_Section):
+    max_market_exposure: Dec = Field(Decimal(500), gt=0, description="pUSD at cost per market (condition id)")
+    max_total_exposure: Dec = Field(Decimal(5000), gt=0, description="pUSD at cost across all open positions")
+    daily_loss_limit: Dec = Field(Decimal("0.05"), gt=0, le=1, description="fraction of start-of-day equity")
+    stop_loss: Dec = Field(Decimal("0.15"), gt=0, le=1, description="per-position loss fraction (exits)")
+    kill_switch: bool = Field(False, description="halt all new orders at once")
+
+
+class SizingSettings(_Section):
+    mode: SizingMode = SizingMode.KELLY
+    kelly_fraction: Dec = Field(Decimal("0.25"), gt=0, le=1)
+    max_trade_notional: Dec = Field(Decimal(250), gt=0, description="pUSD cap per copy")
+    fixed_notional: Dec = Field(Decimal(50), gt=0, description="pUSD per copy in fixed mode")
+    proportional_ratio: Dec = Field(Decimal("0.1"), gt=0, le=10, description="copy/whale notional ratio")
+    prior_strength: Dec = Field(
+        Decimal(30), gt=0, le=10000, description="Beta prior pseudo-trades centred on no skill (shrinkage)"
+    )
+    min_edge: Dec = Field(Decimal("0.01"), ge=0, lt=1, description="min q - cost per share to trade")
+    max_win_probability: Dec = Field(Decimal("0.97"), gt=0, lt=1)
+
+
+class FilterSettings(_Section):
+    min_price: Dec = Field(Decimal("0.05"), gt=0, lt=1)
+    max_price: Dec = Field(Decimal("0.95"), gt=0, lt=1)
+    max_spread: Dec = Field(Decimal("0.05"), gt=0, lt=1)
+    min_book_depth: Dec = Field(Decimal(25), ge=0, description="pUSD available within the limit price")
+    max_drift_abs: Dec = Field(Decimal("0.03"), ge=0, lt=1, description="our price - whale price, absolute")
+    max_drift_rel: Dec = Field(Decimal("0.10"), ge=0, lt=10, description="(our - whale) / whale")
+    min_time_to_resolution_s: int = Field(900, ge=0, le=30 * 86400)
+    max_trade_age_s: int = Field(300, gt=0, le=86400)
+    min_whale_notional: Dec = Field(Decimal(10), ge=0, description="pUSD; smaller whale fills are noise")
+
+    @model_validator(mode="after")
+    def _band(self) -> FilterSettings:
+        if self.min_price >= self.max_price:
+            raise ValueError(f"min_price ({self.min_price}) must be below max_price ({self.max_price})")
+        return self
+
+
+class Settings(_Section):
+    mode: Mode = Mode.PAPER
+    live_confirmed: bool = Field(False, description="second switch required for live trading")
+    paper_bankroll: Dec = Field(Decimal(10000), gt=0, description="starting pUSD for the paper account")
+    account: str = Field("paper", min_length=1, max_length=64)
+    order_type: OrderType = OrderType.FAK
+    book_levels_kept: int = Field(20, ge=1, le=500)
+    clob_url: str = "https://clob.polymarket.com"
+    gamma_url: str = "https://gamma-api.polymarket.com"
+    http_timeout_s: float = Field(2.0, gt=0, le=30)
+    risk: RiskLimits = RiskLimits()
+    sizing: SizingSettings = SizingSettings()
+    filters: FilterSettings = FilterSettings()
+
+    @model_validator(mode="after")
+    def _live_needs_confirmation(self) -> Settings:
+        if self.mode is Mode.LIVE and not self.live_confirmed:
+            raise ValueError("mode=live also needs live_confirmed=true (paper trading is the default)")
+        if self.order_type not in (OrderType.FOK, OrderType.FAK):
+            raise ValueError("copies are immediate: order_type must be FOK or FAK")
+        return self
+
+
+def _bounds(field_path: tuple[str, ...]) -> str:
+    """Human text for the allowed range of a field, read from its pydantic constraints."""
+    model: type[BaseModel] = Settings
+    info = None
+    for part in field_path:
+        info = model.model_fields.get(part)
+        if info is None:
+            return ""
+        annotation = info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+    if info is None:
+        return ""
+    low = high = ""
+    for meta in info.metadata:
+        for name, symbol in (("gt", "<"), ("ge", "<=")):
+            if getattr(meta, name, None) is not None:
+                low = f"{getattr(meta, name)} {symbol} "
+        for name, symbol in (("lt", "<"), ("le", "<=")):
+            if getattr(meta, name, None) is not None:
+                high = f" {symbol} {getattr(meta, name)}"
+    annotation = info.annotation
+    if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        return "one of " + ", ".join(m.value for m in annotation)
+    if low or high:
+        return f"{low}x{high}"
+    return ""
+
+
+def _format(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        loc = tuple(str(p) for p in item["loc"])
+        name = ".".join(loc) or "settings"
+        value = item.get("input")
+        bounds = _bounds(loc) if loc else ""
+        shown = "" if isinstance(value, dict) else f" = {value!r}"
+        message = item["msg"].removeprefix("Value error, ")
+        lines.append(f"{name}{shown}: {message}" + (f" (allowed: {bounds})" if bounds else ""))
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def _deep_merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in (f"{ENV_PREFIX}SETTINGS_FILE", f"{ENV_PREFIX}SETTINGS_SSM"):
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        if path[0] not in Settings.model_fields:
+            continue  # other COPYTRADER_* variables (table names, ...) are not settings
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = value
+    return out
+
+
+def _from_ssm(name: str) -> dict[str, Any]:
+    import boto3  # only when an SSM parameter is configured
+
+    response = boto3.client("ssm").get_parameter(Name=name, WithDecryption=True)
+    loaded = json.loads(response["Parameter"]["Value"])
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"SSM parameter {name} must hold a JSON object")
+    return loaded
+
+
+def load_settings(
+    path: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Load and validate the settings from defaults, file, SSM and environment (in that order)."""
+    env = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    file_name = path or env.get(f"{ENV_PREFIX}SETTINGS_FILE")
+    if file_name:
+        try:
+            loaded = json.loads(Path(file_name).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise SettingsError(f"cannot read settings file {file_name}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise SettingsError(f"settings file {file_name} must hold a JSON object")
+        data = _deep_merge(data, loaded)
+    if ssm_name := env.get(f"{ENV_PREFIX}SETTINGS_SSM"):
+        data = _deep_merge(data, _from_ssm(ssm_name))
+    data = _deep_merge(data, _from_env(env))
+    if overrides:
+        data = _deep_merge(data, overrides)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise SettingsError(_format(exc)) from None

@@ -1,0 +1,357 @@
+"""The one definition of every DynamoDB table (PynamoDB models).
+
+The CDK app builds its `TableV2`s from `TABLES` (key schema, indexes, TTL), local mode creates the same
+tables in moto server from the same models, and the handlers read and write through them. Table names
+come from the environment (`COPYTRADER_TABLE_<NAME>`, set by CDK on each function) and default to
+`copytrader-<name>` for local mode. Money and share amounts are `DecimalAttribute`s: DynamoDB numbers are
+exact decimals (38 digits), so amounts round-trip without a float.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pynamodb.attributes import (
+    Attribute,
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.constants import NUMBER
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class DecimalAttribute(Attribute[Decimal]):
+    """A DynamoDB number read and written as an exact `Decimal` (PynamoDB's NumberAttribute uses float)."""
+
+    attr_type = NUMBER
+
+    def serialize(self, value: Decimal) -> str:
+        if not isinstance(value, Decimal):
+            raise TypeError(f"DecimalAttribute takes a Decimal, got {type(value).__name__}")
+        if not value.is_finite():
+            raise ValueError("DecimalAttribute cannot store a non-finite number")
+        text = format(value.normalize(), "f")
+        return text if text not in ("-0",) else "0"
+
+    def deserialize(self, value: str) -> Decimal:
+        return Decimal(value)
+
+
+def _zero() -> Decimal:
+    return Decimal(0)
+
+
+def _half() -> Decimal:
+    return Decimal("0.5")
+
+
+def _region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def table_env_var(logical: str) -> str:
+    return f"COPYTRADER_TABLE_{logical.upper()}"
+
+
+def _table_name(logical: str) -> str:
+    return os.environ.get(table_env_var(logical), f"copytrader-{logical}")
+
+
+class _Meta:
+    billing_mode = "PAY_PER_REQUEST"
+
+
+# ---------------------------------------------------------------------------------------------- whales
+
+
+class WhaleByStatus(GlobalSecondaryIndex["WhaleModel"]):
+    """Tracked wallets by status, best score first (the listener's and the pipeline's watch list)."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    score = DecimalAttribute(range_key=True)
+
+
+class WhaleModel(Model):
+    class Meta(_Meta):
+        table_name = _table_name("whales")
+        region = _region()
+
+    wallet = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()
+    score = DecimalAttribute(default=_zero)
+    resolved_trades = NumberAttribute(default=0)
+    wins = NumberAttribute(default=0)
+    mean_entry_price = DecimalAttribute(default=_half)
+    reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    updated_at = UTCDateTimeAttribute()
+    by_status = WhaleByStatus()
+
+
+# --------------------------------------------------------------------------------------------- markets
+
+
+class MarketModel(Model):
+    """A market's static facts and state; `body` holds the validated `copytrader.model.Market` JSON."""
+
+    class Meta(_Meta):
+        table_name = _table_name("markets")
+        region = _region()
+
+    condition_id = UnicodeAttribute(hash_key=True)
+    body = JSONAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+# ------------------------------------------------------------------------------ whale trades (dedup)
+
+
+class SeenTradeModel(Model):
+    """First sighting of each canonical whale trade: the listener's conditional-put dedup record."""
+
+    class Meta(_Meta):
+        table_name = _table_name("trades")
+        region = _region()
+
+    key = UnicodeAttribute(hash_key=True)
+    wallet = UnicodeAttribute()
+    source = UnicodeAttribute()
+    first_seen_at = UTCDateTimeAttribute()
+    sightings = MapAttribute[str, Any](default=dict)
+    expires_at = TTLAttribute()
+
+
+# -------------------------------------------------------------------------------------- orders ledger
+
+
+class OrderByStatus(GlobalSecondaryIndex["OrderModel"]):
+    """Orders by status and age: reconciliation reads UNKNOWN and PENDING entries from here."""
+
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OrderModel(Model):
+    """The orders ledger: one entry per copy, keyed by the copy's idempotency key, written before the venue call."""
+
+    class Meta(_Meta):
+        table_name = _table_name("orders")
+        region = _region()
+
+    idempotency_key = UnicodeAttribute(hash_key=True)
+    account = UnicodeAttribute()
+    trade_key = UnicodeAttribute()
+    wallet = UnicodeAttribute()
+    condition_id = UnicodeAttribute()
+    token_id = UnicodeAttribute()
+    side = UnicodeAttribute()
+    order_type = UnicodeAttribute()
+    shares = DecimalAttribute()
+    limit_price = DecimalAttribute()
+    reserved = DecimalAttribute(default=_zero)
+    status = UnicodeAttribute()
+    venue_order_id = UnicodeAttribute(null=True)
+    filled_shares = DecimalAttribute(default=_zero)
+    avg_price = DecimalAttribute(null=True)
+    fee = DecimalAttribute(default=_zero)
+    cash_amount = DecimalAttribute(default=_zero)
+    reason = UnicodeAttribute(null=True)
+    detail = UnicodeAttribute(null=True)
+    attempts = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    by_status = OrderByStatus()
+
+
+# ------------------------------------------------------------------------------------------ positions
+
+
+class PositionModel(Model):
+    """Our holding of one token (shares and cost basis at cost, fees included)."""
+
+    class Meta(_Meta):
+        table_name = _table_name("positions")
+        region = _region()
+
+    account = UnicodeAttribute(hash_key=True)
+    token_id = UnicodeAttribute(range_key=True)
+    condition_id = UnicodeAttribute()
+    event_id = UnicodeAttribute(null=True)
+    shares = DecimalAttribute(default=_zero)
+    cost_basis = DecimalAttribute(default=_zero)
+    fees_paid = DecimalAttribute(default=_zero)
+    realized_pnl = DecimalAttribute(default=_zero)
+    opened_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    closed = BooleanAttribute(default=False)
+
+
+# --------------------------------------------------------------------------------------- cash ledger
+
+
+class LedgerEntryModel(Model):
+    """Every movement of cash or shares: fills, fees, redemptions, deposits. P&L is derived from here."""
+
+    class Meta(_Meta):
+        table_name = _table_name("ledger")
+        region = _region()
+
+    account = UnicodeAttribute(hash_key=True)
+    entry_id = UnicodeAttribute(range_key=True)  # "<kind>#<reference>": idempotent by construction
+    kind = UnicodeAttribute()
+    token_id = UnicodeAttribute(null=True)
+    condition_id = UnicodeAttribute(null=True)
+    shares_delta = DecimalAttribute(default=_zero)
+    cash_delta = DecimalAttribute(default=_zero)
+    fee = DecimalAttribute(default=_zero)
+    at = UTCDateTimeAttribute()
+    reference = UnicodeAttribute(null=True)
+
+
+# ------------------------------------------------------------------------------- portfolio risk state
+
+
+class RiskStateModel(Model):
+    """Portfolio risk state, one item per key, updated only by conditional writes.
+
+    Keys (all prefixed with the account): `<acct>#ACCOUNT` (cash, reserved, open cost, kill switch),
+    `<acct>#DAY#YYYY-MM-DD` (start-of-day equity, realized P&L, breaker), `<acct>#MARKET#<condition_id>`
+    (exposure at cost) and `<acct>#RESV#<idempotency_key>` (one reservation per copy, makes it idempotent).
+    """
+
+    class Meta(_Meta):
+        table_name = _table_name("risk")
+        region = _region()
+
+    pk = UnicodeAttribute(hash_key=True)
+    cash = DecimalAttribute(null=True)
+    reserved = DecimalAttribute(null=True)
+    open_cost = DecimalAttribute(null=True)
+    exposure = DecimalAttribute(null=True)
+    amount = DecimalAttribute(null=True)
+    day_start_equity = DecimalAttribute(null=True)
+    day_realized_pnl = DecimalAttribute(null=True)
+    breaker = UnicodeAttribute(null=True)
+    breaker_tripped_at = UTCDateTimeAttribute(null=True)
+    kill_switch = BooleanAttribute(null=True)
+    condition_id = UnicodeAttribute(null=True)
+    settled = BooleanAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+
+# --------------------------------------------------------------------- Powertools idempotency records
+
+
+class IdempotencyModel(Model):
+    """Schema of the Powertools idempotency table (`DynamoDBPersistenceLayer` defaults: id, expiration)."""
+
+    class Meta(_Meta):
+        table_name = _table_name("idempotency")
+        region = _region()
+
+    id = UnicodeAttribute(hash_key=True)
+    expiration = TTLAttribute(null=True)
+
+
+MODELS: dict[str, type[Model]] = {
+    "whales": WhaleModel,
+    "markets": MarketModel,
+    "trades": SeenTradeModel,
+    "orders": OrderModel,
+    "positions": PositionModel,
+    "ledger": LedgerEntryModel,
+    "risk": RiskStateModel,
+    "idempotency": IdempotencyModel,
+}
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    name: str
+    type: str  # "S" | "N" | "B"
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    partition_key: KeySpec
+    sort_key: KeySpec | None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What infrastructure needs to know about one table, read off its PynamoDB model."""
+
+    logical: str
+    env_var: str
+    partition_key: KeySpec
+    sort_key: KeySpec | None
+    indexes: tuple[IndexSpec, ...]
+    ttl_attribute: str | None
+
+
+def _key(attr: Attribute[Any]) -> KeySpec:
+    return KeySpec(name=attr.attr_name, type=attr.attr_type)
+
+
+def _spec(logical: str, model: type[Model]) -> TableSpec:
+    attributes = model.get_attributes().values()
+    hash_key = next(a for a in attributes if a.is_hash_key)
+    range_key = next((a for a in attributes if a.is_range_key), None)
+    ttl = next((a.attr_name for a in attributes if isinstance(a, TTLAttribute)), None)
+    indexes = []
+    for index in model._indexes.values():
+        index_attrs = index.Meta.attributes.values()
+        ih = next(a for a in index_attrs if a.is_hash_key)
+        ir = next((a for a in index_attrs if a.is_range_key), None)
+        indexes.append(IndexSpec(index.Meta.index_name, _key(ih), _key(ir) if ir else None))
+    return TableSpec(
+        logical=logical,
+        env_var=table_env_var(logical),
+        partition_key=_key(hash_key),
+        sort_key=_key(range_key) if range_key else None,
+        indexes=tuple(indexes),
+        ttl_attribute=ttl,
+    )
+
+
+TABLES: tuple[TableSpec, ...] = tuple(_spec(name, model) for name, model in MODELS.items())
+
+
+def rebind() -> None:
+    """Re-read table names and region from the environment and drop cached connections.
+
+    PynamoDB fixes `Meta.table_name` at import and caches one connection per model class; local mode and
+    tests call this after pointing the environment at a moto server.
+    """
+    for logical, model in MODELS.items():
+        model.Meta.table_name = _table_name(logical)
+        model.Meta.region = _region()
+        model._connection = None
+        for index in model._indexes.values():
+            index._connection = None  # type: ignore[attr-defined]
+
+
+def create_tables() -> None:
+    """Create every table (on-demand billing, TTL enabled where the model has a TTL attribute)."""
+    for model in MODELS.values():
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
