@@ -1,5 +1,17 @@
-"""Lambda entry point: execute step of the copy pipeline (being written)."""
+"""Lambda: the execute step. One order per whale fill, settled in the ledger (copytrader.execution.protocol)."""
+
+from typing import Any
+
+from copytrader.pipeline import deps, steps
+from copytrader.pipeline.telemetry import count, observability, summary
+
+logger, metrics = observability("execute")
 
 
-def lambda_handler(event, context):  # placeholder until the handler lands in this session
-    return event
+@metrics.log_metrics
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    result = steps.execute(event, deps.current())
+    count(metrics, "execute", result["status"], result.get("reason"))
+    logger.info("executed", extra={"idempotency_key": result["idempotency_key"], **summary(result)})
+    return result

@@ -1,5 +1,17 @@
-"""Lambda entry point: risk_check step of the copy pipeline (being written)."""
+"""Lambda: the risk_check step. Reserve exposure under every limit with conditional writes (copytrader.risk)."""
+
+from typing import Any
+
+from copytrader.pipeline import deps, steps
+from copytrader.pipeline.telemetry import count, observability, summary
+
+logger, metrics = observability("risk_check")
 
 
-def lambda_handler(event, context):  # placeholder until the handler lands in this session
-    return event
+@metrics.log_metrics
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    decision = steps.risk_check(event, deps.current())
+    count(metrics, "risk", "approved" if decision["approved"] else "rejected", decision.get("reason"))
+    logger.info("risk checked", extra={"idempotency_key": event["order"]["idempotency_key"], **summary(decision)})
+    return decision

@@ -1,5 +1,19 @@
-"""Lambda entry point: score step of the copy pipeline (being written)."""
+"""Lambda: the score step. Is this whale fill worth copying? (copytrader.decision)"""
+
+from typing import Any
+
+from copytrader.pipeline import deps, steps
+from copytrader.pipeline.telemetry import count, observability, summary
+
+logger, metrics = observability("score")
 
 
-def lambda_handler(event, context):  # placeholder until the handler lands in this session
-    return event
+@metrics.log_metrics
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    out = steps.score(event, deps.current())
+    signal = out["signal"]
+    count(metrics, "score", signal["action"], signal.get("reason"))
+    trade = signal.get("trade") or {}
+    logger.info("scored", extra={"trade_key": trade.get("key"), "wallet": trade.get("wallet"), **summary(signal)})
+    return out

@@ -1,5 +1,17 @@
-"""Lambda entry point: size step of the copy pipeline (being written)."""
+"""Lambda: the size step. Fractional Kelly at the executable price after fees (copytrader.sizing)."""
+
+from typing import Any
+
+from copytrader.pipeline import deps, steps
+from copytrader.pipeline.telemetry import count, observability, summary
+
+logger, metrics = observability("size")
 
 
-def lambda_handler(event, context):  # placeholder until the handler lands in this session
-    return event
+@metrics.log_metrics
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    order = steps.size(event, deps.current())
+    count(metrics, "size", order["action"], order.get("reason"))
+    logger.info("sized", extra={"idempotency_key": order.get("idempotency_key"), **summary(order)})
+    return order

@@ -1,0 +1,1 @@
+"""Order execution: the `Venue` interface, the paper venue, and the exactly-once protocol."""

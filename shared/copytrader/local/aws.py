@@ -1,0 +1,218 @@
+"""`LocalAws`: moto server on a free loopback port with every resource the CDK app deploys.
+
+The tables come from `copytrader.store` (the same PynamoDB models), the state machine from the same ASL
+file with moto's Lambda ARNs filled in, and moto's Lambda invocations run the real handlers
+(`local.lambdas`). Clients reach the server over real HTTP through `AWS_ENDPOINT_URL`, exactly as the
+deployed code reaches AWS; nothing in the handlers knows it is local.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import socket
+import zipfile
+from dataclasses import dataclass
+from typing import Any
+
+from copytrader import statemachines, store
+from copytrader.local.lambdas import PIPELINE_FUNCTIONS, HandlerDispatch, load_handler, patch_moto
+from copytrader.runtime_env import EVENT_DETAIL_TYPE, EVENT_SOURCE
+
+REGION = "us-east-1"
+QUEUE_NAME = "copytrader-trades.fifo"
+DLQ_NAME = "copytrader-trades-dlq.fifo"
+BUS_NAME = "copytrader-bus"
+MAX_RECEIVE_COUNT = 3
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class LocalResources:
+    endpoint: str
+    queue_url: str
+    queue_arn: str
+    dlq_url: str
+    bus_name: str
+    fanout_queue_url: str  # an SQS queue behind a bus rule: shows the EventBridge fan-out
+    alert_topic_arn: str
+    alert_queue_url: str  # subscribed to the alert topic: shows what an operator would receive
+    state_machine_arn: str
+    function_arns: dict[str, str]
+
+
+class LocalAws:
+    """Context manager: start moto server, create the resources, route Lambda calls to the handlers."""
+
+    def __init__(self, quiet: bool = True) -> None:
+        self.port = free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.quiet = quiet
+        self._saved_env: dict[str, str | None] = {}
+        self._undo_patch: Any = None
+        self._server: Any = None
+        self.dispatch: HandlerDispatch | None = None
+        self.resources: LocalResources | None = None
+
+    # ----------------------------------------------------------------------------- lifecycle
+    def __enter__(self) -> LocalAws:
+        self._set_env(
+            {
+                "AWS_ACCESS_KEY_ID": "local-moto",
+                "AWS_SECRET_ACCESS_KEY": "local-moto",
+                "AWS_SESSION_TOKEN": None,
+                "AWS_DEFAULT_REGION": REGION,
+                "AWS_REGION": REGION,
+                "AWS_ENDPOINT_URL": self.endpoint,
+                "MOTO_PORT": str(self.port),
+                "POWERTOOLS_METRICS_DISABLED": "true",
+                "POWERTOOLS_LOG_LEVEL": "WARNING" if self.quiet else "INFO",
+                "POWERTOOLS_TRACE_DISABLED": "true",
+            }
+        )
+        if self.quiet:
+            logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self._server.start()
+        self.configure_moto()
+        store.rebind()
+        self.resources = self.create_resources()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._undo_patch is not None:
+            self._undo_patch()
+            self._undo_patch = None
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env = {}
+        store.rebind()
+
+    def _set_env(self, values: dict[str, str | None]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def configure_moto(self) -> None:
+        """Make moto interpret ASL for real and run Lambda without Docker (AWS-NOTES §B.3)."""
+        import requests
+
+        config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        requests.post(f"{self.endpoint}/moto-api/config", json=config, timeout=5).raise_for_status()
+
+    def reset(self) -> LocalResources:
+        """Wipe all state (5 ms) and create the resources again: per-test isolation on one server."""
+        import requests
+
+        requests.post(f"{self.endpoint}/moto-api/reset", timeout=5).raise_for_status()
+        self.configure_moto()
+        self.resources = self.create_resources()
+        return self.resources
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, region_name=REGION, endpoint_url=self.endpoint)
+
+    # ----------------------------------------------------------------------------- resources
+    def create_resources(self) -> LocalResources:
+        store.create_tables()
+        sqs, events, sns = self.client("sqs"), self.client("events"), self.client("sns")
+
+        dlq_url = sqs.create_queue(QueueName=DLQ_NAME, Attributes={"FifoQueue": "true"})["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_url = sqs.create_queue(
+            QueueName=QUEUE_NAME,
+            Attributes={
+                "FifoQueue": "true",
+                "ContentBasedDeduplication": "false",
+                "VisibilityTimeout": "60",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT}),
+            },
+        )["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+        events.create_event_bus(Name=BUS_NAME)
+        fanout_url = sqs.create_queue(QueueName="copytrader-fanout")["QueueUrl"]
+        fanout_arn = sqs.get_queue_attributes(QueueUrl=fanout_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(
+            Name="whale-trades",
+            EventBusName=BUS_NAME,
+            EventPattern=json.dumps({"source": [EVENT_SOURCE], "detail-type": [EVENT_DETAIL_TYPE]}),
+        )
+        events.put_targets(Rule="whale-trades", EventBusName=BUS_NAME, Targets=[{"Id": "fanout", "Arn": fanout_arn}])
+
+        topic_arn = sns.create_topic(Name="copytrader-alerts")["TopicArn"]
+        alert_url = sqs.create_queue(QueueName="copytrader-alerts-inbox")["QueueUrl"]
+        alert_arn = sqs.get_queue_attributes(QueueUrl=alert_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=alert_arn, Attributes={"RawMessageDelivery": "true"})
+
+        function_arns = self._create_functions()
+        definition = statemachines.render(
+            {placeholder: function_arns[name] for placeholder, name in statemachines.COPY_PIPELINE_FUNCTIONS.items()}
+        )
+        state_machine_arn = self.client("stepfunctions").create_state_machine(
+            name="copytrader-copy-pipeline", definition=definition, roleArn=self._role_arn(), type="EXPRESS"
+        )["stateMachineArn"]
+        return LocalResources(
+            endpoint=self.endpoint,
+            queue_url=queue_url,
+            queue_arn=queue_arn,
+            dlq_url=dlq_url,
+            bus_name=BUS_NAME,
+            fanout_queue_url=fanout_url,
+            alert_topic_arn=topic_arn,
+            alert_queue_url=alert_url,
+            state_machine_arn=state_machine_arn,
+            function_arns=function_arns,
+        )
+
+    def _role_arn(self) -> str:
+        iam = self.client("iam")
+        try:
+            return str(iam.get_role(RoleName="copytrader-local")["Role"]["Arn"])
+        except iam.exceptions.NoSuchEntityException:
+            return str(iam.create_role(RoleName="copytrader-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"])
+
+    def _create_functions(self) -> dict[str, str]:
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("handler.py", "# local mode runs functions/<name>/handler.py in-process\n")
+        lam, role = self.client("lambda"), self._role_arn()
+        arns = {
+            name: lam.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Handler="handler.lambda_handler",
+                Code={"ZipFile": buffer.getvalue()},
+                Architectures=["arm64"],
+            )["FunctionArn"]
+            for name in PIPELINE_FUNCTIONS
+        }
+        if self.dispatch is None:
+            self.dispatch = HandlerDispatch({name: load_handler(name) for name in PIPELINE_FUNCTIONS})
+            self._undo_patch = patch_moto(self.dispatch)
+        return arns

@@ -1,0 +1,103 @@
+"""Run the real Lambda handlers behind moto's Lambda API.
+
+moto without Docker never runs function code (it echoes the payload). Local mode swaps the invoke
+method of moto's docker-less Lambda backend for a dispatcher that loads `functions/<name>/handler.py`
+(the very file CDK deploys) and calls its `lambda_handler` with a Lambda-like context. A handler that
+raises answers the way Lambda does: the `x-amz-function-error: Unhandled` header and an
+`{errorType, errorMessage}` body, so the state machine's Retry/Catch see the real error names.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+PIPELINE_FUNCTIONS = ("score", "size", "risk_check", "execute")
+
+
+def repo_root() -> Path:
+    """The repository root (the folder holding functions/), found from this file or the working directory."""
+    for start in (Path(__file__).resolve(), Path.cwd().resolve()):
+        for candidate in (start, *start.parents):
+            if (candidate / "functions" / "score" / "handler.py").exists():
+                return candidate
+    raise FileNotFoundError("cannot find the repository's functions/ folder; run from the repository")
+
+
+def load_handler(name: str, root: Path | None = None) -> Callable[[dict[str, Any], Any], Any]:
+    path = (root or repo_root()) / "functions" / name / "handler.py"
+    spec = importlib.util.spec_from_file_location(f"copytrader_function_{name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module: ModuleType = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler: Callable[[dict[str, Any], Any], Any] = module.lambda_handler
+    return handler
+
+
+@dataclass
+class LambdaContext:
+    """The attributes Powertools reads from a Lambda context."""
+
+    function_name: str
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = ""
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class HandlerDispatch:
+    """Maps moto Lambda invocations (by function name) to the real handlers; counts calls per function."""
+
+    def __init__(self, handlers: dict[str, Callable[[dict[str, Any], Any], Any]]) -> None:
+        self.handlers = handlers
+        self.calls: dict[str, int] = dict.fromkeys(handlers, 0)
+
+    def invoke(self, function_name: str, body: bytes | str, response_headers: dict[str, str]) -> bytes:
+        name = function_name.split(":")[-1]
+        handler = self.handlers.get(name)
+        if handler is None:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": "ResourceNotFound", "errorMessage": f"no handler {name}"}).encode()
+        self.calls[name] += 1
+        try:
+            event = json.loads(body or "null")
+            result = handler(event, LambdaContext(function_name=name, invoked_function_arn=function_name))
+            return json.dumps(result).encode()
+        except Exception as exc:  # noqa: BLE001 - reported to the state machine exactly as Lambda would
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc)[:1000],
+                    "stackTrace": traceback.format_exc().splitlines()[-5:],
+                }
+            ).encode()
+
+
+def patch_moto(dispatch: HandlerDispatch) -> Callable[[], None]:
+    """Route moto's docker-less Lambda invocations to `dispatch`; returns a function that undoes it."""
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    original = LambdaSimpleBackend.invoke
+
+    def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+        return dispatch.invoke(function_name, body, response_headers)
+
+    LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+
+    def undo() -> None:
+        LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
+
+    return undo

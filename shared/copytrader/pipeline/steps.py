@@ -1,0 +1,145 @@
+"""One function per copy-pipeline Lambda. Each takes the state-machine input and returns its output.
+
+State shape (see statemachines/copy_pipeline.asl.json): score receives `{"record": <SQS record>}` and
+returns `{"signal": CopySignal, "telemetry": {...}}`; size adds `order` (SizedOrder), risk_check adds
+`risk` (RiskDecision), execute adds `result` (ExecutionResult). Every value is JSON with Decimals as
+strings. Bad input never raises: it becomes a SKIP with reason `invalid_trade`.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from functools import partial
+from typing import Any
+
+from pydantic import ValidationError
+
+from copytrader.decision import decide, skip
+from copytrader.execution.protocol import execute_once
+from copytrader.model import CopySignal, ExecutionStatus, RiskDecision, Side, SizedOrder, WhaleTrade
+from copytrader.pipeline.deps import Deps
+from copytrader.reasons import Reason
+from copytrader.risk import ReservationRequest, breaker_floor, screen
+from copytrader.sizing import size_copy
+from copytrader.store.orders import result_from_entry
+
+State = dict[str, Any]
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"]) or "trade"
+    return f"{where}: {error['msg']}"[:300]
+
+
+def parse_trade(record: dict[str, Any]) -> WhaleTrade | str:
+    """The WhaleTrade in an SQS record's body, or why it is unusable."""
+    body = record.get("body") if isinstance(record, dict) else None
+    if not isinstance(body, str):
+        return "record has no string body"
+    try:
+        return WhaleTrade.model_validate_json(body)
+    except ValidationError as exc:
+        return _first_error(exc)
+    except ValueError as exc:
+        return f"body is not JSON: {exc}"[:300]
+
+
+def score(event: State, deps: Deps) -> State:
+    """Decide whether to copy; `event` is `{"record": <SQS record as Pipes delivers it>}`."""
+    now = deps.clock()
+    record = event.get("record") or {}
+    parsed = parse_trade(record)
+    telemetry = {
+        "message_id": record.get("messageId"),
+        "queue_sent_ms": (record.get("attributes") or {}).get("SentTimestamp"),
+        "scored_at": now.isoformat(),
+    }
+    if isinstance(parsed, str):
+        signal = skip(Reason.INVALID_TRADE, parsed, now)
+    else:
+        settings = deps.settings
+        signal = decide(
+            parsed,
+            now=now,
+            filters=settings.filters,
+            load_whale=deps.whales.get,
+            load_market=lambda cid: deps.markets.get(cid, now),
+            load_book=deps.books,
+            load_held_shares=deps.positions.held_shares,
+            book_levels_kept=settings.book_levels_kept,
+        )
+    return {"signal": signal.model_dump(mode="json"), "telemetry": telemetry}
+
+
+def size(event: State, deps: Deps) -> State:
+    """Size a COPY signal against the account's current book equity (cash + open positions at cost)."""
+    signal = CopySignal.model_validate(event["signal"])
+    state = deps.portfolio.state(deps.clock())
+    bankroll = max(state.cash + state.open_cost, Decimal(0))
+    order = size_copy(signal, bankroll=bankroll, settings=deps.settings, account=deps.settings.account)
+    return order.model_dump(mode="json")
+
+
+def risk_check(event: State, deps: Deps) -> State:
+    """Approve or reject; a BUY is approved only once its worst-case cost is reserved under every limit."""
+    order = SizedOrder.model_validate(event["order"])
+    now = deps.clock()
+    screened = screen(order, deps.settings.risk, now)
+    if isinstance(screened, ReservationRequest):
+        decision = deps.portfolio.reserve(screened, now)
+    elif screened.approved and order.side is Side.SELL:
+        decision = _exit_allowed(screened, deps, now)
+    else:
+        decision = screened
+    return decision.model_dump(mode="json")
+
+
+def _exit_allowed(decision: RiskDecision, deps: Deps, now: Any) -> RiskDecision:
+    state = deps.portfolio.state(now)
+    if state.kill_switch:
+        return RiskDecision(approved=False, reason=Reason.KILL_SWITCH, detail="account kill switch", day=decision.day)
+    return decision
+
+
+def execute(event: State, deps: Deps) -> State:
+    """Place the order exactly once and settle it; a realized loss may trip the daily breaker."""
+    order = SizedOrder.model_validate(event["order"])
+    risk = RiskDecision.model_validate(event["risk"])
+    result = execute_once(
+        order,
+        risk.reserved,
+        ledger=deps.ledger,
+        venue=deps.venue,
+        clock=deps.clock,
+        existing_result=partial(result_from_entry, duplicate=True, now=deps.clock()),
+    )
+    if order.side is Side.SELL and result.status in (ExecutionStatus.FILLED, ExecutionStatus.PARTIAL):
+        check_breaker(deps)
+    return result.model_dump(mode="json")
+
+
+def check_breaker(deps: Deps) -> bool:
+    """Trip today's breaker if realized losses reached the limit; alert once, from the call that tripped it."""
+    now = deps.clock()
+    limits = deps.settings.risk
+    tripped = deps.portfolio.trip_breaker_if_needed(now, lambda equity: breaker_floor(equity, limits))
+    if tripped:
+        state = deps.portfolio.state(now)
+        deps.alerts.send(
+            "copytrader: daily-loss breaker tripped",
+            {
+                "account": deps.settings.account,
+                "day": state.day,
+                "day_realized_pnl": str(state.day_realized_pnl),
+                "day_start_equity": str(state.day_start_equity),
+                "limit": str(limits.daily_loss_limit),
+                "at": now.isoformat(),
+            },
+        )
+    return tripped
+
+
+def dumps(state: State) -> str:
+    return json.dumps(state, separators=(",", ":"))

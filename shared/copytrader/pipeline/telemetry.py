@@ -1,0 +1,28 @@
+"""Metrics and log lines every pipeline step emits: one metric per outcome and per reason code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from copytrader.runtime_env import METRICS_NAMESPACE, SERVICE_NAME
+
+
+def observability(step: str) -> tuple[Logger, Metrics]:
+    """The Logger and Metrics a handler uses (JSON logs, EMF metrics in the CopyTrader namespace)."""
+    return Logger(service=SERVICE_NAME, child=False, step=step), Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+
+
+def count(metrics: Metrics, step: str, outcome: str, reason: str | None) -> None:
+    """`<step>_<outcome>` always, plus `<step>_reason_<reason>` for skips and rejections."""
+    metrics.add_metric(name=f"{step}_{outcome.lower()}", unit=MetricUnit.Count, value=1)
+    if reason:
+        metrics.add_metric(name=f"{step}_reason_{reason}", unit=MetricUnit.Count, value=1)
+
+
+def summary(payload: dict[str, Any]) -> dict[str, Any]:
+    """The few fields worth a log line (never the book, never credentials)."""
+    keep = ("action", "reason", "detail", "status", "approved", "shares", "limit_price", "filled_shares", "fee")
+    return {k: payload[k] for k in keep if k in payload and payload[k] not in (None, "")}

@@ -1,0 +1,1 @@
+"""Polymarket adapters: REST clients (CLOB, Gamma) and payload parsers. See ../shared/polymarket/REFERENCE.md."""

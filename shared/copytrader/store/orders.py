@@ -1,0 +1,203 @@
+"""The orders ledger: the exactly-once record of every copy, and the settlement of its outcome.
+
+`begin` writes the entry (status PENDING) with a conditional put *before* any venue call; a second
+`begin` for the same idempotency key finds the first entry instead of creating one, which is what
+makes a redelivered whale fill place no second order. `record` then settles the venue's answer in one
+transaction: the order's final status together with the cash, reservation, exposure, position and
+ledger entry it implies, so a crash leaves either all of it or none of it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from copytrader.model import ExecutionResult, ExecutionStatus, Fill, Side, SizedOrder
+from copytrader.money import ZERO
+from copytrader.reasons import Reason
+from copytrader.store.portfolio import PortfolioStore, run_transaction
+from copytrader.store.positions import Positions
+from copytrader.store.tables import OrderModel
+
+O = OrderModel
+_MAX_POSITION_RETRIES = 5
+
+
+class OrderLedger:
+    """One account's orders ledger (implements `copytrader.execution.protocol.Ledger`)."""
+
+    def __init__(self, portfolio: PortfolioStore, positions: Positions) -> None:
+        self.portfolio = portfolio
+        self.positions = positions
+        self.account = portfolio.account
+
+    def get(self, idempotency_key: str) -> OrderModel | None:
+        try:
+            return O.get(idempotency_key, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def begin(self, order: SizedOrder, reserved: Decimal, now: datetime) -> OrderModel | None:
+        """Create the PENDING entry; None when created, else the entry that already exists."""
+        entry = O(
+            idempotency_key=order.idempotency_key,
+            account=self.account,
+            trade_key=order.trade_key,
+            wallet=order.wallet,
+            condition_id=order.condition_id,
+            token_id=order.token_id,
+            side=order.side.value,
+            order_type=order.order_type.value,
+            shares=order.shares,
+            limit_price=order.limit_price,
+            reserved=reserved,
+            status=ExecutionStatus.PENDING.value,
+            attempts=1,
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            entry.save(condition=O.idempotency_key.does_not_exist())
+            return None
+        except PutError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+        existing = self.get(order.idempotency_key)
+        if existing is None:  # deleted in between: nothing sane to do but refuse
+            raise RuntimeError(f"ledger entry {order.idempotency_key} vanished after a conflicting put")
+        return existing
+
+    def mark_unknown(self, idempotency_key: str, detail: str, now: datetime) -> bool:
+        """PENDING -> UNKNOWN: the venue may hold an order we cannot see; reconcile before anything else."""
+        try:
+            O(idempotency_key=idempotency_key).update(
+                actions=[
+                    O.status.set(ExecutionStatus.UNKNOWN.value),
+                    O.reason.set(Reason.VENUE_AMBIGUOUS.value),
+                    O.detail.set(detail[:500]),
+                    O.attempts.add(1),
+                    O.updated_at.set(now),
+                ],
+                condition=O.status == ExecutionStatus.PENDING.value,
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def record(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime) -> None:
+        """Settle the venue's definite answer (FILLED, PARTIAL, UNFILLED or REJECTED) in one transaction."""
+        if result.status not in (
+            ExecutionStatus.FILLED,
+            ExecutionStatus.PARTIAL,
+            ExecutionStatus.UNFILLED,
+            ExecutionStatus.REJECTED,
+        ):
+            raise ValueError(f"record takes a definite outcome, not {result.status}")
+        for _ in range(_MAX_POSITION_RETRIES):
+            try:
+                run_transaction(self.portfolio.connection, lambda tx: self._settle(tx, order, result, reserved, now))
+                return
+            except TransactWriteError as exc:
+                codes = [c.code if c else None for c in (exc.cancellation_reasons or [])]
+                # a concurrent change of the same position (SELL path): re-read and try again
+                if order.side is Side.SELL and "ConditionalCheckFailed" in codes and self._still_pending(order):
+                    continue
+                raise
+        raise RuntimeError(f"could not settle {order.idempotency_key}: position kept changing")
+
+    def _still_pending(self, order: SizedOrder) -> bool:
+        entry = self.get(order.idempotency_key)
+        return entry is not None and entry.status == ExecutionStatus.PENDING.value
+
+    def _settle(
+        self, tx: TransactWrite, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime
+    ) -> None:
+        tx.update(
+            O(idempotency_key=order.idempotency_key),
+            actions=[
+                O.status.set(result.status.value),
+                O.venue_order_id.set(result.venue_order_id),
+                O.filled_shares.set(result.filled_shares),
+                O.fee.set(result.fee),
+                O.cash_amount.set(result.cash_amount),
+                O.reason.set(result.reason.value if result.reason else None),
+                O.detail.set(result.detail[:500] or None),
+                O.updated_at.set(now),
+            ]
+            + ([O.avg_price.set(result.avg_price)] if result.avg_price is not None else []),
+            condition=O.status == ExecutionStatus.PENDING.value,
+        )
+        filled = result.filled_shares
+        if reserved > 0:
+            self.portfolio.add_settle_reservation(tx, order.idempotency_key, now)
+        if filled <= 0:
+            if reserved > 0:
+                self.portfolio.add_account_change(tx, now, reserved=-reserved)
+                self.portfolio.add_market_change(tx, order.condition_id, -reserved, now)
+            return
+        if order.side is Side.BUY:
+            cost = result.cash_amount
+            self.portfolio.add_account_change(tx, now, cash=-cost, reserved=-reserved, open_cost=cost)
+            self.portfolio.add_market_change(tx, order.condition_id, cost - reserved, now)
+            self.positions.add_buy(
+                tx,
+                token_id=order.token_id,
+                condition_id=order.condition_id,
+                event_id=order.event_id,
+                shares=filled,
+                cost=cost,
+                fee=result.fee,
+                now=now,
+            )
+            cash_delta, shares_delta = -cost, filled
+        else:
+            position = self.positions.get(order.token_id)
+            if position is None or position.shares < filled:
+                raise RuntimeError(f"sold {filled} of {order.token_id} but the position holds less")
+            released = position.cost_basis * filled / position.shares
+            proceeds = result.cash_amount
+            pnl = proceeds - released
+            self.portfolio.add_account_change(tx, now, cash=proceeds, open_cost=-released)
+            self.portfolio.add_market_change(tx, order.condition_id, -released, now)
+            self.portfolio.add_realized(tx, now, pnl)
+            self.positions.add_reduce(
+                tx, position, shares=filled, released_cost=released, pnl=pnl, fee=result.fee, now=now
+            )
+            cash_delta, shares_delta = proceeds, -filled
+        self.positions.add_ledger_entry(
+            tx,
+            kind=f"FILL_{order.side.value}",
+            reference=order.idempotency_key,
+            now=now,
+            token_id=order.token_id,
+            condition_id=order.condition_id,
+            shares_delta=shares_delta,
+            cash_delta=cash_delta,
+            fee=result.fee,
+        )
+
+
+def result_from_entry(entry: OrderModel, *, duplicate: bool, now: datetime) -> ExecutionResult:
+    """The ExecutionResult a ledger entry stands for (what a duplicate delivery gets back)."""
+    filled = entry.filled_shares or ZERO
+    fills = (Fill(price=entry.avg_price, shares=filled),) if filled > 0 and entry.avg_price is not None else ()
+    return ExecutionResult(
+        idempotency_key=entry.idempotency_key,
+        status=ExecutionStatus(entry.status),
+        reason=Reason(entry.reason) if entry.reason else (Reason.DUPLICATE if duplicate else None),
+        detail=entry.detail or "",
+        venue_order_id=entry.venue_order_id,
+        side=Side(entry.side),
+        filled_shares=filled,
+        avg_price=entry.avg_price,
+        fee=entry.fee or ZERO,
+        cash_amount=entry.cash_amount or ZERO,
+        fills=fills,
+        duplicate=duplicate,
+        executed_at=entry.updated_at or now,
+    )

@@ -1,0 +1,56 @@
+import json
+from decimal import Decimal
+
+import pytest
+
+from copytrader.settings import Mode, SettingsError, load_settings
+
+
+def test_defaults_are_paper_with_quarter_kelly_and_documented_limits():
+    s = load_settings(environ={})
+    assert s.mode is Mode.PAPER
+    assert s.sizing.kelly_fraction == Decimal("0.25")
+    assert s.risk.daily_loss_limit == Decimal("0.05")
+    assert s.risk.stop_loss == Decimal("0.15")
+
+
+def test_environment_overrides_nested_fields():
+    s = load_settings(environ={"COPYTRADER_SIZING__KELLY_FRACTION": "0.1", "COPYTRADER_RISK__KILL_SWITCH": "true",
+                               "COPYTRADER_TABLE_ORDERS": "not-a-setting"})
+    assert s.sizing.kelly_fraction == Decimal("0.1")
+    assert s.risk.kill_switch is True
+
+
+def test_file_then_environment(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"paper_bankroll": "2500", "filters": {"max_spread": "0.02"}}))
+    s = load_settings(environ={"COPYTRADER_SETTINGS_FILE": str(path), "COPYTRADER_FILTERS__MAX_SPREAD": "0.03"})
+    assert s.paper_bankroll == Decimal(2500)
+    assert s.filters.max_spread == Decimal("0.03")
+
+
+def test_errors_name_the_field_the_value_and_the_allowed_range():
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"COPYTRADER_SIZING__KELLY_FRACTION": "1.5", "COPYTRADER_RISK__DAILY_LOSS_LIMIT": "0"})
+    text = str(caught.value)
+    assert "sizing.kelly_fraction = 1.5: Input should be less than or equal to 1" in text and "allowed: 0 < x <= 1" in text
+    assert "risk.daily_loss_limit = 0: Input should be greater than 0" in text
+
+
+def test_live_mode_needs_a_second_switch():
+    with pytest.raises(SettingsError, match="live_confirmed"):
+        load_settings(environ={"COPYTRADER_MODE": "live"})
+    with pytest.raises(SettingsError, match="one of paper, live"):
+        load_settings(environ={"COPYTRADER_MODE": "yolo"})
+
+
+def test_price_band_must_be_ordered():
+    with pytest.raises(SettingsError, match="min_price"):
+        load_settings(environ={}, overrides={"filters": {"min_price": "0.9", "max_price": "0.2"}})
+
+
+def test_unknown_settings_are_refused(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"kely_fraction": 0.3}))
+    with pytest.raises(SettingsError, match="kely_fraction"):
+        load_settings(path=path, environ={})
