@@ -9,7 +9,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS := local,infra,venue,listener,quant,dev
-SEED ?= 7
+SEED ?=
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -29,8 +29,8 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-demo: $(VENV)/.installed ## run a simulated trading day through the copy pipeline (SEED=7)
-	$(BIN)/copytrader demo --seed $(SEED)
+demo: $(VENV)/.installed ## run a simulated trading day through the copy pipeline (optional SEED=n)
+	$(BIN)/copytrader demo $(if $(SEED),--seed $(SEED))
 
 test: $(VENV)/.installed node_modules/.installed ## the whole suite
 	$(BIN)/pytest -q

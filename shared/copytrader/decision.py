@@ -37,7 +37,7 @@ from copytrader.settings import FilterSettings
 
 
 def skip(reason: Reason, detail: str, now: datetime, **context: object) -> CopySignal:
-    return CopySignal(action=Decision.SKIP, reason=reason, detail=detail, decided_at=now, **context)  # type: ignore[arg-type]
+    return CopySignal(action=Decision.SKIP, reason=reason, detail=detail, decided_at=now, **context)
 
 
 def drift_limit_price(side: Side, whale_price: Decimal, tick: Decimal, filters: FilterSettings) -> Decimal:
@@ -91,7 +91,9 @@ def decide(
     if market is None:
         return skip(Reason.UNKNOWN_MARKET, "market not found", now, **context)
     if market.token(trade.token_id) is None:
-        return skip(Reason.UNKNOWN_MARKET, f"token {trade.token_id[:12]}... is not an outcome of this market", now, **context)
+        return skip(
+            Reason.UNKNOWN_MARKET, f"token {trade.token_id[:12]}... is not an outcome of this market", now, **context
+        )
     context["market"] = market
     if market.closed or market.resolved:
         return skip(Reason.MARKET_CLOSED, "market is closed", now, **context)

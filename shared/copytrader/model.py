@@ -228,7 +228,7 @@ class OrderBook(_Frozen):
         """Parse a CLOB `GET /book` response or a market-channel `book` message."""
 
         def levels(raw: object, best_first_descending: bool) -> tuple[Level, ...]:
-            items = [Level(price=x["price"], size=x["size"]) for x in (raw or []) if to_decimal(x["size"]) > 0]  # type: ignore[index, attr-defined]
+            items = [Level(price=x["price"], size=x["size"]) for x in (raw or []) if to_decimal(x["size"]) > 0]  # type: ignore[attr-defined]
             return tuple(sorted(items, key=lambda lv: lv.price, reverse=best_first_descending))
 
         return cls(

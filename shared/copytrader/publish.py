@@ -72,7 +72,9 @@ class TradePublisher:
             ]
             response = self._sqs.send_message_batch(QueueUrl=self._queue_url, Entries=entries)
             by_id = {e["Id"]: t for e, t in zip(entries, pending.values(), strict=True)}
-            pending = {by_id[f["Id"]].key: by_id[f["Id"]] for f in response.get("Failed", []) if not f.get("SenderFault")}
+            pending = {
+                by_id[f["Id"]].key: by_id[f["Id"]] for f in response.get("Failed", []) if not f.get("SenderFault")
+            }
             sender_faults = [by_id[f["Id"]].key for f in response.get("Failed", []) if f.get("SenderFault")]
             if sender_faults:
                 return sender_faults + list(pending)

@@ -11,6 +11,7 @@ ALERT_TOPIC_ARN = "COPYTRADER_ALERT_TOPIC_ARN"  # SNS topic for alerts (breaker 
 EVENT_BUS_NAME = "COPYTRADER_EVENT_BUS_NAME"  # EventBridge bus for WhaleTrade fan-out
 TRADE_QUEUE_URL = "COPYTRADER_TRADE_QUEUE_URL"  # SQS FIFO queue feeding the copy pipeline
 VENUE_SECRET_ARN = "COPYTRADER_VENUE_SECRET_ARN"  # Secrets Manager secret with the CLOB credentials (execute only)
+POLYGON_RPC_URL = "COPYTRADER_POLYGON_RPC_URL"  # the listener's Polygon JSON-RPC WebSocket URL (an operator secret)
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
 POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
 METRICS_NAMESPACE = "CopyTrader"

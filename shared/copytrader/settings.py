@@ -148,7 +148,9 @@ def _format(error: ValidationError) -> str:
         name = ".".join(loc) or "settings"
         value = item.get("input")
         bounds = _bounds(loc) if loc else ""
-        shown = "" if isinstance(value, dict) else f" = {value}" if isinstance(value, Decimal | int) else f" = {value!r}"
+        shown = (
+            "" if isinstance(value, dict) else f" = {value}" if isinstance(value, Decimal | int) else f" = {value!r}"
+        )
         message = item["msg"].removeprefix("Value error, ")
         lines.append(f"{name}{shown}: {message}" + (f" (allowed: {bounds})" if bounds else ""))
     return "invalid settings:\n  " + "\n  ".join(lines)

@@ -26,14 +26,16 @@ the same caps, book walk and rounding. SELL copies mirror an exit: sell what we 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
+from typing import Any
 
-from copytrader.model import CopySignal, Fill, OrderBook, Side, SizedOrder, WhaleProfile
-from copytrader.money import ONE, SIZE_STEP, ZERO, fee_per_share, taker_fee
-from copytrader.reasons import Reason
-from copytrader.settings import FilterSettings, Settings, SizingMode
 from copytrader.decision import drift_limit_price
+from copytrader.model import CopySignal, Fill, OrderBook, Side, SizedOrder, WhaleProfile
+from copytrader.money import MICRO, ONE, SIZE_STEP, ZERO, ceil_to, fee_per_share, taker_fee
+from copytrader.reasons import Reason
+from copytrader.settings import Settings, SizingMode
 
 
 def copy_idempotency_key(account: str, trade_key: str) -> str:
@@ -124,9 +126,10 @@ def _largest_affordable(
 
 
 def _worst_case_cost(shares: Decimal, best: Decimal, limit: Decimal, fee_rate: Decimal) -> Decimal:
-    """Cash a FAK BUY can consume at most: every share at the limit plus the largest fee in [best, limit]."""
+    """Cash a FAK BUY can consume at most: every share at the limit plus the largest fee in [best, limit],
+    rounded up to the pUSD micro-unit (the reservation must cover the worst case, on the collateral's grid)."""
     fee_price = min(max(Decimal("0.5"), best), limit)
-    return shares * limit + shares * fee_per_share(fee_price, fee_rate)
+    return ceil_to(shares * limit + shares * fee_per_share(fee_price, fee_rate), MICRO)
 
 
 def size_copy(signal: CopySignal, *, bankroll: Decimal, settings: Settings, account: str) -> SizedOrder:
@@ -134,7 +137,7 @@ def size_copy(signal: CopySignal, *, bankroll: Decimal, settings: Settings, acco
     trade, market, book, whale = signal.trade, signal.market, signal.book, signal.whale
     assert trade is not None and market is not None and book is not None and whale is not None
     sizing, filters = settings.sizing, settings.filters
-    common = {
+    common: dict[str, Any] = {
         "idempotency_key": copy_idempotency_key(account, trade.key),
         "trade_key": trade.key,
         "wallet": trade.wallet,
@@ -158,7 +161,9 @@ def size_copy(signal: CopySignal, *, bankroll: Decimal, settings: Settings, acco
     if sizing.mode is SizingMode.KELLY:
         min_plan = plan(book, Side.BUY, market.min_order_size, limit, market.taker_fee_rate)
         if min_plan.shares < market.min_order_size:
-            return SizedOrder(action="SKIP", reason=Reason.BELOW_MIN_SIZE, detail="book too thin for min size", **common)
+            return SizedOrder(
+                action="SKIP", reason=Reason.BELOW_MIN_SIZE, detail="book too thin for min size", **common
+            )
         edge = q - min_plan.cost_per_share
         if edge < sizing.min_edge:
             return SizedOrder(
@@ -205,7 +210,7 @@ def size_copy(signal: CopySignal, *, bankroll: Decimal, settings: Settings, acco
     )
 
 
-def _size_exit(signal: CopySignal, limit: Decimal, common: dict[str, object]) -> SizedOrder:
+def _size_exit(signal: CopySignal, limit: Decimal, common: dict[str, Any]) -> SizedOrder:
     """Mirror a whale's SELL: sell what we hold of the token (floored to the size grid) within the limit."""
     assert signal.book is not None and signal.market is not None
     shares = (signal.held_shares / SIZE_STEP).to_integral_value(rounding=ROUND_FLOOR) * SIZE_STEP
@@ -214,7 +219,7 @@ def _size_exit(signal: CopySignal, limit: Decimal, common: dict[str, object]) ->
             action="SKIP",
             reason=Reason.BELOW_MIN_SIZE,
             detail=f"holding {shares} shares < market minimum {signal.market.min_order_size}",
-            **common,  # type: ignore[arg-type]
+            **common,
         )
     planned = plan(signal.book, Side.SELL, shares, limit, signal.market.taker_fee_rate)
     return SizedOrder(
@@ -224,7 +229,7 @@ def _size_exit(signal: CopySignal, limit: Decimal, common: dict[str, object]) ->
         expected_avg_price=planned.avg_price,
         expected_fee=planned.fee,
         max_cost=ZERO,
-        **common,  # type: ignore[arg-type]
+        **common,
     )
 
 

@@ -18,9 +18,16 @@ D = Decimal
 
 
 def _order(key: str, amount: str, market: str = "m1") -> SizedOrder:
-    return SizedOrder(action="PLACE", idempotency_key=key, token_id=b.token_id(market),
-                      condition_id=b.hex_id(f"condition:{market}", 32), side=Side.BUY, shares=D(10),
-                      limit_price=D("0.5"), max_cost=D(amount))
+    return SizedOrder(
+        action="PLACE",
+        idempotency_key=key,
+        token_id=b.token_id(market),
+        condition_id=b.hex_id(f"condition:{market}", 32),
+        side=Side.BUY,
+        shares=D(10),
+        limit_price=D("0.5"),
+        max_cost=D(amount),
+    )
 
 
 def _reserve_all(orders, limits, workers=50):

@@ -68,8 +68,18 @@ def whale(label: str = "w1", **overrides: Any) -> WhaleProfile:
     return WhaleProfile(**fields)
 
 
-def trade(m: Market, who: str = "w1", *, side: str = "BUY", price: str = "0.50", size: str = "100",
-          at: datetime = T0, tx: str = "tx1", outcome_index: int = 0, latency_s: float = 2.0) -> WhaleTrade:
+def trade(
+    m: Market,
+    who: str = "w1",
+    *,
+    side: str = "BUY",
+    price: str = "0.50",
+    size: str = "100",
+    at: datetime = T0,
+    tx: str = "tx1",
+    outcome_index: int = 0,
+    latency_s: float = 2.0,
+) -> WhaleTrade:
     tok = m.tokens[outcome_index]
     return WhaleTrade.create(
         wallet=wallet(who),

@@ -75,7 +75,7 @@ class FakePolymarket:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 parsed = urlparse(self.path)
                 query = parse_qs(parsed.query)
                 fake.requests.append(self.path)

@@ -6,8 +6,23 @@ from scipy import stats
 
 from copytrader.scoring.calibration import Evidence, benjamini_hochberg, evidence, select
 
-BH_1995_EXAMPLE = [0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240, 0.4262,
-                   0.5719, 0.6528, 0.7590, 1.000]
+BH_1995_EXAMPLE = [
+    0.0001,
+    0.0004,
+    0.0019,
+    0.0095,
+    0.0201,
+    0.0278,
+    0.0298,
+    0.0344,
+    0.0459,
+    0.3240,
+    0.4262,
+    0.5719,
+    0.6528,
+    0.7590,
+    1.000,
+]
 
 
 def test_bh_reproduces_the_published_example():

@@ -35,8 +35,15 @@ class World:
             self.loaded.append("book")
             return self.books.get(t)
 
-        return decide(trade, now=now or trade.detected_at, filters=filters, load_whale=whale, load_market=market,
-                      load_book=book, load_held_shares=lambda t: self.held.get(t, D(0)))
+        return decide(
+            trade,
+            now=now or trade.detected_at,
+            filters=filters,
+            load_whale=whale,
+            load_market=market,
+            load_book=book,
+            load_held_shares=lambda t: self.held.get(t, D(0)),
+        )
 
 
 def test_a_good_fill_is_copied_with_everything_attached():
@@ -60,17 +67,29 @@ def test_untracked_wallet_skips_after_one_read():
         (lambda w, t: w.whales.update({t.wallet: b.whale("w1", status=WhaleStatus.PAUSED)}), Reason.WHALE_NOT_ACTIVE),
         (lambda w, t: setattr(w, "market", None), Reason.UNKNOWN_MARKET),
         (lambda w, t: setattr(w, "market", w.market.model_copy(update={"closed": True})), Reason.MARKET_CLOSED),
-        (lambda w, t: setattr(w, "market", w.market.model_copy(update={"accepting_orders": False})),
-         Reason.NOT_ACCEPTING_ORDERS),
-        (lambda w, t: setattr(w, "market", w.market.model_copy(update={"end_time": t.detected_at + timedelta(minutes=5)})),
-         Reason.NEAR_RESOLUTION),
+        (
+            lambda w, t: setattr(w, "market", w.market.model_copy(update={"accepting_orders": False})),
+            Reason.NOT_ACCEPTING_ORDERS,
+        ),
+        (
+            lambda w, t: setattr(
+                w, "market", w.market.model_copy(update={"end_time": t.detected_at + timedelta(minutes=5)})
+            ),
+            Reason.NEAR_RESOLUTION,
+        ),
         (lambda w, t: w.books.pop(w.yes), Reason.NO_BOOK),
-        (lambda w, t: w.books.update({w.yes: b.book(w.yes, bids=[("0.40", "500")], asks=[("0.50", "500")])}),
-         Reason.SPREAD_TOO_WIDE),
-        (lambda w, t: w.books.update({w.yes: b.book(w.yes, bids=[("0.53", "500")], asks=[("0.54", "500")])}),
-         Reason.PRICE_DRIFT),
-        (lambda w, t: w.books.update({w.yes: b.book(w.yes, bids=[("0.49", "500")], asks=[("0.50", "10")])}),
-         Reason.THIN_BOOK),
+        (
+            lambda w, t: w.books.update({w.yes: b.book(w.yes, bids=[("0.40", "500")], asks=[("0.50", "500")])}),
+            Reason.SPREAD_TOO_WIDE,
+        ),
+        (
+            lambda w, t: w.books.update({w.yes: b.book(w.yes, bids=[("0.53", "500")], asks=[("0.54", "500")])}),
+            Reason.PRICE_DRIFT,
+        ),
+        (
+            lambda w, t: w.books.update({w.yes: b.book(w.yes, bids=[("0.49", "500")], asks=[("0.50", "10")])}),
+            Reason.THIN_BOOK,
+        ),
     ],
 )
 def test_each_filter_names_its_reason(mutate, reason):

@@ -18,9 +18,20 @@ BOOK = b.book(TOKEN, bids=[("0.48", "100")], asks=[("0.50", "10"), ("0.52", "10"
 
 
 def order(**overrides):
-    fields = dict(action="PLACE", idempotency_key="k1", token_id=TOKEN, condition_id=b.hex_id("c", 32), side=Side.BUY,
-                  order_type=OrderType.FAK, shares=D(15), limit_price=D("0.52"), tick_size=D("0.01"),
-                  min_order_size=D(5), taker_fee_rate=D("0.05"), max_cost=D(10))
+    fields = {
+        "action": "PLACE",
+        "idempotency_key": "k1",
+        "token_id": TOKEN,
+        "condition_id": b.hex_id("c", 32),
+        "side": Side.BUY,
+        "order_type": OrderType.FAK,
+        "shares": D(15),
+        "limit_price": D("0.52"),
+        "tick_size": D("0.01"),
+        "min_order_size": D(5),
+        "taker_fee_rate": D("0.05"),
+        "max_cost": D(10),
+    }
     fields.update(overrides)
     return SizedOrder(**fields)
 
@@ -33,14 +44,22 @@ def test_fak_fills_what_the_book_holds_within_the_limit():
 
 
 def test_fok_is_all_or_nothing():
-    assert PaperVenue(lambda t: BOOK).place(order(shares=D(25), order_type=OrderType.FOK)).status is ExecutionStatus.UNFILLED
-    assert PaperVenue(lambda t: BOOK).place(order(shares=D(20), order_type=OrderType.FOK)).status is ExecutionStatus.FILLED
+    assert (
+        PaperVenue(lambda t: BOOK).place(order(shares=D(25), order_type=OrderType.FOK)).status
+        is ExecutionStatus.UNFILLED
+    )
+    assert (
+        PaperVenue(lambda t: BOOK).place(order(shares=D(20), order_type=OrderType.FOK)).status is ExecutionStatus.FILLED
+    )
 
 
-@pytest.mark.parametrize(("fields", "code"), [
-    ({"limit_price": D("0.525")}, "INVALID_ORDER_MIN_TICK_SIZE"),
-    ({"shares": D("4.99")}, "INVALID_ORDER_MIN_SIZE"),
-])
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"limit_price": D("0.525")}, "INVALID_ORDER_MIN_TICK_SIZE"),
+        ({"shares": D("4.99")}, "INVALID_ORDER_MIN_SIZE"),
+    ],
+)
 def test_venue_rules_reject_like_the_clob(fields, code):
     with pytest.raises(VenueRejected) as caught:
         PaperVenue(lambda t: BOOK).place(order(**fields))
@@ -55,8 +74,9 @@ class MemoryLedger:
     def begin(self, o, reserved, now):
         if o.idempotency_key in self.entries:
             return self.entries[o.idempotency_key]
-        self.entries[o.idempotency_key] = ExecutionResult(idempotency_key=o.idempotency_key,
-                                                          status=ExecutionStatus.PENDING, executed_at=now)
+        self.entries[o.idempotency_key] = ExecutionResult(
+            idempotency_key=o.idempotency_key, status=ExecutionStatus.PENDING, executed_at=now
+        )
         return None
 
     def mark_unknown(self, key, detail, now):
@@ -86,8 +106,14 @@ class CountingVenue:
 
 def run(venue, ledger, o=None):
     clock = lambda: b.T0 + timedelta(seconds=1)  # noqa: E731
-    return execute_once(o or order(), D(10), ledger=ledger, venue=venue, clock=clock,
-                        existing_result=lambda entry: entry.model_copy(update={"duplicate": True}))
+    return execute_once(
+        o or order(),
+        D(10),
+        ledger=ledger,
+        venue=venue,
+        clock=clock,
+        existing_result=lambda entry: entry.model_copy(update={"duplicate": True}),
+    )
 
 
 def test_redelivery_returns_the_first_result_without_a_second_call():
@@ -100,7 +126,9 @@ def test_redelivery_returns_the_first_result_without_a_second_call():
     assert first.cash_amount == first.filled_shares * first.avg_price + first.fee
 
 
-@pytest.mark.parametrize("error", [VenueAmbiguous("read timeout after 5s"), TimeoutError("socket"), RuntimeError("bug")])
+@pytest.mark.parametrize(
+    "error", [VenueAmbiguous("read timeout after 5s"), TimeoutError("socket"), RuntimeError("bug")]
+)
 def test_ambiguous_outcomes_become_unknown_and_are_never_resent(error):
     ledger, venue = MemoryLedger(), CountingVenue(error)
     result = run(venue, ledger)

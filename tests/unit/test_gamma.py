@@ -42,12 +42,29 @@ def test_fractional_closed_prices_without_uma_resolution_are_not_payouts():
     assert m.payouts is None
 
 
-@pytest.mark.parametrize("broken", [
-    {"clobTokenIds": "not json"},
-    {"clobTokenIds": "[\"1\"]", "outcomes": "[\"Yes\", \"No\"]"},
-    {"conditionId": "0x12"},
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"clobTokenIds": "not json"},
+        {"clobTokenIds": '["1"]', "outcomes": '["Yes", "No"]'},
+        {"conditionId": "0x12"},
+    ],
+)
 def test_unusable_markets_raise(broken):
     payload = dict(_one("gamma_market.json"), **broken)
     with pytest.raises(ValueError):
         market_from_gamma(payload)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("Geopolitics", "geopolitics"), ("US-Politics", "politics"), ("Crypto", "crypto"), ("Pop-Culture ", "culture")],
+)
+def test_categories_match_the_longest_known_name(raw, expected):
+    payload = dict(_one("gamma_market.json"), category=raw, feeType=None, feeSchedule=None, feesEnabled=True)
+    m = market_from_gamma(payload)
+    assert m.category == expected
+    assert (
+        m.taker_fee_rate
+        == {"geopolitics": D(0), "politics": D("0.04"), "crypto": D("0.07"), "culture": D("0.05")}[expected]
+    )

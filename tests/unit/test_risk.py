@@ -15,8 +15,16 @@ D = Decimal
 def _order(max_cost="100", side=Side.BUY):
     from copytrader.model import SizedOrder
 
-    return SizedOrder(action="PLACE", idempotency_key="k", token_id=b.token_id("t"), condition_id=b.hex_id("c", 32),
-                      side=side, shares=D(10), limit_price=D("0.5"), max_cost=D(max_cost) if side is Side.BUY else 0)
+    return SizedOrder(
+        action="PLACE",
+        idempotency_key="k",
+        token_id=b.token_id("t"),
+        condition_id=b.hex_id("c", 32),
+        side=side,
+        shares=D(10),
+        limit_price=D("0.5"),
+        max_cost=D(max_cost) if side is Side.BUY else 0,
+    )
 
 
 def test_reservation_thresholds_turn_sums_into_comparisons():
@@ -35,7 +43,9 @@ def test_kill_switch_and_single_order_caps_need_no_state():
 
 
 def test_sells_need_no_reservation_but_respect_the_kill_switch():
-    assert screen(_order(side=Side.SELL), RiskLimits(), b.T0) == RiskDecision(approved=True, detail="exit: no reservation needed", day="2026-11-02")
+    assert screen(_order(side=Side.SELL), RiskLimits(), b.T0) == RiskDecision(
+        approved=True, detail="exit: no reservation needed", day="2026-11-02"
+    )
     assert screen(_order(side=Side.SELL), RiskLimits(kill_switch=True), b.T0).approved is False
 
 

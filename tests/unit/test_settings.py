@@ -15,8 +15,13 @@ def test_defaults_are_paper_with_quarter_kelly_and_documented_limits():
 
 
 def test_environment_overrides_nested_fields():
-    s = load_settings(environ={"COPYTRADER_SIZING__KELLY_FRACTION": "0.1", "COPYTRADER_RISK__KILL_SWITCH": "true",
-                               "COPYTRADER_TABLE_ORDERS": "not-a-setting"})
+    s = load_settings(
+        environ={
+            "COPYTRADER_SIZING__KELLY_FRACTION": "0.1",
+            "COPYTRADER_RISK__KILL_SWITCH": "true",
+            "COPYTRADER_TABLE_ORDERS": "not-a-setting",
+        }
+    )
     assert s.sizing.kelly_fraction == Decimal("0.1")
     assert s.risk.kill_switch is True
 
@@ -33,7 +38,9 @@ def test_errors_name_the_field_the_value_and_the_allowed_range():
     with pytest.raises(SettingsError) as caught:
         load_settings(environ={"COPYTRADER_SIZING__KELLY_FRACTION": "1.5", "COPYTRADER_RISK__DAILY_LOSS_LIMIT": "0"})
     text = str(caught.value)
-    assert "sizing.kelly_fraction = 1.5: Input should be less than or equal to 1" in text and "allowed: 0 < x <= 1" in text
+    assert (
+        "sizing.kelly_fraction = 1.5: Input should be less than or equal to 1" in text and "allowed: 0 < x <= 1" in text
+    )
     assert "risk.daily_loss_limit = 0: Input should be greater than 0" in text
 
 

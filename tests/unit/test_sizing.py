@@ -52,12 +52,21 @@ def test_edge_shrinks_to_zero_for_unproven_wallets_and_grows_with_evidence():
     assert win_probability(b.whale(resolved_trades=1000, wins=1000), D("0.9"), prior, D("0.97")) == D("0.97")
 
 
-def _signal(book: OrderBook, whale: WhaleProfile, price: str = "0.50", side: str = "BUY", held: str = "0") -> CopySignal:
+def _signal(
+    book: OrderBook, whale: WhaleProfile, price: str = "0.50", side: str = "BUY", held: str = "0"
+) -> CopySignal:
     market = b.market(taker_fee_rate=D("0.04"))
     book = book.model_copy(update={"token_id": market.tokens[0].token_id})
     trade = b.trade(market, price=price, side=side)
-    return CopySignal(action=Decision.COPY, trade=trade, market=market, book=book, whale=whale,
-                      held_shares=D(held), decided_at=trade.detected_at + timedelta(seconds=1))
+    return CopySignal(
+        action=Decision.COPY,
+        trade=trade,
+        market=market,
+        book=book,
+        whale=whale,
+        held_shares=D(held),
+        decided_at=trade.detected_at + timedelta(seconds=1),
+    )
 
 
 def test_sizing_caps_at_max_trade_notional_and_reserves_the_worst_case():
@@ -102,8 +111,12 @@ def test_fixed_and_proportional_modes():
 def test_sell_mirrors_the_exit_of_what_we_hold():
     s = load_settings(environ={})
     book = b.book("1", bids=[("0.60", "300")], asks=[("0.62", "100")])
-    order = size_copy(_signal(book, b.whale(), price="0.60", side="SELL", held="12.345"),
-                      bankroll=D(10000), settings=s, account="paper")
+    order = size_copy(
+        _signal(book, b.whale(), price="0.60", side="SELL", held="12.345"),
+        bankroll=D(10000),
+        settings=s,
+        account="paper",
+    )
     assert order.action == "PLACE" and order.side is Side.SELL
     assert order.shares == D("12.34") and order.max_cost == 0
     assert order.limit_price == D("0.57")
@@ -117,8 +130,7 @@ def books(draw):
     start = draw(st.integers(min_value=40, max_value=60))
     levels = draw(st.lists(st.integers(min_value=1, max_value=2000), min_size=1, max_size=6))
     asks = tuple(Level(price=D(start + i) / 100, size=D(size) / 4) for i, size in enumerate(levels))
-    return OrderBook(token_id="1", bids=(Level(price=D(start - 1) / 100, size=D(100)),), asks=asks,
-                     timestamp=b.T0)
+    return OrderBook(token_id="1", bids=(Level(price=D(start - 1) / 100, size=D(100)),), asks=asks, timestamp=b.T0)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -130,8 +142,13 @@ def books(draw):
     cap=st.integers(min_value=1, max_value=5000),
 )
 def test_size_never_exceeds_kelly_or_caps_and_is_maximal_on_the_grid(book, wins, bankroll, fraction, cap):
-    s = load_settings(environ={}, overrides={"sizing": {"kelly_fraction": fraction, "max_trade_notional": cap},
-                                             "filters": {"max_drift_abs": "0.05", "max_drift_rel": "1"}})
+    s = load_settings(
+        environ={},
+        overrides={
+            "sizing": {"kelly_fraction": fraction, "max_trade_notional": cap},
+            "filters": {"max_drift_abs": "0.05", "max_drift_rel": "1"},
+        },
+    )
     whale = b.whale(resolved_trades=400, wins=wins, mean_entry_price=D("0.5"))
     whale_price = book.best_ask
     order = size_copy(_signal(book, whale, price=str(whale_price)), bankroll=D(bankroll), settings=s, account="a")

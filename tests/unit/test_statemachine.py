@@ -36,8 +36,13 @@ def test_steps_run_in_order_and_each_skip_is_a_named_success():
 
 
 def test_tasks_retry_only_transient_errors():
-    safe = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-            "Lambda.TooManyRequestsException", "TransientError"}
+    safe = {
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+        "TransientError",
+    }
     for name, state in _item_states().items():
         if state["Type"] != "Task":
             continue

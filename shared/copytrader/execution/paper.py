@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from copytrader.execution.venue import VenueOrder, VenueRejected
 from copytrader.model import ExecutionStatus, OrderBook, OrderType, SizedOrder
 from copytrader.money import ONE, ZERO, is_on_grid, taker_fee
-from copytrader.execution.venue import VenueOrder, VenueRejected
 
 
 class PaperVenue:

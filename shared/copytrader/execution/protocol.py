@@ -20,10 +20,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from copytrader.execution.venue import Venue, VenueAmbiguous, VenueRejected
 from copytrader.model import ExecutionResult, ExecutionStatus, Side, SizedOrder
 from copytrader.money import ZERO
 from copytrader.reasons import Reason
-from copytrader.execution.venue import Venue, VenueAmbiguous, VenueRejected
 
 
 class Ledger(Protocol):
@@ -48,7 +48,9 @@ def execute_once(
     if existing is not None:
         result = existing_result(existing)
         if result.status is ExecutionStatus.PENDING:
-            ledger.mark_unknown(order.idempotency_key, "found PENDING on redelivery: earlier attempt unfinished", clock())
+            ledger.mark_unknown(
+                order.idempotency_key, "found PENDING on redelivery: earlier attempt unfinished", clock()
+            )
             return result.model_copy(update={"status": ExecutionStatus.UNKNOWN, "reason": Reason.VENUE_AMBIGUOUS})
         return result
 
@@ -65,7 +67,7 @@ def execute_once(
         )
         ledger.record(order, result, reserved, clock())
         return result
-    except Exception as exc:  # noqa: BLE001 - the request may have reached the venue: ambiguous by definition
+    except Exception as exc:
         detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, VenueAmbiguous) else str(exc)
         ledger.mark_unknown(order.idempotency_key, detail, clock())
         return ExecutionResult(

@@ -73,17 +73,19 @@ class LocalAws:
                 "AWS_REGION": REGION,
                 "AWS_ENDPOINT_URL": self.endpoint,
                 "MOTO_PORT": str(self.port),
-                "POWERTOOLS_METRICS_DISABLED": "true",
                 "POWERTOOLS_LOG_LEVEL": "WARNING" if self.quiet else "INFO",
                 "POWERTOOLS_TRACE_DISABLED": "true",
             }
         )
-        if self.quiet:
+        if self.quiet:  # request logs and moto's dumps of failed executions (the pipe reports failures itself)
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
+            logging.getLogger("moto").setLevel(logging.CRITICAL)
         from moto.server import ThreadedMotoServer
 
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
+        # moto's backends are process-wide: a server started earlier in this process left its state behind
+        self._post("/moto-api/reset")
         self.configure_moto()
         store.rebind()
         self.resources = self.create_resources()
@@ -115,18 +117,20 @@ class LocalAws:
             else:
                 os.environ[name] = value
 
-    def configure_moto(self) -> None:
-        """Make moto interpret ASL for real and run Lambda without Docker (AWS-NOTES §B.3)."""
+    def _post(self, path: str, body: object | None = None) -> None:
         import requests
 
-        config = {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
-        requests.post(f"{self.endpoint}/moto-api/config", json=config, timeout=5).raise_for_status()
+        requests.post(f"{self.endpoint}{path}", json=body, timeout=5).raise_for_status()
+
+    def configure_moto(self) -> None:
+        """Make moto interpret ASL for real and run Lambda without Docker (AWS-NOTES §B.3)."""
+        self._post(
+            "/moto-api/config", {"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}}
+        )
 
     def reset(self) -> LocalResources:
         """Wipe all state (5 ms) and create the resources again: per-test isolation on one server."""
-        import requests
-
-        requests.post(f"{self.endpoint}/moto-api/reset", timeout=5).raise_for_status()
+        self._post("/moto-api/reset")
         self.configure_moto()
         self.resources = self.create_resources()
         return self.resources
@@ -156,7 +160,9 @@ class LocalAws:
 
         events.create_event_bus(Name=BUS_NAME)
         fanout_url = sqs.create_queue(QueueName="copytrader-fanout")["QueueUrl"]
-        fanout_arn = sqs.get_queue_attributes(QueueUrl=fanout_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        fanout_arn = sqs.get_queue_attributes(QueueUrl=fanout_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
         events.put_rule(
             Name="whale-trades",
             EventBusName=BUS_NAME,
@@ -213,6 +219,7 @@ class LocalAws:
             for name in PIPELINE_FUNCTIONS
         }
         if self.dispatch is None:
-            self.dispatch = HandlerDispatch({name: load_handler(name) for name in PIPELINE_FUNCTIONS})
+            handlers = {name: load_handler(name) for name in PIPELINE_FUNCTIONS}
+            self.dispatch = HandlerDispatch(handlers, echo_logs=not self.quiet)
             self._undo_patch = patch_moto(self.dispatch)
         return arns

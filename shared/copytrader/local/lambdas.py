@@ -10,14 +10,18 @@ raises answers the way Lambda does: the `x-amz-function-error: Unhandled` header
 from __future__ import annotations
 
 import importlib.util
+import io
 import json
+import sys
+import threading
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TextIO
 
 PIPELINE_FUNCTIONS = ("score", "size", "risk_check", "execute")
 
@@ -57,12 +61,65 @@ class LambdaContext:
         return 30_000
 
 
-class HandlerDispatch:
-    """Maps moto Lambda invocations (by function name) to the real handlers; counts calls per function."""
+class ThreadStdout(io.TextIOBase):
+    """A stdout that hands a thread's writes to that thread's capture buffer when it has one.
 
-    def __init__(self, handlers: dict[str, Callable[[dict[str, Any], Any], Any]]) -> None:
+    Handlers print what Lambda would send to CloudWatch Logs: Powertools' JSON log lines and its EMF
+    metric documents. Local mode captures them per invocation (handlers run on moto's server threads)
+    while the rest of the process keeps writing to the real stdout.
+    """
+
+    def __init__(self, real: TextIO) -> None:
+        self.real = real
+        self._local = threading.local()
+
+    def start(self) -> None:
+        self._local.buffer = io.StringIO()
+
+    def stop(self) -> str:
+        buffer: io.StringIO | None = getattr(self._local, "buffer", None)
+        self._local.buffer = None
+        return buffer.getvalue() if buffer is not None else ""
+
+    def write(self, text: str) -> int:
+        buffer: io.StringIO | None = getattr(self._local, "buffer", None)
+        return (buffer or self.real).write(text)
+
+    def flush(self) -> None:
+        self.real.flush()
+
+
+def emf_metrics(line: str) -> dict[str, float]:
+    """Metric name -> sum of its values in one CloudWatch Embedded Metric Format document (else empty)."""
+    try:
+        document = json.loads(line)
+    except ValueError:
+        return {}
+    if not isinstance(document, dict) or "_aws" not in document:
+        return {}
+    names = [m["Name"] for group in document["_aws"].get("CloudWatchMetrics", []) for m in group.get("Metrics", [])]
+    totals: dict[str, float] = {}
+    for name in names:
+        value = document.get(name, 0)
+        totals[name] = float(sum(value)) if isinstance(value, list) else float(value)
+    return totals
+
+
+class HandlerDispatch:
+    """Maps moto Lambda invocations (by function name) to the real handlers.
+
+    Keeps, for the process: calls per function, the sum of every EMF metric the handlers emitted (what
+    the CloudWatch dashboard would count) and the handlers' log lines.
+    """
+
+    def __init__(self, handlers: dict[str, Callable[[dict[str, Any], Any], Any]], echo_logs: bool = False) -> None:
         self.handlers = handlers
-        self.calls: dict[str, int] = dict.fromkeys(handlers, 0)
+        self.calls: Counter[str] = Counter()
+        self.metrics: Counter[str] = Counter()
+        self.logs: list[str] = []
+        self.echo_logs = echo_logs
+        self.stdout = ThreadStdout(sys.stdout)
+        self._lock = threading.Lock()
 
     def invoke(self, function_name: str, body: bytes | str, response_headers: dict[str, str]) -> bytes:
         name = function_name.split(":")[-1]
@@ -70,12 +127,14 @@ class HandlerDispatch:
         if handler is None:
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": "ResourceNotFound", "errorMessage": f"no handler {name}"}).encode()
-        self.calls[name] += 1
+        with self._lock:
+            self.calls[name] += 1
+        self.stdout.start()
         try:
             event = json.loads(body or "null")
             result = handler(event, LambdaContext(function_name=name, invoked_function_arn=function_name))
             return json.dumps(result).encode()
-        except Exception as exc:  # noqa: BLE001 - reported to the state machine exactly as Lambda would
+        except Exception as exc:  # reported to the state machine exactly as Lambda would
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps(
                 {
@@ -84,20 +143,40 @@ class HandlerDispatch:
                     "stackTrace": traceback.format_exc().splitlines()[-5:],
                 }
             ).encode()
+        finally:
+            self._collect(self.stdout.stop())
+
+    def _collect(self, output: str) -> None:
+        with self._lock:
+            for line in output.splitlines():
+                metrics = emf_metrics(line)
+                if metrics:
+                    self.metrics.update(metrics)
+                elif line.strip():
+                    self.logs.append(line)
+                    if self.echo_logs:
+                        self.stdout.real.write(line + "\n")
 
 
 def patch_moto(dispatch: HandlerDispatch) -> Callable[[], None]:
-    """Route moto's docker-less Lambda invocations to `dispatch`; returns a function that undoes it."""
+    """Route moto's docker-less Lambda invocations to `dispatch` and capture the handlers' stdout.
+
+    Returns a function that undoes both.
+    """
     from moto.awslambda_simple.models import LambdaSimpleBackend
 
     original = LambdaSimpleBackend.invoke
+    real_stdout = sys.stdout
 
     def invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
         return dispatch.invoke(function_name, body, response_headers)
 
     LambdaSimpleBackend.invoke = invoke  # type: ignore[method-assign]
+    dispatch.stdout.real = real_stdout
+    sys.stdout = dispatch.stdout
 
     def undo() -> None:
         LambdaSimpleBackend.invoke = original  # type: ignore[method-assign]
+        sys.stdout = real_stdout
 
     return undo

@@ -46,7 +46,11 @@ class Deps:
 
 
 def build(settings: Settings, clock: Callable[[], datetime] = system_clock, alerts: Alerts | None = None) -> Deps:
-    """Wire the adapters for `settings` (paper venue unless live mode is fully enabled)."""
+    """Wire the adapters for `settings` (paper venue unless live mode is fully enabled).
+
+    Building writes nothing: each step touches only the tables its role may touch (the paper account is
+    created by risk_check, the first step that must write the risk table).
+    """
     clob = ClobMarketData(JsonHttp(settings.clob_url, settings.http_timeout_s))
     gamma = GammaMarkets(JsonHttp(settings.gamma_url, settings.http_timeout_s))
     portfolio = PortfolioStore(settings.account)
@@ -69,7 +73,6 @@ def build(settings: Settings, clock: Callable[[], datetime] = system_clock, aler
         venue=venue,
         alerts=alerts,
     )
-    portfolio.ensure_account(settings.paper_bankroll, clock())
     return deps
 
 

@@ -76,8 +76,11 @@ def score(event: State, deps: Deps) -> State:
 def size(event: State, deps: Deps) -> State:
     """Size a COPY signal against the account's current book equity (cash + open positions at cost)."""
     signal = CopySignal.model_validate(event["signal"])
-    state = deps.portfolio.state(deps.clock())
-    bankroll = max(state.cash + state.open_cost, Decimal(0))
+    if deps.portfolio.has_account():
+        state = deps.portfolio.state(deps.clock())
+        bankroll = max(state.cash + state.open_cost, Decimal(0))
+    else:  # no copy yet: the paper account starts with the configured bankroll (risk_check creates it)
+        bankroll = deps.settings.paper_bankroll
     order = size_copy(signal, bankroll=bankroll, settings=deps.settings, account=deps.settings.account)
     return order.model_dump(mode="json")
 
@@ -86,6 +89,7 @@ def risk_check(event: State, deps: Deps) -> State:
     """Approve or reject; a BUY is approved only once its worst-case cost is reserved under every limit."""
     order = SizedOrder.model_validate(event["order"])
     now = deps.clock()
+    deps.portfolio.ensure_account(deps.settings.paper_bankroll, now)
     screened = screen(order, deps.settings.risk, now)
     if isinstance(screened, ReservationRequest):
         decision = deps.portfolio.reserve(screened, now)

@@ -12,7 +12,9 @@ from copytrader.runtime_env import METRICS_NAMESPACE, SERVICE_NAME
 
 def observability(step: str) -> tuple[Logger, Metrics]:
     """The Logger and Metrics a handler uses (JSON logs, EMF metrics in the CopyTrader namespace)."""
-    return Logger(service=SERVICE_NAME, child=False, step=step), Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
+    return Logger(service=SERVICE_NAME, child=False, step=step), Metrics(
+        namespace=METRICS_NAMESPACE, service=SERVICE_NAME
+    )
 
 
 def count(metrics: Metrics, step: str, outcome: str, reason: str | None) -> None:

@@ -63,7 +63,10 @@ def _category(payload: dict[str, Any]) -> str:
         fee_type = payload.get("feeType")
         return _FEE_TYPES.get(str(fee_type), "other")
     lowered = str(raw).lower()
-    return next((name for name in CATEGORY_FEE_RATES if name in lowered), lowered)
+    if lowered in CATEGORY_FEE_RATES:
+        return lowered
+    # longest name first, so "geopolitics" is not read as "politics"
+    return next((name for name in sorted(CATEGORY_FEE_RATES, key=len, reverse=True) if name in lowered), lowered)
 
 
 def _fee_rate(payload: dict[str, Any], category: str) -> Decimal:

@@ -13,16 +13,17 @@ from datetime import datetime
 from decimal import Decimal
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from copytrader.model import ExecutionResult, ExecutionStatus, Fill, Side, SizedOrder
-from copytrader.money import ZERO
+from copytrader.money import MICRO, ZERO
 from copytrader.reasons import Reason
 from copytrader.store.portfolio import PortfolioStore, run_transaction
 from copytrader.store.positions import Positions
 from copytrader.store.tables import OrderModel
 
-O = OrderModel
+Orders = OrderModel
 _MAX_POSITION_RETRIES = 5
 
 
@@ -36,13 +37,13 @@ class OrderLedger:
 
     def get(self, idempotency_key: str) -> OrderModel | None:
         try:
-            return O.get(idempotency_key, consistent_read=True)
+            return Orders.get(idempotency_key, consistent_read=True)
         except DoesNotExist:
             return None
 
     def begin(self, order: SizedOrder, reserved: Decimal, now: datetime) -> OrderModel | None:
         """Create the PENDING entry; None when created, else the entry that already exists."""
-        entry = O(
+        entry = Orders(
             idempotency_key=order.idempotency_key,
             account=self.account,
             trade_key=order.trade_key,
@@ -60,7 +61,7 @@ class OrderLedger:
             updated_at=now,
         )
         try:
-            entry.save(condition=O.idempotency_key.does_not_exist())
+            entry.save(condition=Orders.idempotency_key.does_not_exist())
             return None
         except PutError as exc:
             if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
@@ -73,15 +74,15 @@ class OrderLedger:
     def mark_unknown(self, idempotency_key: str, detail: str, now: datetime) -> bool:
         """PENDING -> UNKNOWN: the venue may hold an order we cannot see; reconcile before anything else."""
         try:
-            O(idempotency_key=idempotency_key).update(
+            Orders(idempotency_key=idempotency_key).update(
                 actions=[
-                    O.status.set(ExecutionStatus.UNKNOWN.value),
-                    O.reason.set(Reason.VENUE_AMBIGUOUS.value),
-                    O.detail.set(detail[:500]),
-                    O.attempts.add(1),
-                    O.updated_at.set(now),
+                    Orders.status.set(ExecutionStatus.UNKNOWN.value),
+                    Orders.reason.set(Reason.VENUE_AMBIGUOUS.value),
+                    Orders.detail.set(detail[:500]),
+                    Orders.attempts.add(1),
+                    Orders.updated_at.set(now),
                 ],
-                condition=O.status == ExecutionStatus.PENDING.value,
+                condition=Orders.status == ExecutionStatus.PENDING.value,
             )
         except UpdateError as exc:
             if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
@@ -117,20 +118,26 @@ class OrderLedger:
     def _settle(
         self, tx: TransactWrite, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime
     ) -> None:
+        actions: list[Action] = [
+            Orders.status.set(result.status.value),
+            Orders.filled_shares.set(result.filled_shares),
+            Orders.fee.set(result.fee),
+            Orders.cash_amount.set(result.cash_amount),
+            Orders.updated_at.set(now),
+        ]
+        for attribute, value in (
+            (Orders.venue_order_id, result.venue_order_id),
+            (Orders.reason, result.reason.value if result.reason else None),
+            (Orders.detail, result.detail[:500] or None),
+        ):
+            if value is not None:
+                actions.append(attribute.set(value))
+        if result.avg_price is not None:
+            actions.append(Orders.avg_price.set(result.avg_price))
         tx.update(
-            O(idempotency_key=order.idempotency_key),
-            actions=[
-                O.status.set(result.status.value),
-                O.venue_order_id.set(result.venue_order_id),
-                O.filled_shares.set(result.filled_shares),
-                O.fee.set(result.fee),
-                O.cash_amount.set(result.cash_amount),
-                O.reason.set(result.reason.value if result.reason else None),
-                O.detail.set(result.detail[:500] or None),
-                O.updated_at.set(now),
-            ]
-            + ([O.avg_price.set(result.avg_price)] if result.avg_price is not None else []),
-            condition=O.status == ExecutionStatus.PENDING.value,
+            Orders(idempotency_key=order.idempotency_key),
+            actions=actions,
+            condition=Orders.status == ExecutionStatus.PENDING.value,
         )
         filled = result.filled_shares
         if reserved > 0:
@@ -159,7 +166,8 @@ class OrderLedger:
             position = self.positions.get(order.token_id)
             if position is None or position.shares < filled:
                 raise RuntimeError(f"sold {filled} of {order.token_id} but the position holds less")
-            released = position.cost_basis * filled / position.shares
+            # average cost of the shares sold, on the pUSD micro grid (DynamoDB sums stay exact decimals)
+            released = (position.cost_basis * filled / position.shares).quantize(MICRO)
             proceeds = result.cash_amount
             pnl = proceeds - released
             self.portfolio.add_account_change(tx, now, cash=proceeds, open_cost=-released)

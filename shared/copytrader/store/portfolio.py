@@ -77,6 +77,7 @@ class PortfolioStore:
     def __init__(self, account: str, connection: Connection | None = None) -> None:
         self.account = account
         self.connection = connection or Connection(region=_region())
+        self._account_ensured = False
 
     # -------------------------------------------------------------------------------------- keys
     def account_key(self) -> str:
@@ -93,7 +94,9 @@ class PortfolioStore:
 
     # ---------------------------------------------------------------------------------- set-up
     def ensure_account(self, bankroll: Decimal, now: datetime) -> None:
-        """Create the paper account with its starting cash once (no-op if it exists)."""
+        """Create the paper account with its starting cash once (a conditional put, once per process)."""
+        if self._account_ensured:
+            return
         item = R(
             pk=self.account_key(),
             cash=bankroll,
@@ -109,6 +112,14 @@ class PortfolioStore:
         except PutError as exc:
             if not _conditional_failed(exc):
                 raise
+        self._account_ensured = True
+
+    def has_account(self) -> bool:
+        try:
+            R.get(self.account_key(), consistent_read=True)
+        except DoesNotExist:
+            return False
+        return True
 
     def ensure_day(self, now: datetime) -> R:
         """Today's risk item, created on first use with start-of-day equity = cash + open cost."""
@@ -141,16 +152,22 @@ class PortfolioStore:
             raise LookupError(f"account {self.account} has no risk state; create it first") from exc
 
     def state(self, now: datetime) -> PortfolioState:
+        """Read-only view of the account and today's risk item (a day not yet started reads as fresh)."""
         account = self._account()
-        day = self.ensure_day(now)
+        cash, open_cost = account.cash or ZERO, account.open_cost or ZERO
+        try:
+            day = R.get(self.day_key(utc_day(now)), consistent_read=True)
+            start, realized, breaker = day.day_start_equity or ZERO, day.day_realized_pnl or ZERO, day.breaker
+        except DoesNotExist:
+            start, realized, breaker = cash + open_cost, ZERO, BREAKER_CLOSED
         return PortfolioState(
-            cash=account.cash or ZERO,
+            cash=cash,
             reserved=account.reserved or ZERO,
-            open_cost=account.open_cost or ZERO,
+            open_cost=open_cost,
             day=utc_day(now),
-            day_start_equity=day.day_start_equity or ZERO,
-            day_realized_pnl=day.day_realized_pnl or ZERO,
-            breaker_open=day.breaker == BREAKER_OPEN,
+            day_start_equity=start,
+            day_realized_pnl=realized,
+            breaker_open=breaker == BREAKER_OPEN,
             kill_switch=bool(account.kill_switch),
         )
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from copytrader.model import Market
@@ -102,7 +103,7 @@ class Positions:
         fee: Decimal,
         now: datetime,
     ) -> None:
-        actions = [
+        actions: list[Action] = [
             P.shares.add(shares),
             P.cost_basis.add(cost),
             P.fees_paid.add(fee),
@@ -176,9 +177,7 @@ class Positions:
             self.portfolio.ensure_day(now)
 
             def build(tx: TransactWrite, position: PositionModel = position, r: Redemption = redemption) -> None:
-                self.add_reduce(
-                    tx, position, shares=r.shares, released_cost=r.cost_basis, pnl=r.pnl, fee=ZERO, now=now
-                )
+                self.add_reduce(tx, position, shares=r.shares, released_cost=r.cost_basis, pnl=r.pnl, fee=ZERO, now=now)
                 self.portfolio.add_account_change(tx, now, cash=r.payout, open_cost=-r.cost_basis)
                 self.portfolio.add_market_change(tx, market.condition_id, -r.cost_basis, now)
                 self.portfolio.add_realized(tx, now, r.pnl)

@@ -34,7 +34,12 @@ from pynamodb.models import Model
 
 
 class DecimalAttribute(Attribute[Decimal]):
-    """A DynamoDB number read and written as an exact `Decimal` (PynamoDB's NumberAttribute uses float)."""
+    """A DynamoDB number read and written as an exact `Decimal` (PynamoDB's NumberAttribute uses float).
+
+    Amounts that are summed in place (ADD) must stay on the pUSD micro grid (at most 6 decimals): the
+    money code guarantees it, and it keeps moto's number strings parseable (moto writes sums with
+    `str(Decimal)`, which turns a zero with 8 decimals into "0E-8").
+    """
 
     attr_type = NUMBER
 
@@ -68,7 +73,7 @@ def _session_with_shared_loader() -> botocore.session.Session:
     return session
 
 
-pynamodb.connection.base.get_session = _session_with_shared_loader  # type: ignore[assignment]
+setattr(pynamodb.connection.base, "get_session", _session_with_shared_loader)  # noqa: B010 - patching a module global
 
 
 def _zero() -> Decimal:
@@ -283,20 +288,6 @@ class RiskStateModel(Model):
     expires_at = TTLAttribute(null=True)
 
 
-# --------------------------------------------------------------------- Powertools idempotency records
-
-
-class IdempotencyModel(Model):
-    """Schema of the Powertools idempotency table (`DynamoDBPersistenceLayer` defaults: id, expiration)."""
-
-    class Meta(_Meta):
-        table_name = _table_name("idempotency")
-        region = _region()
-
-    id = UnicodeAttribute(hash_key=True)
-    expiration = TTLAttribute(null=True)
-
-
 MODELS: dict[str, type[Model]] = {
     "whales": WhaleModel,
     "markets": MarketModel,
@@ -305,7 +296,6 @@ MODELS: dict[str, type[Model]] = {
     "positions": PositionModel,
     "ledger": LedgerEntryModel,
     "risk": RiskStateModel,
-    "idempotency": IdempotencyModel,
 }
 
 

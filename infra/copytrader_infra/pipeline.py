@@ -1,0 +1,171 @@
+"""The copy pipeline: trade queue -> EventBridge Pipe -> Express state machine (score -> size -> risk_check -> execute).
+
+The state machine's definition is `copytrader/statemachines/copy_pipeline.asl.json`, shared with local mode;
+CDK only fills its `${...FunctionArn}` placeholders. The pipe reads one message at a time (FIFO order
+within a market) and waits for the Express execution to finish (REQUEST_RESPONSE): a failed execution
+leaves the message on the queue to be received again, and after three receives it moves to the
+dead-letter queue. Pipes always send a JSON array of records to Step Functions, so the definition starts
+with a Map over `$` and the pipe needs no input template.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_pipes as pipes
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from copytrader.runtime_env import ALERT_TOPIC_ARN, SETTINGS_SSM, VENUE_SECRET_ARN
+from copytrader.statemachines import COPY_PIPELINE_FUNCTIONS, definition_path
+from copytrader_infra.alerts import Alerts
+from copytrader_infra.configuration import Configuration
+from copytrader_infra.constants import LOG_RETENTION
+from copytrader_infra.credentials import Credentials
+from copytrader_infra.functions import PIPELINE_FUNCTIONS, FunctionSpec, PipelineFunction
+from copytrader_infra.layers import PipelineLayers
+from copytrader_infra.messaging import Messaging
+from copytrader_infra.nag import acknowledge
+from copytrader_infra.naming import pascal_case
+from copytrader_infra.storage import Access, Storage
+
+
+class CopyPipeline(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        messaging: Messaging,
+        alerts: Alerts,
+        credentials: Credentials,
+        configuration: Configuration,
+        layers: PipelineLayers,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._storage = storage
+        self._alerts = alerts
+        self._credentials = credentials
+        self._configuration = configuration
+        self._layers = layers
+        declared = {spec.name for spec in PIPELINE_FUNCTIONS}
+        if declared != set(COPY_PIPELINE_FUNCTIONS.values()):
+            raise ValueError(f"functions {sorted(declared)} do not match the ASL's {COPY_PIPELINE_FUNCTIONS}")
+        self.functions = {spec.name: self._function(spec) for spec in PIPELINE_FUNCTIONS}
+        self.state_machine = self._state_machine()
+        self.pipe = self._pipe(messaging.trade_queue)
+
+    def _function(self, spec: FunctionSpec) -> PipelineFunction:
+        environment = {
+            SETTINGS_SSM: self._configuration.settings.parameter_name,
+            **self._storage.environment(*spec.reads, *spec.writes),
+        }
+        if spec.reads_venue_secret:
+            environment[VENUE_SECRET_ARN] = self._credentials.venue_secret.secret_arn
+        if spec.publishes_alerts:
+            environment[ALERT_TOPIC_ARN] = self._alerts.topic.topic_arn
+        step = PipelineFunction(
+            self,
+            pascal_case(spec.name),
+            spec=spec,
+            layers=self._layers.all,
+            environment=environment,
+        )
+        self._storage.grant(step.role, Access.READ, *spec.reads)
+        self._storage.grant(step.role, Access.READ_WRITE, *spec.writes)
+        self._configuration.settings.grant_read(step.role)
+        if spec.reads_venue_secret:
+            self._credentials.restrict_venue_secret_to(step.role)
+        if spec.publishes_alerts:
+            self._alerts.grant_publish(step.role)
+        acknowledge(
+            step.function,
+            "AwsSolutions-L1",
+            "python3.12 on purpose: the dependency layer's wheels are resolved for cp312 and its bytecode "
+            "compiled by python3.12; a runtime upgrade is a deliberate change of both (constants.py).",
+        )
+        return step
+
+    def _state_machine(self) -> sfn.StateMachine:
+        log_group = logs.LogGroup(
+            self,
+            "StateMachineLogs",
+            # The /aws/vendedlogs/ prefix keeps the account's CloudWatch Logs resource policy from growing per group.
+            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-copy-pipeline",
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.EXPRESS,
+            definition_body=sfn.DefinitionBody.from_file(definition_path()),
+            definition_substitutions={
+                placeholder: self.functions[name].function.function_arn
+                for placeholder, name in COPY_PIPELINE_FUNCTIONS.items()
+            },
+            # Every state transition, without the payloads (trades, orders): enough to see where an execution
+            # stopped and how long each step took, and nothing sensitive in the logs.
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            tracing_enabled=False,
+        )
+        # The ASL's Task states name unqualified function ARNs, so no version or alias (`:*`) is granted.
+        state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[step.function.function_arn for step in self.functions.values()],
+            )
+        )
+        acknowledge(
+            state_machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "CloudWatch Logs vended-log delivery actions (logs:CreateLogDelivery, PutResourcePolicy, ...) that "
+            "Step Functions logging needs do not support resource-level permissions.",
+        )
+        acknowledge(
+            state_machine,
+            "AwsSolutions-SF2",
+            "X-Ray is off for the whole hot path (see functions.py): tracing costs ~230-280 ms per cold start "
+            "against a sub-second decision target; per-state timing is in the ALL-level execution log.",
+        )
+        return state_machine
+
+    def _pipe(self, queue: sqs.IQueue) -> pipes.CfnPipe:
+        role = iam.Role(
+            self,
+            "PipeRole",
+            assumed_by=iam.ServicePrincipal(
+                "pipes.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+            ),
+            description="copytrader trade queue -> copy pipeline pipe",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],
+                resources=[queue.queue_arn],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["states:StartSyncExecution"], resources=[self.state_machine.state_machine_arn])
+        )
+        pipe = pipes.CfnPipe(
+            self,
+            "Pipe",
+            description="copytrader: whale trades into the copy pipeline, one at a time per market",
+            role_arn=role.role_arn,
+            source=queue.queue_arn,
+            source_parameters=pipes.CfnPipe.PipeSourceParametersProperty(
+                sqs_queue_parameters=pipes.CfnPipe.PipeSourceSqsQueueParametersProperty(batch_size=1)
+            ),
+            target=self.state_machine.state_machine_arn,
+            target_parameters=pipes.CfnPipe.PipeTargetParametersProperty(
+                step_function_state_machine_parameters=pipes.CfnPipe.PipeTargetStateMachineParametersProperty(
+                    invocation_type="REQUEST_RESPONSE"
+                )
+            ),
+        )
+        pipe.node.add_dependency(role)  # the role's policy must exist before the pipe starts polling
+        return pipe

@@ -1,0 +1,82 @@
+"""`CopyTraderStack`: the whole copy-trader in one stack, composed of one construct per capability."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from copytrader_infra.alerts import Alerts
+from copytrader_infra.configuration import Configuration
+from copytrader_infra.constants import CONTEXT_LISTENER_DESIRED_COUNT
+from copytrader_infra.credentials import Credentials
+from copytrader_infra.layers import PipelineLayers
+from copytrader_infra.listener import Listener
+from copytrader_infra.messaging import Messaging
+from copytrader_infra.monitoring import Monitoring
+from copytrader_infra.pipeline import CopyPipeline
+from copytrader_infra.storage import Storage
+
+
+class CopyTraderStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(
+            scope, construct_id, description="Polymarket copy-trader: listener, copy pipeline, state", **kwargs
+        )
+        self.storage = Storage(self, "Storage")
+        self.messaging = Messaging(self, "Messaging")
+        self.alerts = Alerts(self, "Alerts")
+        self.credentials = Credentials(self, "Credentials")
+        self.configuration = Configuration(self, "Configuration")
+        self.layers = PipelineLayers(self, "Layers")
+        self.pipeline = CopyPipeline(
+            self,
+            "CopyPipeline",
+            storage=self.storage,
+            messaging=self.messaging,
+            alerts=self.alerts,
+            credentials=self.credentials,
+            configuration=self.configuration,
+            layers=self.layers,
+        )
+        self.listener = Listener(
+            self,
+            "Listener",
+            storage=self.storage,
+            messaging=self.messaging,
+            credentials=self.credentials,
+            desired_count=self._listener_desired_count(),
+        )
+        Monitoring(
+            self,
+            "Monitoring",
+            messaging=self.messaging,
+            pipeline=self.pipeline,
+            listener=self.listener,
+            alerts=self.alerts,
+        )
+        self._outputs()
+
+    def _listener_desired_count(self) -> int:
+        raw = self.node.try_get_context(CONTEXT_LISTENER_DESIRED_COUNT)
+        count = int(raw) if raw is not None else 0
+        if count not in (0, 1):
+            raise ValueError(f"{CONTEXT_LISTENER_DESIRED_COUNT} must be 0 or 1 (one listener process), got {raw!r}")
+        return count
+
+    def _outputs(self) -> None:
+        """What an operator needs after a deploy: where to put secrets and settings, and what to watch."""
+        outputs = {
+            "TradeQueueUrl": self.messaging.trade_queue.queue_url,
+            "TradeDeadLetterQueueUrl": self.messaging.dead_letter_queue.queue_url,
+            "EventBusName": self.messaging.event_bus.event_bus_name,
+            "AlertTopicArn": self.alerts.topic.topic_arn,
+            "VenueSecretArn": self.credentials.venue_secret.secret_arn,
+            "RpcUrlSecretArn": self.credentials.rpc_url_secret.secret_arn,
+            "SettingsParameterName": self.configuration.settings.parameter_name,
+            "CopyPipelineStateMachineArn": self.pipeline.state_machine.state_machine_arn,
+            "ListenerServiceArn": self.listener.service.service_arn,
+        }
+        for output_id, value in outputs.items():
+            CfnOutput(self, output_id, value=value)

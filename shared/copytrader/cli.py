@@ -1,0 +1,68 @@
+"""The `copytrader` command.
+
+copytrader demo [--seed N] [--out DIR]     a simulated trading day through the real pipeline (local AWS)
+copytrader settings [--file F]             validate and print the effective settings
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def _progress(items: Iterable[T], total: int) -> Iterable[T]:
+    from tqdm import tqdm
+
+    bar: Iterable[T] = tqdm(items, total=total, desc="simulated day", unit="event", file=sys.stderr, dynamic_ncols=True)
+    return bar
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from copytrader.local.demo import DEFAULT_SEED, render_summary, run_demo
+
+    seed = DEFAULT_SEED if args.seed is None else args.seed
+    result, path = run_demo(seed=seed, out_dir=Path(args.out), progress=None if args.quiet else _progress)
+    print(render_summary(result, path))
+    return 0
+
+
+def _settings(args: argparse.Namespace) -> int:
+    from copytrader.settings import SettingsError, load_settings
+
+    try:
+        settings = load_settings(path=args.file)
+    except SettingsError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(json.dumps(settings.model_dump(mode="json"), indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="copytrader", description="Polymarket copy-trader")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="simulate a trading day through the copy pipeline on local AWS")
+    demo.add_argument("--seed", type=int, default=None, help="simulation seed (same seed, same numbers)")
+    demo.add_argument("--out", default="reports", help="folder for the HTML and JSON report")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(run=_demo)
+    settings = commands.add_parser("settings", help="validate and print the effective settings")
+    settings.add_argument("--file", help="a JSON settings file (else COPYTRADER_SETTINGS_FILE / environment)")
+    settings.set_defaults(run=_settings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args: Any = build_parser().parse_args(argv)
+    code: int = args.run(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

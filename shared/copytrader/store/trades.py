@@ -1,0 +1,50 @@
+"""Whale-trade dedup: the first sighting of each canonical trade claims it with a conditional put.
+
+The listener publishes a trade only when `claim` returns True, so two sources reporting one fill, a
+restart replaying a backfill, or two listener tasks running at once publish it once. Repeat sightings
+are recorded per source (which source saw it, and when) for the source-latency telemetry.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import PutError, UpdateError
+
+from copytrader.model import WhaleTrade
+from copytrader.store.tables import SeenTradeModel
+
+S = SeenTradeModel
+KEEP = timedelta(days=7)
+
+
+class SeenTrades:
+    def claim(self, trade: WhaleTrade, now: datetime) -> bool:
+        """True for the first sighting of `trade.key`; False (and the sighting recorded) for a repeat."""
+        try:
+            S(
+                key=trade.key,
+                wallet=trade.wallet,
+                source=trade.source.value,
+                first_seen_at=trade.detected_at,
+                sightings={trade.source.value: trade.detected_at.isoformat()},
+                expires_at=now + KEEP,
+            ).save(condition=S.key.does_not_exist())
+            return True
+        except PutError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+        try:
+            S(key=trade.key).update(
+                actions=[S.sightings[trade.source.value].set(trade.detected_at.isoformat())],
+                condition=S.sightings[trade.source.value].does_not_exist(),
+            )
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+        return False
+
+    def sightings(self, key: str) -> dict[str, str]:
+        """Source -> first time that source reported the trade (ISO)."""
+        item = S.get(key, consistent_read=True)
+        return {str(source): str(at) for source, at in item.sightings.attribute_values.items()}

@@ -1,0 +1,102 @@
+"""The demo path end to end: simulated market -> listener dedup -> SQS FIFO -> local pipe -> Express state
+machine -> real handlers -> DynamoDB on moto server; then the money identities that must hold after a day."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from copytrader.local.demo import DemoResult, render_summary, run_demo
+from copytrader.sim.config import SimConfig
+from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel
+
+pytestmark = pytest.mark.e2e
+SMALL = {"seed": 20, "n_wallets": 200, "n_skilled": 6, "n_markets_live": 20}
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path, dict]:
+    """Run the small day once; snapshot the tables before moto shuts down (the `inspect` hook)."""
+    out = tmp_path_factory.mktemp("demo")
+    snapshot: dict = {}
+
+    def grab() -> None:
+        snapshot["ledger"] = [e.attribute_values for e in LedgerEntryModel.query("paper")]
+        snapshot["positions"] = [p.attribute_values for p in PositionModel.query("paper")]
+        snapshot["orders"] = [o.attribute_values for o in OrderModel.scan()]
+        snapshot["account"] = RiskStateModel.get("paper#ACCOUNT").attribute_values
+
+    result, report = run_demo(sim=SimConfig(**SMALL), out_dir=out, log=lambda _: None, inspect=grab)
+    return result, report, snapshot
+
+
+def test_whale_fills_were_copied_and_every_outcome_has_a_reason(day):
+    result, _, _ = day
+    assert result.selection["tracked"] >= 1 and result.feed["whale_fills_seen"] > 20
+    assert result.fills["copies_filled"] > 0
+    handled = result.fills["copies_filled"] + sum(result.reasons.values())
+    unfilled = sum(v for k, v in result.outcomes.items() if k.startswith("executed_") and k != "executed_filled"
+                   and k != "executed_partial")
+    assert handled + unfilled == result.feed["whale_fills_seen"]
+    assert result.feed["failed_executions"] == 0 and result.feed["failed_publishes"] == 0
+
+
+def test_duplicates_never_become_orders(day):
+    result, _, snapshot = day
+    feed = result.feed
+    assert feed["second_source_reports"] == feed["dropped_by_listener_dedup"] > 0
+    assert feed["max_orders_per_whale_fill"] == 1
+    keys = [o["trade_key"] for o in snapshot["orders"]]
+    assert len(keys) == len(set(keys)) == feed["orders_in_ledger"]
+
+
+def test_money_identities_hold_after_the_day(day):
+    result, _, snapshot = day
+    ledger, positions, account = snapshot["ledger"], snapshot["positions"], snapshot["account"]
+    # cash in the account is exactly the sum of every ledger movement (deposit, fills, redemptions)
+    assert sum(e["cash_delta"] for e in ledger) == account["cash"]
+    # each position holds exactly the shares its ledger entries moved
+    moved: dict[str, Decimal] = defaultdict(Decimal)
+    for e in ledger:
+        if e.get("token_id"):
+            moved[e["token_id"]] += e["shares_delta"]
+    assert {p["token_id"]: p["shares"] for p in positions} == dict(moved)
+    # nothing is left reserved, and the derived account fields agree with their parts
+    assert account["reserved"] == 0
+    assert account["available"] == account["cash"] - account["reserved"]
+    assert account["committed"] == account["open_cost"] + account["reserved"]
+    assert account["open_cost"] == sum(p["cost_basis"] for p in positions)
+    # every fee charged is in the ledger and in the summary
+    assert sum(e["fee"] for e in ledger) == Decimal(result.fills["fees"])
+    assert Decimal(result.money["cash"]) == account["cash"].quantize(Decimal("0.01"))
+
+
+def test_metrics_count_every_step_and_reason(day):
+    result, _, _ = day
+    m = result.metrics
+    assert m["score_copy"] + m.get("score_skip", 0) >= result.feed["whale_fills_seen"]
+    assert m["execute_filled"] + m.get("execute_partial", 0) >= result.fills["copies_filled"]
+    for reason, count in result.reasons.items():
+        step, code = reason.split(": ")
+        metric = {"score": "score", "size": "size", "risk": "risk"}[step] + f"_reason_{code}"
+        assert m[metric] >= count
+
+
+def test_report_and_summary(day):
+    result, report, _ = day
+    page = report.read_text()
+    assert "<svg" in page and "path d=\"M" in page and f"seed {SMALL['seed']}" in page
+    data = json.loads(report.with_suffix(".json").read_text())
+    assert data["money"] == result.money
+    text = render_summary(result, report)
+    assert "skipped by reason" in text and str(report) in text
+
+
+def test_same_seed_same_numbers(day, tmp_path):
+    result, _, _ = day
+    again, _ = run_demo(sim=SimConfig(**SMALL), out_dir=tmp_path, log=lambda _: None)
+    assert json.dumps(again.numbers(), default=str) == json.dumps(result.numbers(), default=str)

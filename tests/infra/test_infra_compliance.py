@@ -1,0 +1,120 @@
+"""The template as a whole: resource inventory, cdk-nag outcome and acknowledgements, cfn-lint, alarms."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint_file
+
+pytestmark = pytest.mark.infra
+
+_ACKNOWLEDGED = "aws:cdk:acknowledged-rules"
+
+# Every finding the stack keeps, and where. A new acknowledgement must be added here on purpose.
+EXPECTED_ACKNOWLEDGEMENTS = {
+    ("AwsSolutions::AwsSolutions-SMG4", "CopyTrader/Credentials"),
+    *(
+        ("AwsSolutions::AwsSolutions-L1", f"CopyTrader/CopyPipeline/{step}/Function")
+        for step in ("Score", "Size", "RiskCheck", "Execute")
+    ),
+    ("AwsSolutions::AwsSolutions-IAM5[Resource::*]", "CopyTrader/CopyPipeline/StateMachine/Role"),
+    ("AwsSolutions::AwsSolutions-SF2", "CopyTrader/CopyPipeline/StateMachine"),
+    ("AwsSolutions::AwsSolutions-ECS2", "CopyTrader/Listener/Task"),
+    ("AwsSolutions::AwsSolutions-IAM5[Resource::*]", "CopyTrader/Listener/Task/ExecutionRole"),
+}
+
+
+def _acknowledgements(synthesized: Any) -> dict[tuple[str, str], str]:
+    metadata = synthesized.read_json(f"{synthesized.stack.stack_name}.metadata.json")
+    found = {}
+    for path, entries in metadata.items():
+        for entry in entries:
+            if entry["type"] == _ACKNOWLEDGED:
+                found.update({(rule, path.lstrip("/")): reason for rule, reason in entry["data"].items()})
+    return found
+
+
+def test_resource_inventory(synthesized: Any) -> None:
+    counts = Counter(resource["Type"] for resource in synthesized.resources.values())
+    assert {
+        resource_type: counts[resource_type]
+        for resource_type in (
+            "AWS::DynamoDB::GlobalTable",
+            "AWS::SQS::Queue",
+            "AWS::Events::EventBus",
+            "AWS::Events::Archive",
+            "AWS::SNS::Topic",
+            "AWS::KMS::Key",
+            "AWS::SecretsManager::Secret",
+            "AWS::SSM::Parameter",
+            "AWS::Lambda::LayerVersion",
+            "AWS::StepFunctions::StateMachine",
+            "AWS::Pipes::Pipe",
+            "AWS::ECS::Cluster",
+            "AWS::ECS::TaskDefinition",
+            "AWS::ECS::Service",
+            "AWS::CloudWatch::Dashboard",
+            "AWS::CloudWatch::Alarm",
+        )
+    } == {
+        "AWS::DynamoDB::GlobalTable": 7,
+        "AWS::SQS::Queue": 2,
+        "AWS::Events::EventBus": 1,
+        "AWS::Events::Archive": 1,
+        "AWS::SNS::Topic": 1,
+        "AWS::KMS::Key": 2,
+        "AWS::SecretsManager::Secret": 2,
+        "AWS::SSM::Parameter": 1,
+        "AWS::Lambda::LayerVersion": 2,
+        "AWS::StepFunctions::StateMachine": 1,
+        "AWS::Pipes::Pipe": 1,
+        "AWS::ECS::Cluster": 1,
+        "AWS::ECS::TaskDefinition": 1,
+        "AWS::ECS::Service": 1,
+        "AWS::CloudWatch::Dashboard": 1,
+        "AWS::CloudWatch::Alarm": 8,
+    }
+    # Four pipeline functions plus the provider CDK adds to strip the VPC's default security group.
+    assert counts["AWS::Lambda::Function"] == 5
+    assert counts["AWS::EC2::NatGateway"] == 0
+
+
+def test_cdk_nag_left_no_unacknowledged_finding(synthesized: Any) -> None:
+    report = synthesized.read_json("validation-report.json")
+    violations = [v for plugin in report["pluginReports"] for v in plugin["violations"]]
+    assert violations == []
+
+
+def test_every_acknowledgement_is_expected_and_explained(synthesized: Any) -> None:
+    acknowledgements = _acknowledgements(synthesized)
+    ours = {(rule, path) for rule, path in acknowledgements if rule.startswith("AwsSolutions::")}
+    assert ours == EXPECTED_ACKNOWLEDGEMENTS
+    # CDK's own constructs acknowledge some CloudFormation-Validate findings; those must carry reasons too.
+    for (rule, path), reason in acknowledgements.items():
+        assert len(reason.split()) >= 8, f"{rule} at {path} needs a real reason, got {reason!r}"
+
+
+def test_cfn_lint_finds_no_errors(synthesized: Any) -> None:
+    matches = lint_file(synthesized.template_path, config=ManualArgs(regions=["us-east-1"]))
+    errors = [f"{m.rule.id} {m.message} ({m.path})" for m in matches if m.rule.id.startswith("E")]
+    assert errors == []
+
+
+def test_every_alarm_notifies_the_alert_topic(synthesized: Any) -> None:
+    topic_id = synthesized.logical_id(synthesized.stack.alerts.topic)
+    alarms = synthesized.of_type("AWS::CloudWatch::Alarm")
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+        assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
+    watched = {(a["Properties"].get("Namespace"), a["Properties"].get("MetricName")) for a in alarms.values()}
+    assert watched == {
+        ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("AWS/States", "ExecutionsFailed"),
+        ("AWS/States", "ExecutionsTimedOut"),
+        ("AWS/Lambda", "Errors"),
+    }
+    lambda_alarms = [a for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]
+    assert len(lambda_alarms) == 4
