@@ -61,7 +61,7 @@ class RiskLimits(_Section):
 class SizingSettings(_Section):
     mode: SizingMode = SizingMode.KELLY
     kelly_fraction: Dec = Field(Decimal("0.25"), gt=0, le=1)
-    max_trade_notional: Dec = Field(Decimal(250), gt=0, description="pUSD cap per copy")
+    max_trade_notional: Dec = Field(Decimal(100), gt=0, description="pUSD cap per copy (1% of the paper bankroll)")
     fixed_notional: Dec = Field(Decimal(50), gt=0, description="pUSD per copy in fixed mode")
     proportional_ratio: Dec = Field(Decimal("0.1"), gt=0, le=10, description="copy/whale notional ratio")
     prior_strength: Dec = Field(

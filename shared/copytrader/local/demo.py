@@ -375,6 +375,8 @@ def render_summary(result: DemoResult, path: Path) -> str:
         f"{result.timing.get('execution_p99_ms')} ms p99 per state-machine execution under moto; "
         f"total {result.timing.get('total_s')} s",
         f"  report               {path}",
+        "  (one simulated day: skilled wallets have an edge by construction here, and a single day is one noisy",
+        "   draw; real wallets mostly have none. Run other seeds with SEED=n.)",
         "",
     ]
     return "\n".join(lines)
