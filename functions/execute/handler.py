@@ -3,7 +3,7 @@
 from typing import Any
 
 from copytrader.pipeline import deps, steps
-from copytrader.pipeline.telemetry import count, observability, summary
+from copytrader.pipeline.telemetry import count, observability, run_step, summary
 
 logger, metrics = observability("execute")
 
@@ -11,7 +11,7 @@ logger, metrics = observability("execute")
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    result = steps.execute(event, deps.current())
+    result = run_step("execute", metrics, lambda e: steps.execute(e, deps.current()), event)
     count(metrics, "execute", result["status"], result.get("reason"))
     logger.info("executed", extra={"idempotency_key": result["idempotency_key"], **summary(result)})
     return result

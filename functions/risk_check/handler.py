@@ -3,7 +3,7 @@
 from typing import Any
 
 from copytrader.pipeline import deps, steps
-from copytrader.pipeline.telemetry import count, observability, summary
+from copytrader.pipeline.telemetry import count, observability, run_step, summary
 
 logger, metrics = observability("risk_check")
 
@@ -11,7 +11,7 @@ logger, metrics = observability("risk_check")
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    decision = steps.risk_check(event, deps.current())
+    decision = run_step("risk_check", metrics, lambda e: steps.risk_check(e, deps.current()), event)
     count(metrics, "risk", "approved" if decision["approved"] else "rejected", decision.get("reason"))
     logger.info("risk checked", extra={"idempotency_key": event["order"]["idempotency_key"], **summary(decision)})
     return decision

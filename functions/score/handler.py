@@ -3,7 +3,7 @@
 from typing import Any
 
 from copytrader.pipeline import deps, steps
-from copytrader.pipeline.telemetry import count, observability, summary
+from copytrader.pipeline.telemetry import count, observability, run_step, summary
 
 logger, metrics = observability("score")
 
@@ -11,7 +11,7 @@ logger, metrics = observability("score")
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    out = steps.score(event, deps.current())
+    out = run_step("score", metrics, lambda e: steps.score(e, deps.current()), event)
     signal = out["signal"]
     count(metrics, "score", signal["action"], signal.get("reason"))
     trade = signal.get("trade") or {}

@@ -3,7 +3,7 @@
 from typing import Any
 
 from copytrader.pipeline import deps, steps
-from copytrader.pipeline.telemetry import count, observability, summary
+from copytrader.pipeline.telemetry import count, observability, run_step, summary
 
 logger, metrics = observability("size")
 
@@ -11,7 +11,7 @@ logger, metrics = observability("size")
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    order = steps.size(event, deps.current())
+    order = run_step("size", metrics, lambda e: steps.size(e, deps.current()), event)
     count(metrics, "size", order["action"], order.get("reason"))
     logger.info("sized", extra={"idempotency_key": order.get("idempotency_key"), **summary(order)})
     return order

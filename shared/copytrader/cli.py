@@ -44,6 +44,27 @@ def _settings(args: argparse.Namespace) -> int:
     return 0
 
 
+def _risk(args: argparse.Namespace) -> int:
+    """Operator controls. Uses the AWS credentials, region and table names of the environment."""
+    from datetime import UTC, datetime
+
+    from copytrader.settings import load_settings
+    from copytrader.store.portfolio import PortfolioStore
+
+    if args.action == "kill-switch" and args.value is None:
+        print("kill-switch needs 'on' or 'off'", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    store = PortfolioStore(load_settings().account)
+    if args.action == "kill-switch":
+        store.set_kill_switch(args.value == "on", now)
+    elif args.action == "reset-breaker":
+        store.reset_breaker(now)
+    state = store.state(now)
+    print(json.dumps(state.model_dump(mode="json"), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copytrader", description="Polymarket copy-trader")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -55,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     settings = commands.add_parser("settings", help="validate and print the effective settings")
     settings.add_argument("--file", help="a JSON settings file (else COPYTRADER_SETTINGS_FILE / environment)")
     settings.set_defaults(run=_settings)
+    risk = commands.add_parser("risk", help="show the risk state, flip the kill switch, reset the loss breaker")
+    risk.add_argument("action", choices=["status", "kill-switch", "reset-breaker"])
+    risk.add_argument("value", nargs="?", choices=["on", "off"], help="for kill-switch")
+    risk.set_defaults(run=_risk)
     return parser
 
 

@@ -15,6 +15,7 @@ class Reason(StrEnum):
     UNTRACKED_WALLET = "untracked_wallet"
     WHALE_NOT_ACTIVE = "whale_not_active"
     STALE_TRADE = "stale_trade"
+    UPSTREAM_UNUSABLE = "upstream_unusable"  # Gamma/CLOB answered with something we cannot use
     # score: market state
     UNKNOWN_MARKET = "unknown_market"
     MARKET_CLOSED = "market_closed"

@@ -106,3 +106,27 @@ def test_malformed_message_is_skipped_with_a_reason_not_a_failure(aws, polymarke
     assert "price" in signal["detail"]
     assert list(OrderModel.scan()) == []
     assert "result" not in run.output[0] and "order" not in run.output[0]
+
+
+def test_unusable_venue_data_is_a_counted_skip_and_outages_are_retried(aws, polymarket, make_deps, clock):
+    # GIVEN a tracked whale's fill in a market whose book request fails
+    market, _ = _setup(aws, polymarket, make_deps, clock)
+    trade = b.trade(market, "w1", price="0.50", size="200")
+    clock.now = trade.detected_at + timedelta(milliseconds=300)
+    pipe = LocalPipe(aws.resources, aws.client("sqs"), aws.client("stepfunctions"))
+    record = {"messageId": "m", "body": trade.model_dump_json(), "attributes": {}}
+
+    # WHEN the CLOB answers 503 (an outage), THEN the step raises TransientError and the execution fails
+    # after the state machine's retries, so the message stays in the queue for redelivery
+    polymarket.fail_books = True
+    outage = pipe.run([record])
+    assert outage.status == "FAILED" and "TransientError" in (outage.error or "")
+    assert list(OrderModel.scan()) == []
+
+    # WHEN the CLOB answers with a book we cannot parse, THEN it is a skip with its reason, no retry
+    polymarket.fail_books = False
+    polymarket.malformed_books.add(trade.token_id)
+    broken = pipe.run([{**record, "messageId": "m2"}])
+    assert broken.status == "SUCCEEDED"
+    signal = broken.output[0]["signal"]
+    assert signal["action"] == "SKIP" and signal["reason"] == "upstream_unusable"

@@ -102,3 +102,28 @@ def test_breaker_trips_once_blocks_buys_and_a_new_day_starts_closed(aws):
     assert not blocked.approved and blocked.reason is Reason.BREAKER_OPEN
     tomorrow = b.T0 + timedelta(days=1)
     assert store.reserve(screen(_order("k10", "10"), limits, tomorrow), tomorrow).approved
+
+
+def test_operator_kill_switch_and_breaker_reset(aws):
+    # GIVEN an account with an open breaker
+    store = PortfolioStore("paper")
+    store.ensure_account(D(10000), b.T0)
+    limits = RiskLimits()
+    store.ensure_day(b.T0)
+    from copytrader.store.tables import RiskStateModel as R
+
+    R.get(store.day_key("2026-11-02")).update(actions=[R.day_realized_pnl.set(D(-600))])
+    assert store.trip_breaker_if_needed(b.T0, lambda equity: breaker_floor(equity, limits))
+
+    # WHEN the operator resets it by hand, THEN buys pass again
+    store.reset_breaker(b.T0)
+    assert store.state(b.T0).breaker_open is False
+    assert store.reserve(screen(_order("k1", "10"), limits, b.T0), b.T0).approved
+
+    # WHEN the operator turns the account's kill switch on, THEN nothing more is reserved until it is off
+    store.set_kill_switch(True, b.T0)
+    stopped = store.reserve(screen(_order("k2", "10"), limits, b.T0), b.T0)
+    assert not stopped.approved and stopped.reason is Reason.KILL_SWITCH
+    store.set_kill_switch(False, b.T0)
+    assert store.reserve(screen(_order("k3", "10"), limits, b.T0), b.T0).approved
+    assert store.state(b.T0).reserved == D(20)

@@ -2,7 +2,7 @@
 
 CLOB under /clob: `GET /book?token_id=` (strings, levels worst-first, 404 for unknown tokens).
 Gamma under /gamma: `GET /markets?condition_ids=` (JSON-in-string fields). Tests set books and markets
-directly; a test can also make the CLOB fail (`fail_books`) to exercise error paths.
+directly; a test can also make the CLOB fail (`fail_books`, HTTP 503) or answer garbage (`malformed_books`).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class FakePolymarket:
         self.books: dict[str, OrderBook] = {}
         self.markets: dict[str, Market] = {}
         self.fail_books = False
+        self.malformed_books: set[str] = set()  # tokens whose book comes back unparseable
         self.requests: list[str] = []
         self._server: ThreadingHTTPServer | None = None
 
@@ -83,6 +84,8 @@ class FakePolymarket:
                     if fake.fail_books:
                         return self._send(503, {"error": "Trading is currently disabled"})
                     token = (query.get("token_id") or [""])[0]
+                    if token in fake.malformed_books:
+                        return self._send(200, {"asset_id": token, "bids": [{"price": "abc", "size": "1"}]})
                     book = fake.books.get(token)
                     if book is None:
                         return self._send(404, {"error": "No orderbook exists for the requested token id"})

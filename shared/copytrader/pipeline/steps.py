@@ -8,7 +8,6 @@ strings. Bad input never raises: it becomes a SKIP with reason `invalid_trade`.
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from copytrader.decision import decide, skip
+from copytrader.errors import UpstreamError
 from copytrader.execution.protocol import execute_once
 from copytrader.model import CopySignal, ExecutionStatus, RiskDecision, Side, SizedOrder, WhaleTrade
 from copytrader.pipeline.deps import Deps
@@ -60,16 +60,19 @@ def score(event: State, deps: Deps) -> State:
         signal = skip(Reason.INVALID_TRADE, parsed, now)
     else:
         settings = deps.settings
-        signal = decide(
-            parsed,
-            now=now,
-            filters=settings.filters,
-            load_whale=deps.whales.get,
-            load_market=lambda cid: deps.markets.get(cid, now),
-            load_book=deps.books,
-            load_held_shares=deps.positions.held_shares,
-            book_levels_kept=settings.book_levels_kept,
-        )
+        try:
+            signal = decide(
+                parsed,
+                now=now,
+                filters=settings.filters,
+                load_whale=deps.whales.get,
+                load_market=lambda cid: deps.markets.get(cid, now),
+                load_book=deps.books,
+                load_held_shares=deps.positions.held_shares,
+                book_levels_kept=settings.book_levels_kept,
+            )
+        except UpstreamError as exc:  # not retryable: a retry would get the same answer
+            signal = skip(Reason.UPSTREAM_UNUSABLE, str(exc)[:300], now, trade=parsed)
     return {"signal": signal.model_dump(mode="json"), "telemetry": telemetry}
 
 
@@ -143,7 +146,3 @@ def check_breaker(deps: Deps) -> bool:
             },
         )
     return tripped
-
-
-def dumps(state: State) -> str:
-    return json.dumps(state, separators=(",", ":"))

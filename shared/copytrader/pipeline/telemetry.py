@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -28,3 +29,14 @@ def summary(payload: dict[str, Any]) -> dict[str, Any]:
     """The few fields worth a log line (never the book, never credentials)."""
     keep = ("action", "reason", "detail", "status", "approved", "shares", "limit_price", "filled_shares", "fee")
     return {k: payload[k] for k in keep if k in payload and payload[k] not in (None, "")}
+
+
+def run_step(
+    step: str, metrics: Metrics, fn: Callable[[dict[str, Any]], dict[str, Any]], event: dict[str, Any]
+) -> dict[str, Any]:
+    """Run one step; an exception is counted as `<step>_error` before it reaches the state machine."""
+    try:
+        return fn(event)
+    except Exception:
+        metrics.add_metric(name=f"{step}_error", unit=MetricUnit.Count, value=1)
+        raise

@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
@@ -356,7 +355,3 @@ class PortfolioStore:
 
     def set_kill_switch(self, on: bool, now: datetime) -> None:
         self._account().update(actions=[R.kill_switch.set(on), R.updated_at.set(now)])
-
-    def raw_items(self) -> list[dict[str, Any]]:
-        """Every risk item of this account (reports and tests)."""
-        return [item.attribute_values for item in R.scan(R.pk.startswith(f"{self.account}#"))]

@@ -17,7 +17,6 @@ from pynamodb.transactions import TransactWrite
 
 from copytrader.model import Market
 from copytrader.money import ZERO
-from copytrader.risk import utc_day
 from copytrader.store.portfolio import PortfolioStore, run_transaction
 from copytrader.store.tables import LedgerEntryModel, PositionModel
 
@@ -202,4 +201,4 @@ class Positions:
         return done
 
 
-__all__ = ["Positions", "Redemption", "utc_day"]
+__all__ = ["Positions", "Redemption"]
