@@ -39,8 +39,11 @@ def test_whale_fills_were_copied_and_every_outcome_has_a_reason(day):
     assert result.selection["tracked"] >= 1 and result.feed["whale_fills_seen"] > 20
     assert result.fills["copies_filled"] > 0
     handled = result.fills["copies_filled"] + sum(result.reasons.values())
-    unfilled = sum(v for k, v in result.outcomes.items() if k.startswith("executed_") and k != "executed_filled"
-                   and k != "executed_partial")
+    unfilled = sum(
+        v
+        for k, v in result.outcomes.items()
+        if k.startswith("executed_") and k != "executed_filled" and k != "executed_partial"
+    )
     assert handled + unfilled == result.feed["whale_fills_seen"]
     assert result.feed["failed_executions"] == 0 and result.feed["failed_publishes"] == 0
 
@@ -89,7 +92,7 @@ def test_metrics_count_every_step_and_reason(day):
 def test_report_and_summary(day):
     result, report, _ = day
     page = report.read_text()
-    assert "<svg" in page and "path d=\"M" in page and f"seed {SMALL['seed']}" in page
+    assert "<svg" in page and 'path d="M' in page and f"seed {SMALL['seed']}" in page
     data = json.loads(report.with_suffix(".json").read_text())
     assert data["money"] == result.money
     text = render_summary(result, report)
