@@ -73,7 +73,7 @@ class MemoryLedger:
 
     def begin(self, o, reserved, now):
         if o.idempotency_key in self.entries:
-            return self.entries[o.idempotency_key]
+            return self.entries[o.idempotency_key].model_copy(update={"duplicate": True})
         self.entries[o.idempotency_key] = ExecutionResult(
             idempotency_key=o.idempotency_key, status=ExecutionStatus.PENDING, executed_at=now
         )
@@ -106,14 +106,7 @@ class CountingVenue:
 
 def run(venue, ledger, o=None):
     clock = lambda: b.T0 + timedelta(seconds=1)  # noqa: E731
-    return execute_once(
-        o or order(),
-        D(10),
-        ledger=ledger,
-        venue=venue,
-        clock=clock,
-        existing_result=lambda entry: entry.model_copy(update={"duplicate": True}),
-    )
+    return execute_once(o or order(), D(10), ledger=ledger, venue=venue, clock=clock)
 
 
 def test_redelivery_returns_the_first_result_without_a_second_call():

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Protocol
 
 from copytrader.execution.venue import Venue, VenueAmbiguous, VenueRejected
 from copytrader.model import ExecutionResult, ExecutionStatus, Side, SizedOrder
@@ -27,7 +27,9 @@ from copytrader.reasons import Reason
 
 
 class Ledger(Protocol):
-    def begin(self, order: SizedOrder, reserved: Decimal, now: datetime) -> Any | None: ...
+    def begin(self, order: SizedOrder, reserved: Decimal, now: datetime) -> ExecutionResult | None:
+        """Write the PENDING entry; None when written, else the result the existing entry stands for."""
+        ...
 
     def mark_unknown(self, idempotency_key: str, detail: str, now: datetime) -> bool: ...
 
@@ -41,12 +43,10 @@ def execute_once(
     ledger: Ledger,
     venue: Venue,
     clock: Callable[[], datetime],
-    existing_result: Callable[[Any], ExecutionResult],
 ) -> ExecutionResult:
     """Place `order` at most once; see the module docstring for the protocol."""
-    existing = ledger.begin(order, reserved, clock())
-    if existing is not None:
-        result = existing_result(existing)
+    result = ledger.begin(order, reserved, clock())
+    if result is not None:
         if result.status is ExecutionStatus.PENDING:
             ledger.mark_unknown(
                 order.idempotency_key, "found PENDING on redelivery: earlier attempt unfinished", clock()

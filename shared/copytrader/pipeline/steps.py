@@ -9,7 +9,6 @@ strings. Bad input never raises: it becomes a SKIP with reason `invalid_trade`.
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,7 +21,6 @@ from copytrader.pipeline.deps import Deps
 from copytrader.reasons import Reason
 from copytrader.risk import ReservationRequest, breaker_floor, screen
 from copytrader.sizing import size_copy
-from copytrader.store.orders import result_from_entry
 
 State = dict[str, Any]
 
@@ -120,7 +118,6 @@ def execute(event: State, deps: Deps) -> State:
         ledger=deps.ledger,
         venue=deps.venue,
         clock=deps.clock,
-        existing_result=partial(result_from_entry, duplicate=True, now=deps.clock()),
     )
     if order.side is Side.SELL and result.status in (ExecutionStatus.FILLED, ExecutionStatus.PARTIAL):
         check_breaker(deps)

@@ -41,8 +41,8 @@ class OrderLedger:
         except DoesNotExist:
             return None
 
-    def begin(self, order: SizedOrder, reserved: Decimal, now: datetime) -> OrderModel | None:
-        """Create the PENDING entry; None when created, else the entry that already exists."""
+    def begin(self, order: SizedOrder, reserved: Decimal, now: datetime) -> ExecutionResult | None:
+        """Create the PENDING entry; None when created, else the result the existing entry stands for."""
         entry = Orders(
             idempotency_key=order.idempotency_key,
             account=self.account,
@@ -69,7 +69,7 @@ class OrderLedger:
         existing = self.get(order.idempotency_key)
         if existing is None:  # deleted in between: nothing sane to do but refuse
             raise RuntimeError(f"ledger entry {order.idempotency_key} vanished after a conflicting put")
-        return existing
+        return result_from_entry(existing, duplicate=True, now=now)
 
     def mark_unknown(self, idempotency_key: str, detail: str, now: datetime) -> bool:
         """PENDING -> UNKNOWN: the venue may hold an order we cannot see; reconcile before anything else."""
