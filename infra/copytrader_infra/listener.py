@@ -89,7 +89,7 @@ class Listener(Construct):
                 EVENT_BUS_NAME: messaging.event_bus.event_bus_name,
                 POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
                 POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-                **storage.environment("trades", "whales"),
+                **storage.environment("trades", "whales", "watermarks"),
             },
             secrets={POLYGON_RPC_URL_ENV: ecs.Secret.from_secrets_manager(credentials.rpc_url_secret)},
             readonly_root_filesystem=True,
@@ -97,7 +97,7 @@ class Listener(Construct):
         task_role = self.task_definition.task_role
         messaging.trade_queue.grant_send_messages(task_role)
         messaging.event_bus.grant_put_events_to(task_role)
-        storage.grant(task_role, Access.READ_WRITE, "trades")
+        storage.grant(task_role, Access.READ_WRITE, "trades", "watermarks")
         storage.grant(task_role, Access.READ, "whales")
         acknowledge(
             self.task_definition,

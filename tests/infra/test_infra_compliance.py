@@ -59,7 +59,7 @@ def test_resource_inventory(synthesized: Any) -> None:
             "AWS::CloudWatch::Alarm",
         )
     } == {
-        "AWS::DynamoDB::GlobalTable": 7,
+        "AWS::DynamoDB::GlobalTable": 8,
         "AWS::SQS::Queue": 2,
         "AWS::Events::EventBus": 1,
         "AWS::Events::Archive": 1,

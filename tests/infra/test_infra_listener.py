@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from copytrader.runtime_env import EVENT_BUS_NAME, TRADE_QUEUE_URL
+from copytrader.store.tables import table_env_var
 from copytrader_infra.constants import POLYGON_RPC_URL_ENV
 from copytrader_infra.storage import Access
 
@@ -33,7 +34,8 @@ def test_container_gets_the_rpc_url_from_secrets_manager_and_logs_with_retention
     rpc_secret_id = synthesized.logical_id(credentials.rpc_url_secret)
 
     assert container["Secrets"] == [{"Name": POLYGON_RPC_URL_ENV, "ValueFrom": {"Ref": rpc_secret_id}}]
-    assert {e["Name"] for e in container["Environment"]} >= {TRADE_QUEUE_URL, EVENT_BUS_NAME}
+    names = {e["Name"] for e in container["Environment"]}
+    assert names >= {TRADE_QUEUE_URL, EVENT_BUS_NAME, *(table_env_var(t) for t in ("trades", "whales", "watermarks"))}
     assert container["ReadonlyRootFilesystem"] is True
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     log_group = synthesized.resources[container["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]]
@@ -52,11 +54,13 @@ def test_task_role_has_exactly_the_listeners_grants(synthesized: Any) -> None:
         return json.dumps({"Fn::GetAtt": [synthesized.logical_id(construct), "Arn"]})
 
     trades, whales = stack.storage.tables["trades"], stack.storage.tables["whales"]
+    watermarks = stack.storage.tables["watermarks"]
     whales_index = json.dumps({"Fn::Join": ["", [json.loads(arn(whales)), "/index/by_status"]]})
     assert set(by_resource) == {
         arn(stack.messaging.trade_queue),
         arn(stack.messaging.event_bus),
         arn(trades),
+        arn(watermarks),
         arn(whales),
         whales_index,
     }
@@ -66,7 +70,7 @@ def test_task_role_has_exactly_the_listeners_grants(synthesized: Any) -> None:
         "sqs:GetQueueUrl",
     }
     assert by_resource[arn(stack.messaging.event_bus)] == {"events:PutEvents"}
-    assert by_resource[arn(trades)] == set(Access.READ_WRITE.value)
+    assert by_resource[arn(trades)] == by_resource[arn(watermarks)] == set(Access.READ_WRITE.value)
     assert by_resource[arn(whales)] == by_resource[whales_index] == set(Access.READ.value)
 
 

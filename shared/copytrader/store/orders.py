@@ -12,13 +12,14 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from copytrader.model import ExecutionResult, ExecutionStatus, Fill, Side, SizedOrder
 from copytrader.money import MICRO, ZERO
 from copytrader.reasons import Reason
+from copytrader.store.conditional import put_if_absent, update_if
 from copytrader.store.portfolio import PortfolioStore, run_transaction
 from copytrader.store.positions import Positions
 from copytrader.store.tables import OrderModel
@@ -60,12 +61,8 @@ class OrderLedger:
             created_at=now,
             updated_at=now,
         )
-        try:
-            entry.save(condition=Orders.idempotency_key.does_not_exist())
+        if put_if_absent(entry):
             return None
-        except PutError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise
         existing = self.get(order.idempotency_key)
         if existing is None:  # deleted in between: nothing sane to do but refuse
             raise RuntimeError(f"ledger entry {order.idempotency_key} vanished after a conflicting put")
@@ -73,22 +70,17 @@ class OrderLedger:
 
     def mark_unknown(self, idempotency_key: str, detail: str, now: datetime) -> bool:
         """PENDING -> UNKNOWN: the venue may hold an order we cannot see; reconcile before anything else."""
-        try:
-            Orders(idempotency_key=idempotency_key).update(
-                actions=[
-                    Orders.status.set(ExecutionStatus.UNKNOWN.value),
-                    Orders.reason.set(Reason.VENUE_AMBIGUOUS.value),
-                    Orders.detail.set(detail[:500]),
-                    Orders.attempts.add(1),
-                    Orders.updated_at.set(now),
-                ],
-                condition=Orders.status == ExecutionStatus.PENDING.value,
-            )
-        except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return update_if(
+            Orders(idempotency_key=idempotency_key),
+            actions=[
+                Orders.status.set(ExecutionStatus.UNKNOWN.value),
+                Orders.reason.set(Reason.VENUE_AMBIGUOUS.value),
+                Orders.detail.set(detail[:500]),
+                Orders.attempts.add(1),
+                Orders.updated_at.set(now),
+            ],
+            condition=Orders.status == ExecutionStatus.PENDING.value,
+        )
 
     def record(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime) -> None:
         """Settle the venue's definite answer (FILLED, PARTIAL, UNFILLED or REJECTED) in one transaction."""

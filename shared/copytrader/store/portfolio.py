@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -26,6 +26,7 @@ from copytrader.model import PortfolioState, RiskDecision
 from copytrader.money import ZERO
 from copytrader.reasons import Reason
 from copytrader.risk import ReservationRequest, utc_day
+from copytrader.store.conditional import put_if_absent, update_if
 from copytrader.store.tables import RiskStateModel, _region
 
 R = RiskStateModel
@@ -33,10 +34,6 @@ BREAKER_OPEN = "OPEN"
 BREAKER_CLOSED = "CLOSED"
 RESERVATION_TTL = timedelta(days=30)
 _MAX_CONFLICT_RETRIES = 8
-
-
-def _conditional_failed(exc: Exception) -> bool:
-    return getattr(exc, "cause_response_code", None) == "ConditionalCheckFailedException"
 
 
 def _reasons(exc: TransactWriteError) -> list[str | None]:
@@ -106,11 +103,7 @@ class PortfolioStore:
             kill_switch=False,
             updated_at=now,
         )
-        try:
-            item.save(condition=R.pk.does_not_exist())
-        except PutError as exc:
-            if not _conditional_failed(exc):
-                raise
+        put_if_absent(item)
         self._account_ensured = True
 
     def has_account(self) -> bool:
@@ -136,13 +129,7 @@ class PortfolioStore:
             breaker=BREAKER_CLOSED,
             updated_at=now,
         )
-        try:
-            item.save(condition=R.pk.does_not_exist())
-            return item
-        except PutError as exc:
-            if not _conditional_failed(exc):
-                raise
-            return R.get(self.day_key(day), consistent_read=True)
+        return item if put_if_absent(item) else R.get(self.day_key(day), consistent_read=True)
 
     def _account(self) -> R:
         try:
@@ -337,16 +324,11 @@ class PortfolioStore:
         """
         day = self.ensure_day(now)
         floor = floor_of(day.day_start_equity or ZERO)
-        try:
-            day.update(
-                actions=[R.breaker.set(BREAKER_OPEN), R.breaker_tripped_at.set(now), R.updated_at.set(now)],
-                condition=(R.breaker != BREAKER_OPEN) & (R.day_realized_pnl <= floor),
-            )
-        except UpdateError as exc:
-            if _conditional_failed(exc):
-                return False
-            raise
-        return True
+        return update_if(
+            day,
+            actions=[R.breaker.set(BREAKER_OPEN), R.breaker_tripped_at.set(now), R.updated_at.set(now)],
+            condition=(R.breaker != BREAKER_OPEN) & (R.day_realized_pnl <= floor),
+        )
 
     def reset_breaker(self, now: datetime) -> None:
         """Manual reset by an operator: close today's breaker."""

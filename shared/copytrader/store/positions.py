@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from copytrader.model import Market
 from copytrader.money import ZERO
+from copytrader.store.conditional import put_if_absent
 from copytrader.store.portfolio import PortfolioStore, run_transaction
 from copytrader.store.tables import LedgerEntryModel, PositionModel
 
@@ -144,7 +145,7 @@ class Positions:
     # -------------------------------------------------------------------------------- funding
     def deposit(self, amount: Decimal, reference: str, now: datetime) -> None:
         """Record starting or added capital in the ledger (idempotent per reference)."""
-        try:
+        put_if_absent(
             L(
                 account=self.account,
                 entry_id=f"DEPOSIT#{reference}",
@@ -152,10 +153,8 @@ class Positions:
                 cash_delta=amount,
                 at=now,
                 reference=reference,
-            ).save(condition=L.entry_id.does_not_exist())
-        except PutError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise
+            )
+        )
 
     # ----------------------------------------------------------------------------- resolution
     def redeem(self, market: Market, now: datetime) -> list[Redemption]:

@@ -163,6 +163,27 @@ class SeenTradeModel(Model):
     expires_at = TTLAttribute()
 
 
+# ------------------------------------------------------------------------ listener high-water marks
+
+
+class WatermarkModel(Model):
+    """The Data API poller's high-water mark per wallet (`copytrader.listener.high_water`).
+
+    `floor` and `newest` are epoch seconds; `recent` maps the identities of rows seen at or after the
+    floor to their timestamps, so rows sharing a second are neither lost nor re-emitted after a restart.
+    """
+
+    class Meta(_Meta):
+        table_name = _table_name("watermarks")
+        region = _region()
+
+    wallet = UnicodeAttribute(hash_key=True)
+    floor = NumberAttribute()
+    newest = NumberAttribute()
+    recent = MapAttribute[str, Any](default=dict)
+    updated_at = UTCDateTimeAttribute()
+
+
 # -------------------------------------------------------------------------------------- orders ledger
 
 
@@ -292,6 +313,7 @@ MODELS: dict[str, type[Model]] = {
     "whales": WhaleModel,
     "markets": MarketModel,
     "trades": SeenTradeModel,
+    "watermarks": WatermarkModel,
     "orders": OrderModel,
     "positions": PositionModel,
     "ledger": LedgerEntryModel,

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from pynamodb.exceptions import PutError, UpdateError
-
 from copytrader.model import WhaleTrade
+from copytrader.store.conditional import put_if_absent, update_if
 from copytrader.store.tables import SeenTradeModel
 
 S = SeenTradeModel
@@ -21,27 +20,21 @@ KEEP = timedelta(days=7)
 class SeenTrades:
     def claim(self, trade: WhaleTrade, now: datetime) -> bool:
         """True for the first sighting of `trade.key`; False (and the sighting recorded) for a repeat."""
-        try:
-            S(
-                key=trade.key,
-                wallet=trade.wallet,
-                source=trade.source.value,
-                first_seen_at=trade.detected_at,
-                sightings={trade.source.value: trade.detected_at.isoformat()},
-                expires_at=now + KEEP,
-            ).save(condition=S.key.does_not_exist())
+        first = S(
+            key=trade.key,
+            wallet=trade.wallet,
+            source=trade.source.value,
+            first_seen_at=trade.detected_at,
+            sightings={trade.source.value: trade.detected_at.isoformat()},
+            expires_at=now + KEEP,
+        )
+        if put_if_absent(first):
             return True
-        except PutError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise
-        try:
-            S(key=trade.key).update(
-                actions=[S.sightings[trade.source.value].set(trade.detected_at.isoformat())],
-                condition=S.sightings[trade.source.value].does_not_exist(),
-            )
-        except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise
+        update_if(  # record this source's first sighting; a later repeat from the same source changes nothing
+            S(key=trade.key),
+            actions=[S.sightings[trade.source.value].set(trade.detected_at.isoformat())],
+            condition=S.sightings[trade.source.value].does_not_exist(),
+        )
         return False
 
     def sightings(self, key: str) -> dict[str, str]:

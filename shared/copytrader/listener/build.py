@@ -1,0 +1,65 @@
+"""Wiring: a `Listener` with the Data API poller, the trades-table claim, SQS/EventBridge publishing and
+the whales watch list, from a `ListenerConfig` and clients (so tests wire the same thing against moto
+and the simulated Polymarket)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from copytrader.listener.config import ListenerConfig
+from copytrader.listener.data_api_poller import DataApiPoller
+from copytrader.listener.high_water import HighWaterMarkStore, InMemoryHighWaterMarks
+from copytrader.listener.high_water_dynamo import DynamoHighWaterMarks
+from copytrader.listener.outbox import Outbox
+from copytrader.listener.ports import Claims, WatchList
+from copytrader.listener.service import Listener
+from copytrader.listener.watch_list import WhaleWatchList
+from copytrader.polymarket.data_api import DataApiClient, SlidingWindowLimiter
+from copytrader.publish import TradePublisher
+from copytrader.store.trades import SeenTrades
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_listener(
+    config: ListenerConfig,
+    *,
+    http: httpx.AsyncClient,
+    sqs: Any,
+    events: Any | None,
+    marks: HighWaterMarkStore,
+    claims: Claims | None = None,
+    watch_list: WatchList | None = None,
+    wall: Callable[[], datetime] = _utc_now,
+    monotonic: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> Listener:
+    limiter = SlidingWindowLimiter(config.rate_limit, config.rate_window_s, clock=monotonic, sleep=sleep)
+    client = DataApiClient(http, limiter, wall=wall, sleep=sleep)
+    poller = DataApiPoller(client, marks, config.poller, wall=wall, monotonic=monotonic, sleep=sleep)
+    publisher = TradePublisher(sqs, config.queue_url, events, config.bus_name)
+    outbox = Outbox(claims or SeenTrades(), publisher, Counter(), wall=wall, monotonic=monotonic)
+    return Listener([poller], outbox, watch_list or WhaleWatchList(), config.listener, sleep=sleep)
+
+
+@asynccontextmanager
+async def deployed_listener(config: ListenerConfig) -> AsyncIterator[Listener]:
+    """The deployed listener: AWS clients for the configured region (credentials and endpoint from boto3's
+    default chain) and the Data API over HTTPS; the HTTP client is closed on exit."""
+    import boto3
+
+    session = boto3.session.Session(region_name=config.aws_region)
+    events = session.client("events") if config.bus_name else None
+    marks: HighWaterMarkStore = DynamoHighWaterMarks() if config.marks_table else InMemoryHighWaterMarks()
+    async with DataApiClient.http_client(config.data_api_url, config.request_timeout_s) as http:
+        yield build_listener(config, http=http, sqs=session.client("sqs"), events=events, marks=marks)

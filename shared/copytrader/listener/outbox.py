@@ -1,0 +1,147 @@
+"""The `Outbox`: every source's trades pass here to be claimed once, batched, and published.
+
+Claim: `SeenTrades.claim` (a conditional put on the trades table) returns True for the first sighting of
+a trade key by any source, any restart or any concurrent listener task; only claimed trades are queued.
+Claims run in worker threads (boto3 blocks), a few at a time.
+
+Publish: claimed trades wait in a buffer that is sent when it holds a full batch (10, the SQS and
+EventBridge batch size) or, at the latest, on the listener's next flush tick. Trades whose SQS send
+failed go back to the front of the buffer and are retried with backoff: SQS FIFO drops a resend of the
+same deduplication id (the trade key) within 5 minutes, so a retry cannot duplicate. EventBridge failures
+are counted and logged but not retried (the bus has no dedup; its consumers key on `detail.key`).
+
+Cancellation: at shutdown a source may be cancelled while its trades are being claimed, and the flush
+chore while a batch is being sent. Both pieces of work are shielded and tracked, and `drain` waits for
+them before the last flush, so a cancellation never drops a claimed trade. What this cannot cover is the
+process being killed (SIGKILL, OOM) between a claim and its publish: the claim then blocks every later
+sighting (see the package docstring).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from copytrader.listener.ports import Claims, Publisher
+from copytrader.model import WhaleTrade
+from copytrader.publish import BATCH
+
+logger = logging.getLogger(__name__)
+
+MAX_RETRY_BACKOFF_S = 5.0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Outbox:
+    def __init__(
+        self,
+        claims: Claims,
+        publisher: Publisher,
+        counters: Counter[str] | None = None,
+        *,
+        claim_concurrency: int = 8,
+        wall: Callable[[], datetime] = _utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._claims, self._publisher = claims, publisher
+        self.counters: Counter[str] = Counter() if counters is None else counters
+        self._wall, self._monotonic = wall, monotonic
+        self._claim_slots = asyncio.Semaphore(claim_concurrency)
+        self._buffer: list[WhaleTrade] = []
+        self._flush_lock = asyncio.Lock()
+        self._claiming: set[asyncio.Task[None]] = set()
+        self._publishing: set[asyncio.Task[None]] = set()
+        self._failures = 0
+        self._retry_at = float("-inf")
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    def count(self, source: str, event: str, n: int = 1) -> None:
+        self.counters[f"{source}.{event}"] += n
+
+    async def accept(self, trades: Sequence[WhaleTrade]) -> None:
+        task = asyncio.ensure_future(self._claim_all(list(trades)))
+        self._claiming.add(task)
+        task.add_done_callback(self._claiming.discard)
+        await asyncio.shield(task)
+        if len(self._buffer) >= BATCH:
+            await self.flush()
+
+    async def _claim_all(self, trades: list[WhaleTrade]) -> None:
+        now = self._wall()
+
+        async def claim(trade: WhaleTrade) -> bool:
+            async with self._claim_slots:
+                return await asyncio.to_thread(self._claims.claim, trade, now)
+
+        results = await asyncio.gather(*(claim(t) for t in trades), return_exceptions=True)
+        failure: BaseException | None = None
+        for trade, result in zip(trades, results, strict=True):
+            if result is True:
+                self._buffer.append(trade)
+                self.counters[f"{trade.source.value}.claimed"] += 1
+            elif result is False:
+                self.counters[f"{trade.source.value}.duplicates"] += 1
+            else:
+                self.counters["claim_errors"] += 1
+                failure = failure or result
+        if failure is not None:
+            raise failure
+
+    async def flush(self, force: bool = False) -> None:
+        """Publish everything buffered; after a failure wait out the backoff unless `force`d."""
+        async with self._flush_lock:
+            if not self._buffer or (not force and self._monotonic() < self._retry_at):
+                return
+            batch, self._buffer = self._buffer, []
+            task = asyncio.ensure_future(self._publish(batch))
+            self._publishing.add(task)
+            task.add_done_callback(self._publishing.discard)
+            await asyncio.shield(task)
+
+    async def _publish(self, batch: list[WhaleTrade]) -> None:
+        """Send one batch and account for it; runs to completion even when the flushing task is cancelled."""
+        try:
+            report = await asyncio.to_thread(self._publisher.publish, batch)
+        except Exception:
+            logger.exception("publishing failed; trades kept for retry", extra={"trades": len(batch)})
+            self.counters["publish_errors"] += 1
+            self._requeue(batch)
+            return
+        self.counters["published"] += report.queued
+        self.counters["evented"] += report.evented
+        if report.failed_events:
+            self.counters["event_failures"] += len(report.failed_events)
+            logger.error("trades not sent to the event bus", extra={"keys": report.failed_events})
+        failed = set(report.failed_queue)
+        if failed:
+            self.counters["queue_failures"] += len(failed)
+            logger.warning("trades not queued; retrying", extra={"keys": sorted(failed)})
+            self._requeue([t for t in batch if t.key in failed])
+        else:
+            self._failures = 0
+
+    def _requeue(self, trades: list[WhaleTrade]) -> None:
+        self._buffer[:0] = trades
+        self._failures += 1
+        self._retry_at = self._monotonic() + min(MAX_RETRY_BACKOFF_S, 0.1 * 2.0**self._failures)
+
+    async def drain(self) -> list[WhaleTrade]:
+        """Wait for claims in progress, then flush once more; returns what is still unpublished."""
+        if self._claiming:
+            await asyncio.gather(*self._claiming, return_exceptions=True)
+        if self._publishing:
+            await asyncio.gather(*self._publishing, return_exceptions=True)
+        await self.flush(force=True)
+        if self._buffer:
+            logger.error("claimed trades left unpublished at shutdown", extra={"keys": [t.key for t in self._buffer]})
+        return list(self._buffer)

@@ -1,0 +1,148 @@
+"""`Listener`: runs every trade source in one asyncio process around one `Outbox`.
+
+Besides the sources it runs four chores on the injected clock: flush the outbox (`flush_interval_s`),
+refresh the watch list and hand it to every source (`refresh_interval_s`), checkpoint the sources'
+high-water marks (`checkpoint_interval_s`), and log the counters (`stats_interval_s`).
+
+Shutdown (the `stop` event, set on SIGTERM by the entry point): sources get `shutdown_grace_s` to finish
+the poll in hand, then are cancelled; claims in progress complete; the outbox is flushed; every source
+checkpoints its marks; the counters are logged. ECS waits 30 s between SIGTERM and SIGKILL by default.
+A source that ends on its own (it must not) stops the listener the same way and its error is re-raised,
+so the task exits non-zero and ECS replaces it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from copytrader.listener.outbox import Outbox
+from copytrader.listener.ports import TradeSource, WatchList
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ListenerSettings:
+    flush_interval_s: float = 0.1
+    refresh_interval_s: float = 60.0
+    checkpoint_interval_s: float = 30.0
+    stats_interval_s: float = 60.0
+    shutdown_grace_s: float = 10.0
+    retry_watch_list_s: float = 5.0  # wait between attempts to read the first watch list
+
+
+class SourceEnded(RuntimeError):
+    """A source's `run` returned before the stop signal."""
+
+
+class Listener:
+    def __init__(
+        self,
+        sources: Sequence[TradeSource],
+        outbox: Outbox,
+        watch_list: WatchList,
+        settings: ListenerSettings | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if not sources:
+            raise ValueError("a listener needs at least one source")
+        self.sources = tuple(sources)
+        self.outbox = outbox
+        self.settings = settings or ListenerSettings()
+        self._watch_list, self._sleep = watch_list, sleep
+        self.wallets: frozenset[str] = frozenset()
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return dict(self.outbox.counters)
+
+    async def refresh(self) -> None:
+        """Read the watch list and hand it to every source."""
+        wallets = await self._watch_list.wallets()
+        if wallets != self.wallets:
+            logger.info(
+                "watch list changed",
+                extra={
+                    "wallets": len(wallets),
+                    "added": len(wallets - self.wallets),
+                    "removed": len(self.wallets - wallets),
+                },
+            )
+        self.wallets = wallets
+        for source in self.sources:
+            source.track(wallets)
+
+    async def checkpoint(self) -> None:
+        for source in self.sources:
+            await source.checkpoint()
+
+    def log_stats(self) -> None:
+        logger.info(
+            "listener stats",
+            extra={"wallets": len(self.wallets), "pending": self.outbox.pending, "counters": self.counters},
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if not await self._first_watch_list(stop):
+            return
+        running = {asyncio.create_task(s.run(self.outbox, stop), name=f"source:{s.name}"): s for s in self.sources}
+        chores = [
+            asyncio.create_task(self._every(self.settings.flush_interval_s, self.outbox.flush, "flush")),
+            asyncio.create_task(self._every(self.settings.refresh_interval_s, self.refresh, "refresh")),
+            asyncio.create_task(self._every(self.settings.checkpoint_interval_s, self.checkpoint, "checkpoint")),
+            asyncio.create_task(self._every(self.settings.stats_interval_s, self._stats, "stats")),
+        ]
+        stopping = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({stopping, *running}, return_when=asyncio.FIRST_COMPLETED)
+        ended = [] if stop.is_set() else [task for task in running if task in done]
+        stop.set()
+        stopping.cancel()
+        await self._shutdown(running, chores)
+        if ended:
+            error = ended[0].exception()
+            raise SourceEnded(f"source {running[ended[0]].name} ended before the stop signal") from error
+
+    async def _first_watch_list(self, stop: asyncio.Event) -> bool:
+        while not stop.is_set():
+            try:
+                await self.refresh()
+                return True
+            except Exception:
+                logger.exception("could not read the watch list; retrying")
+                await self._sleep(self.settings.retry_watch_list_s)
+        return False
+
+    async def _shutdown(self, running: dict[asyncio.Task[None], TradeSource], chores: list[asyncio.Task[None]]) -> None:
+        for chore in chores:
+            chore.cancel()
+        pending = [task for task in running if not task.done()]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=self.settings.shutdown_grace_s)
+            for task in late:
+                task.cancel()
+        outcomes = await asyncio.gather(*running, return_exceptions=True)
+        for source, outcome in zip(running.values(), outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                logger.error("source failed", extra={"source": source.name, "error": repr(outcome)})
+        await asyncio.gather(*chores, return_exceptions=True)
+        await self.outbox.drain()
+        try:
+            await self.checkpoint()
+        except Exception:
+            logger.exception("could not persist the high-water marks at shutdown")
+        self.log_stats()
+
+    async def _stats(self) -> None:
+        self.log_stats()
+
+    async def _every(self, interval_s: float, chore: Callable[[], Awaitable[None]], name: str) -> None:
+        while True:
+            await self._sleep(interval_s)
+            try:
+                await chore()
+            except Exception:
+                logger.exception("listener chore failed", extra={"chore": name})

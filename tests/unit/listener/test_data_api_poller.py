@@ -1,0 +1,222 @@
+"""`DataApiPoller`: lookback for new wallets, marks across polls and restarts, gaps, rejects, round robin."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from copytrader.listener.data_api_poller import DataApiPoller, DataApiPollerSettings
+from copytrader.listener.high_water import HighWaterMark, InMemoryHighWaterMarks
+from copytrader.polymarket.data_api import row_identity
+from tests.unit.listener.fakes import (
+    EPOCH0,
+    OTHER_WALLET,
+    WALLET,
+    FakeDataApi,
+    RecordingSink,
+    VirtualClock,
+    hex_of,
+    v1_row,
+)
+
+SETTINGS = DataApiPollerSettings(page_size=4, poll_interval_s=1.0, initial_lookback_s=60, overlap_s=0)
+
+
+def make(
+    api: FakeDataApi,
+    clock: VirtualClock,
+    store: InMemoryHighWaterMarks | None = None,
+    attempts: int = 4,
+    **overrides: Any,
+) -> DataApiPoller:
+    settings = DataApiPollerSettings(**{**SETTINGS.__dict__, **overrides})
+    return DataApiPoller(
+        api.client(clock, attempts=attempts),
+        store or InMemoryHighWaterMarks(),
+        settings,
+        wall=clock.wall,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
+    )
+
+
+def poll(poller: DataApiPoller, sink: RecordingSink, wallet: str = WALLET) -> list[str]:
+    return [t.tx_hash for t in asyncio.run(poller.poll_wallet(wallet, sink))]
+
+
+def tx(n: int) -> str:
+    return hex_of(f"tx:{n}", 32)
+
+
+def feed(*offsets: int) -> list[dict[str, Any]]:
+    """Rows at EPOCH0 + offset (one fill each), newest first as the API serves them."""
+    return [v1_row(n) for n in sorted(offsets, reverse=True)]
+
+
+def test_a_new_wallet_starts_at_the_initial_lookback_and_gets_trades_oldest_first() -> None:
+    clock = VirtualClock()  # wall = EPOCH0
+    api = FakeDataApi(rows={WALLET: feed(-200, -61, -60, -30, -1)})
+    sink = RecordingSink()
+    assert poll(make(api, clock), sink) == [tx(-60), tx(-30), tx(-1)]
+    assert [t.timestamp.timestamp() for t in sink.accepted] == [EPOCH0 - 60, EPOCH0 - 30, EPOCH0 - 1]
+    assert all(t.detected_at == clock.wall() for t in sink.accepted)
+
+
+def test_later_polls_hand_over_only_new_rows_including_late_rows_of_the_newest_second() -> None:
+    clock = VirtualClock()
+    rows = feed(-10, -5)
+    api = FakeDataApi(rows={WALLET: rows})
+    poller, sink = make(api, clock), RecordingSink()
+    assert poll(poller, sink) == [tx(-10), tx(-5)]
+    assert poll(poller, sink) == []
+    late_same_second = v1_row(-5, transactionHash=hex_of("tx:late", 32))
+    rows[:0] = [v1_row(3), v1_row(2), late_same_second]
+    assert poll(poller, sink) == [hex_of("tx:late", 32), tx(2), tx(3)]
+    assert poll(poller, sink) == []
+    mark = poller.mark(WALLET)
+    assert mark is not None and mark.floor == EPOCH0 + 3 and set(mark.recent) == {row_identity(v1_row(3))}
+
+
+def test_overlap_window_picks_up_rows_indexed_late_with_older_timestamps() -> None:
+    clock = VirtualClock()
+    rows = feed(-10, 20)
+    api = FakeDataApi(rows={WALLET: rows})
+    poller, sink = make(api, clock, overlap_s=30), RecordingSink()
+    assert poll(poller, sink) == [tx(-10), tx(20)]
+    rows.insert(1, v1_row(5))  # indexed after the poll that saw the newer row at +20
+    assert poll(poller, sink) == [tx(5)]
+    assert poll(poller, sink) == []
+
+
+def test_a_restart_resumes_from_the_checkpointed_mark_and_backfills_the_gap_across_pages() -> None:
+    clock = VirtualClock()
+    rows = feed(-20, -10)
+    api, store = FakeDataApi(rows={WALLET: rows}), InMemoryHighWaterMarks()
+    first, sink = make(api, clock, store), RecordingSink()
+    assert poll(first, sink) == [tx(-20), tx(-10)]
+    asyncio.run(first.checkpoint())
+    rows[:0] = feed(*range(1, 11))  # ten trades while no listener ran: three pages of four
+    clock.elapsed += 3600  # an hour later: the initial lookback alone would miss all of them
+    second = make(api, clock, store)
+    requests_before = len(api.requests)
+    assert poll(second, sink) == [tx(n) for n in range(1, 11)]
+    assert len(api.requests) - requests_before == 3
+
+
+def test_a_failed_hand_over_keeps_the_mark_so_the_next_poll_offers_the_trades_again() -> None:
+    clock = VirtualClock()
+    api = FakeDataApi(rows={WALLET: feed(-3, -2)})
+    poller, sink = make(api, clock), RecordingSink()
+    sink.fail = True
+    with pytest.raises(RuntimeError, match="claim failed"):
+        poll(poller, sink)
+    assert poller.mark(WALLET) == HighWaterMark.starting_at(EPOCH0 - 60)
+    sink.fail = False
+    assert poll(poller, sink) == [tx(-3), tx(-2)]
+
+
+def test_rejected_rows_are_counted_once_by_reason_and_wallet_mismatches_are_not_trades() -> None:
+    clock = VirtualClock()
+    api = FakeDataApi(
+        rows={
+            WALLET: [
+                v1_row(-1, price=1.0),
+                v1_row(-2, transactionHash=None),
+                v1_row(-3, proxyWallet=OTHER_WALLET),
+                v1_row(-4),
+            ]
+        }
+    )
+    poller, sink = make(api, clock), RecordingSink()
+    assert poll(poller, sink) == [tx(-4)]
+    assert poll(poller, sink) == []
+    rejected = {k: v for k, v in sink.counters.items() if ".rejected." in k}
+    assert rejected == {
+        "data-api.rejected.price_out_of_range": 1,
+        "data-api.rejected.missing_tx_hash": 1,
+        "data-api.rejected.wallet_mismatch": 1,
+    }
+
+
+def test_legs_of_one_fill_on_one_page_become_one_trade() -> None:
+    clock = VirtualClock()
+    api = FakeDataApi(rows={WALLET: [v1_row(-1, size=10, price=0.5), v1_row(-1, size=30, price=0.6)]})
+    poller, sink = make(api, clock), RecordingSink()
+    assert poll(poller, sink) == [tx(-1)]
+    assert (sink.accepted[0].size, sink.accepted[0].price) == (Decimal(40), Decimal("0.575000"))
+
+
+class FailingStore(InMemoryHighWaterMarks):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail = True
+
+    async def save(self, marks: Mapping[str, HighWaterMark]) -> None:
+        if self.fail:
+            raise RuntimeError("dynamodb unavailable")
+        await super().save(marks)
+
+
+def test_checkpoint_saves_moved_marks_and_keeps_them_when_the_store_fails() -> None:
+    clock = VirtualClock()
+    store = FailingStore()
+    api = FakeDataApi(rows={WALLET: feed(-1), OTHER_WALLET: []})
+    poller, sink = make(api, clock, store), RecordingSink()
+    poll(poller, sink)
+    with pytest.raises(RuntimeError, match="dynamodb unavailable"):
+        asyncio.run(poller.checkpoint())
+    assert store.marks == {}
+    store.fail = False
+    asyncio.run(poller.checkpoint())
+    assert store.marks == {WALLET: poller.mark(WALLET)}
+
+
+def test_run_polls_every_tracked_wallet_round_robin_and_survives_feed_errors() -> None:
+    clock = VirtualClock()
+    wallets = [hex_of(f"wallet:{i}", 20) for i in range(5)]
+    api = FakeDataApi(rows={w: [] for w in wallets}, responders={3: lambda: httpx.Response(500)})
+    poller = make(api, clock, attempts=1, poll_interval_s=0.5, concurrency=2)  # one failed request fails a poll
+    poller.track(frozenset(wallets))
+    sink, stop = RecordingSink(), asyncio.Event()
+
+    async def scenario() -> None:
+        task = asyncio.create_task(poller.run(sink, stop))
+        while min(poller.polls[w] for w in wallets) < 3:
+            await asyncio.sleep(0)
+        poller.track(frozenset(wallets[:2]))  # the watch list shrinks without a restart
+        seen = {w: poller.polls[w] for w in wallets}
+        while min(poller.polls[w] for w in wallets[:2]) < seen[wallets[0]] + 3:
+            await asyncio.sleep(0)
+        stop.set()
+        await task
+        assert all(poller.polls[w] <= seen[w] + 1 for w in wallets[2:]), "dropped wallets are no longer polled"
+
+    asyncio.run(scenario())
+    assert sink.counters["data-api.poll_error.transient"] == 1
+    users = [r["user"] for r in api.requests[:10]]
+    assert sorted(users[:5]) == sorted(wallets), "the first five polls cover every wallet once"
+
+
+def test_only_moved_or_new_marks_are_written_and_a_quiet_wallets_cutoff_survives_a_restart() -> None:
+    clock = VirtualClock()
+    rows: list[dict[str, Any]] = []
+    api, store = FakeDataApi(rows={WALLET: rows}), InMemoryHighWaterMarks()
+    poller, sink = make(api, clock, store), RecordingSink()
+    poll(poller, sink)  # a quiet wallet: nothing to hand over, but its starting cutoff is persisted
+    asyncio.run(poller.checkpoint())
+    assert store.marks == {WALLET: HighWaterMark.starting_at(EPOCH0 - 60)}
+    saved = store.marks[WALLET]
+    poll(poller, sink)
+    store.marks.clear()
+    asyncio.run(poller.checkpoint())
+    assert store.marks == {}, "an unchanged mark is not written again"
+    store.marks[WALLET] = saved
+
+    rows.append(v1_row(600))  # the wallet trades while no listener runs; the restart comes an hour later
+    clock.elapsed += 3600
+    assert poll(make(api, clock, store), sink) == [tx(600)]
