@@ -5,7 +5,7 @@ from typing import Any
 from copytrader.pipeline import deps, steps
 from copytrader.pipeline.telemetry import count, observability, run_step, summary
 
-logger, metrics = observability("execute")
+logger, metrics = observability()
 
 
 @metrics.log_metrics
@@ -13,5 +13,5 @@ logger, metrics = observability("execute")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     result = run_step("execute", metrics, lambda e: steps.execute(e, deps.current()), event)
     count(metrics, "execute", result["status"], result.get("reason"))
-    logger.info("executed", extra={"idempotency_key": result["idempotency_key"], **summary(result)})
+    logger.info("executed", extra=summary("execute", result, idempotency_key=result["idempotency_key"]))
     return result

@@ -5,7 +5,7 @@ from typing import Any
 from copytrader.pipeline import deps, steps
 from copytrader.pipeline.telemetry import count, observability, run_step, summary
 
-logger, metrics = observability("risk_check")
+logger, metrics = observability()
 
 
 @metrics.log_metrics
@@ -13,5 +13,7 @@ logger, metrics = observability("risk_check")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     decision = run_step("risk_check", metrics, lambda e: steps.risk_check(e, deps.current()), event)
     count(metrics, "risk", "approved" if decision["approved"] else "rejected", decision.get("reason"))
-    logger.info("risk checked", extra={"idempotency_key": event["order"]["idempotency_key"], **summary(decision)})
+    logger.info(
+        "risk checked", extra=summary("risk_check", decision, idempotency_key=event["order"]["idempotency_key"])
+    )
     return decision

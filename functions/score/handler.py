@@ -5,7 +5,7 @@ from typing import Any
 from copytrader.pipeline import deps, steps
 from copytrader.pipeline.telemetry import count, observability, run_step, summary
 
-logger, metrics = observability("score")
+logger, metrics = observability()
 
 
 @metrics.log_metrics
@@ -15,5 +15,5 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     signal = out["signal"]
     count(metrics, "score", signal["action"], signal.get("reason"))
     trade = signal.get("trade") or {}
-    logger.info("scored", extra={"trade_key": trade.get("key"), "wallet": trade.get("wallet"), **summary(signal)})
+    logger.info("scored", extra=summary("score", signal, trade_key=trade.get("key"), wallet=trade.get("wallet")))
     return out

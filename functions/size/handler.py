@@ -5,7 +5,7 @@ from typing import Any
 from copytrader.pipeline import deps, steps
 from copytrader.pipeline.telemetry import count, observability, run_step, summary
 
-logger, metrics = observability("size")
+logger, metrics = observability()
 
 
 @metrics.log_metrics
@@ -13,5 +13,5 @@ logger, metrics = observability("size")
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     order = run_step("size", metrics, lambda e: steps.size(e, deps.current()), event)
     count(metrics, "size", order["action"], order.get("reason"))
-    logger.info("sized", extra={"idempotency_key": order.get("idempotency_key"), **summary(order)})
+    logger.info("sized", extra=summary("size", order, idempotency_key=order.get("idempotency_key")))
     return order

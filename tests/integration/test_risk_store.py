@@ -127,3 +127,21 @@ def test_operator_kill_switch_and_breaker_reset(aws):
     store.set_kill_switch(False, b.T0)
     assert store.reserve(screen(_order("k3", "10"), limits, b.T0), b.T0).approved
     assert store.state(b.T0).reserved == D(20)
+
+
+def test_a_cancelled_transaction_leaves_nothing_behind(aws):
+    # GIVEN a reservation whose market condition fails after the account update succeeded in moto's loop
+    store = PortfolioStore("paper")
+    store.ensure_account(D(10000), b.T0)
+    limits = RiskLimits(max_market_exposure=D(50))
+    assert store.reserve(screen(_order("k1", "40"), limits, b.T0), b.T0).approved
+
+    # WHEN a second reservation in the same market is refused by the market cap
+    refused = store.reserve(screen(_order("k2", "40"), limits, b.T0), b.T0)
+
+    # THEN no part of it stayed: no reservation item, the account's reserved/available untouched
+    assert refused.reason is Reason.MARKET_CAP
+    assert store.reservation("k2") is None
+    state = store.state(b.T0)
+    assert state.reserved == D(40) and state.available_cash == D(9960)
+    assert store.market_exposure(b.hex_id("condition:m1", 32)) == D(40)

@@ -65,6 +65,8 @@ class FakePolymarket:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real CLOB and Gamma serve
+
             def log_message(self, *args: Any) -> None:
                 return
 

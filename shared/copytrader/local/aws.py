@@ -2,7 +2,8 @@
 
 The tables come from `copytrader.store` (the same PynamoDB models), the state machine from the same ASL
 file with moto's Lambda ARNs filled in, and moto's Lambda invocations run the real handlers
-(`local.lambdas`). Clients reach the server over real HTTP through `AWS_ENDPOINT_URL`, exactly as the
+(`local.lambdas`). moto's DynamoDB transactions get DynamoDB's isolation and item-level rollback
+(`local.moto_fixes`). Clients reach the server over real HTTP through `AWS_ENDPOINT_URL`, exactly as the
 deployed code reaches AWS; nothing in the handlers knows it is local.
 """
 
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from copytrader import statemachines, store
+from copytrader.local import moto_fixes
 from copytrader.local.lambdas import PIPELINE_FUNCTIONS, HandlerDispatch, load_handler, patch_moto
 from copytrader.runtime_env import EVENT_DETAIL_TYPE, EVENT_SOURCE
 
@@ -58,6 +60,7 @@ class LocalAws:
         self.quiet = quiet
         self._saved_env: dict[str, str | None] = {}
         self._undo_patch: Any = None
+        self._undo_moto_fixes: Any = None
         self._server: Any = None
         self.dispatch: HandlerDispatch | None = None
         self.resources: LocalResources | None = None
@@ -82,6 +85,7 @@ class LocalAws:
             logging.getLogger("moto").setLevel(logging.CRITICAL)
         from moto.server import ThreadedMotoServer
 
+        self._undo_moto_fixes = moto_fixes.apply()
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self._server.start()
         # moto's backends are process-wide: a server started earlier in this process left its state behind
@@ -101,6 +105,9 @@ class LocalAws:
         if self._server is not None:
             self._server.stop()
             self._server = None
+        if self._undo_moto_fixes is not None:
+            self._undo_moto_fixes()
+            self._undo_moto_fixes = None
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -23,9 +23,10 @@ def settle_resolved(market: Market, deps: Deps) -> list[Redemption]:
 
 def mark_to_market(deps: Deps) -> tuple[Decimal, Decimal]:
     """(cash, value of open positions at the book's mid; best bid when there is no ask)."""
-    if not deps.portfolio.has_account():
+    try:
+        state = deps.portfolio.state(deps.clock())
+    except LookupError:  # no copy yet: all cash
         return deps.settings.paper_bankroll, Decimal(0)
-    state = deps.portfolio.state(deps.clock())
     value = Decimal(0)
     for position in deps.positions.all():
         if position.shares <= 0:

@@ -77,10 +77,10 @@ def score(event: State, deps: Deps) -> State:
 def size(event: State, deps: Deps) -> State:
     """Size a COPY signal against the account's current book equity (cash + open positions at cost)."""
     signal = CopySignal.model_validate(event["signal"])
-    if deps.portfolio.has_account():
+    try:
         state = deps.portfolio.state(deps.clock())
         bankroll = max(state.cash + state.open_cost, Decimal(0))
-    else:  # no copy yet: the paper account starts with the configured bankroll (risk_check creates it)
+    except LookupError:  # no copy yet: the paper account starts with the configured bankroll (risk_check creates it)
         bankroll = deps.settings.paper_bankroll
     order = size_copy(signal, bankroll=bankroll, settings=deps.settings, account=deps.settings.account)
     return order.model_dump(mode="json")

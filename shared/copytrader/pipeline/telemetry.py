@@ -11,11 +11,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from copytrader.runtime_env import METRICS_NAMESPACE, SERVICE_NAME
 
 
-def observability(step: str) -> tuple[Logger, Metrics]:
-    """The Logger and Metrics a handler uses (JSON logs, EMF metrics in the CopyTrader namespace)."""
-    return Logger(service=SERVICE_NAME, child=False, step=step), Metrics(
-        namespace=METRICS_NAMESPACE, service=SERVICE_NAME
-    )
+def observability() -> tuple[Logger, Metrics]:
+    """The Logger and Metrics a handler uses (JSON logs, EMF metrics in the CopyTrader namespace).
+
+    Loggers of one service share their keys within a process, so the step is not a logger key: each log
+    line names its step (`summary(step, ...)`), which also keeps local mode, where all four handlers
+    share a process, truthful.
+    """
+    return Logger(service=SERVICE_NAME), Metrics(namespace=METRICS_NAMESPACE, service=SERVICE_NAME)
 
 
 def count(metrics: Metrics, step: str, outcome: str, reason: str | None) -> None:
@@ -25,10 +28,10 @@ def count(metrics: Metrics, step: str, outcome: str, reason: str | None) -> None
         metrics.add_metric(name=f"{step}_reason_{reason}", unit=MetricUnit.Count, value=1)
 
 
-def summary(payload: dict[str, Any]) -> dict[str, Any]:
-    """The few fields worth a log line (never the book, never credentials)."""
+def summary(step: str, payload: dict[str, Any], **context: Any) -> dict[str, Any]:
+    """The step and the few fields worth a log line (never the book, never credentials)."""
     keep = ("action", "reason", "detail", "status", "approved", "shares", "limit_price", "filled_shares", "fee")
-    return {k: payload[k] for k in keep if k in payload and payload[k] not in (None, "")}
+    return {"step": step, **context, **{k: payload[k] for k in keep if k in payload and payload[k] not in (None, "")}}
 
 
 def run_step(

@@ -106,13 +106,6 @@ class PortfolioStore:
         put_if_absent(item)
         self._account_ensured = True
 
-    def has_account(self) -> bool:
-        try:
-            R.get(self.account_key(), consistent_read=True)
-        except DoesNotExist:
-            return False
-        return True
-
     def ensure_day(self, now: datetime) -> R:
         """Today's risk item, created on first use with start-of-day equity = cash + open cost."""
         day = utc_day(now)
