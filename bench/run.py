@@ -59,9 +59,9 @@ def p(samples_s: list[float], q: int) -> float:
 def latency_figures(prefix: str, samples_s: list[float], description: str) -> list[Figure]:
     """p50, p99 and mean of per-trade latencies, plus the p50 of the first and last tenth of the run.
 
-    The last two show drift. Under moto a transaction's cost grows with the tables: its TransactWriteItems
-    deep-copies every table it touches as a rollback backup, and keeps every copy (moto tracks all model
-    instances), so a longer run is slower per trade and its full garbage collections (up to ~1 s) set p99.
+    The last two show drift: a cost that grows with the tables (moto's own TransactWriteItems deep-copies
+    every table it touches; local mode replaces that with item-level backups, `copytrader.local.moto_fixes`)
+    would show as a last tenth slower than the first.
     """
     tenth = max(2, len(samples_s) // 10)
     return [

@@ -66,6 +66,8 @@ class FakePolymarket:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the real CLOB and Gamma serve
+            wbufsize = -1  # headers and body leave in one write ...
+            disable_nagle_algorithm = True  # ... and at once: no 40 ms delayed-ACK stall on kept-alive sockets
 
             def log_message(self, *args: Any) -> None:
                 return
