@@ -93,7 +93,8 @@ def render_html(result: DemoResult) -> str:
         "body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:960px;color:#1b1f24}"
         "h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.8rem}"
         "table{border-collapse:collapse;margin:.4rem 0}th,td{padding:.2rem .7rem;border-bottom:1px solid #e3e6ea;"
-        "text-align:left}table.wide td{font:12px ui-monospace,monospace}"
+        "text-align:left}table.wide{display:block;overflow-x:auto;max-width:100%}"
+        "table.wide td{font:12px ui-monospace,monospace}"
         "svg text{font:11px system-ui;fill:#57606a}.curve{fill:none;stroke:#0969da;stroke-width:2}"
         ".base{stroke:#8c959f;stroke-dasharray:4 4}.grid{display:grid;grid-template-columns:1fr 1fr;gap:1rem}"
     )
