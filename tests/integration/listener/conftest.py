@@ -8,21 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from copytrader.local.aws import LocalAws
-from copytrader.sim.config import SimConfig
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
 from copytrader.store.tables import WatermarkModel
+from tests.support.sim_worlds import SMALL_WORLD
 
-CONFIG = SimConfig(
-    seed=11,
-    n_wallets=80,
-    n_skilled=4,
-    n_makers=2,
-    n_lucky=2,
-    n_markets_live=16,
-    n_markets_per_history_day=12,
-    history_days=3,
-)
+CONFIG = SMALL_WORLD
 
 
 @pytest.fixture(scope="module")

@@ -13,22 +13,13 @@ from typing import Any
 import pytest
 
 from copytrader.model import OrderBook
-from copytrader.sim.config import SimConfig
 from copytrader.sim.server import NO_BOOK, SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
+from tests.support.sim_worlds import SMALL_WORLD
 
 pytestmark = pytest.mark.integration
 
-CONFIG = SimConfig(
-    seed=11,
-    n_wallets=80,
-    n_skilled=4,
-    n_makers=2,
-    n_lucky=2,
-    n_markets_live=16,
-    n_markets_per_history_day=12,
-    history_days=3,
-)
+CONFIG = SMALL_WORLD
 
 
 BOOK_FIELDS = {"market", "asset_id", "timestamp", "hash", "bids", "asks", "min_order_size", "tick_size", "neg_risk"}

@@ -6,17 +6,9 @@ import pytest
 
 from copytrader.sim.config import SimConfig
 from copytrader.sim.world import SimWorld, build_world
+from tests.support.sim_worlds import SMALL_WORLD
 
-SMALL = SimConfig(
-    seed=11,
-    n_wallets=80,
-    n_skilled=4,
-    n_makers=2,
-    n_lucky=2,
-    n_markets_live=16,
-    n_markets_per_history_day=12,
-    history_days=3,
-)
+SMALL = SMALL_WORLD
 
 
 @pytest.fixture(scope="session")
