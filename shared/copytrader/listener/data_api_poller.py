@@ -118,7 +118,6 @@ class DataApiPoller:
         fetch = await self._client.trades_since(wallet, is_older=mark.is_behind, page_size=self.settings.page_size)
         trades: list[WhaleTrade] = []
         observed: list[tuple[str, int]] = []
-        rejects: Counter[str] = Counter()
         for page in fetch.pages:
             page_trades: list[WhaleTrade] = []
             for row in page.rows:
@@ -129,11 +128,7 @@ class DataApiPoller:
                     observed.append((identity, timestamp))
                 parsed = parse_trade_row(row, page.received_at, wallet)
                 if isinstance(parsed, RowReject):
-                    rejects[parsed.reason] += 1
-                    logger.info(
-                        "data api row rejected",
-                        extra={"wallet": wallet, "reason": parsed.reason.value, "detail": parsed.detail},
-                    )
+                    sink.reject(SOURCE, parsed.reason.value, {"detail": parsed.detail, "row": row})
                 else:
                     page_trades.append(parsed)
             trades.extend(merge_legs(page_trades))
@@ -145,8 +140,6 @@ class DataApiPoller:
         if advanced != mark:
             self._marks[wallet] = advanced
             self._dirty.add(wallet)
-        for reason, n in rejects.items():
-            sink.count(SOURCE, f"rejected.{reason}", n)
         sink.count(SOURCE, "requests", fetch.requests)
         if fetch.repeated_rows:
             sink.count(SOURCE, "page_boundary_repeats", fetch.repeated_rows)

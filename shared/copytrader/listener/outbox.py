@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from copytrader.listener.ports import Claims, Publisher
+from copytrader.listener.rejects import RejectLog
 from copytrader.model import WhaleTrade
 from copytrader.publish import BATCH
 
@@ -60,6 +61,7 @@ class Outbox:
         self._publishing: set[asyncio.Task[None]] = set()
         self._failures = 0
         self._retry_at = float("-inf")
+        self.rejects = RejectLog(self.counters)
 
     @property
     def pending(self) -> int:
@@ -67,6 +69,9 @@ class Outbox:
 
     def count(self, source: str, event: str, n: int = 1) -> None:
         self.counters[f"{source}.{event}"] += n
+
+    def reject(self, source: str, reason: str, raw: object) -> None:
+        self.rejects.reject(source, reason, raw)
 
     async def accept(self, trades: Sequence[WhaleTrade]) -> None:
         task = asyncio.ensure_future(self._claim_all(list(trades)))

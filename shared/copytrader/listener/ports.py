@@ -24,7 +24,12 @@ class TradeSink(Protocol):
         ...
 
     def count(self, source: str, event: str, n: int = 1) -> None:
-        """Add `n` to the counter `<source>.<event>` (rejects by reason, polls, errors)."""
+        """Add `n` to the counter `<source>.<event>` (polls, errors, untracked frames)."""
+        ...
+
+    def reject(self, source: str, reason: str, raw: object) -> None:
+        """Drop an input that cannot become a trade: count `<source>.reject.<reason>` and keep the raw
+        input (truncated) for inspection. Never raises."""
         ...
 
 

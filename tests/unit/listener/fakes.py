@@ -191,6 +191,7 @@ class RecordingSink:
     def __init__(self) -> None:
         self.accepted: list[WhaleTrade] = []
         self.counters: Counter[str] = Counter()
+        self.rejected: list[tuple[str, str, object]] = []
         self.fail = False
 
     async def accept(self, trades: Sequence[WhaleTrade]) -> None:
@@ -200,3 +201,7 @@ class RecordingSink:
 
     def count(self, source: str, event: str, n: int = 1) -> None:
         self.counters[f"{source}.{event}"] += n
+
+    def reject(self, source: str, reason: str, raw: object) -> None:
+        self.counters[f"{source}.reject.{reason}"] += 1
+        self.rejected.append((source, reason, raw))

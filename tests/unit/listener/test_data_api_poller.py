@@ -135,12 +135,15 @@ def test_rejected_rows_are_counted_once_by_reason_and_wallet_mismatches_are_not_
     poller, sink = make(api, clock), RecordingSink()
     assert poll(poller, sink) == [tx(-4)]
     assert poll(poller, sink) == []
-    rejected = {k: v for k, v in sink.counters.items() if ".rejected." in k}
+    rejected = {k: v for k, v in sink.counters.items() if ".reject." in k}
     assert rejected == {
-        "data-api.rejected.price_out_of_range": 1,
-        "data-api.rejected.missing_tx_hash": 1,
-        "data-api.rejected.wallet_mismatch": 1,
+        "data-api.reject.price_out_of_range": 1,
+        "data-api.reject.missing_tx_hash": 1,
+        "data-api.reject.wallet_mismatch": 1,
     }
+    # each reject keeps its raw row for inspection
+    kept = {reason: raw for _, reason, raw in sink.rejected}
+    assert kept["price_out_of_range"]["row"]["price"] == 1.0
 
 
 def test_legs_of_one_fill_on_one_page_become_one_trade() -> None:
