@@ -65,6 +65,27 @@ def _risk(args: argparse.Namespace) -> int:
     return 0
 
 
+def _normalize(args: argparse.Namespace) -> int:
+    from copytrader.normalize import as_json_line, normalize, read_records
+
+    parsers = _normalize_parsers(args)
+    path = Path(args.file)
+    if not path.exists():
+        print(f"no such file: {path}", file=sys.stderr)
+        return 2
+    trades, summary = normalize(read_records(path), parsers[args.source])
+    for trade in trades:
+        sys.stdout.write(as_json_line(trade) + "\n")
+    print(summary.line(), file=sys.stderr)
+    return 0
+
+
+def _normalize_parsers(args: argparse.Namespace) -> dict[str, Any]:
+    from copytrader.normalize import data_api_parser
+
+    return {"data-api": data_api_parser}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copytrader", description="Polymarket copy-trader")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -80,6 +101,10 @@ def build_parser() -> argparse.ArgumentParser:
     risk.add_argument("action", choices=["status", "kill-switch", "reset-breaker"])
     risk.add_argument("value", nargs="?", choices=["on", "off"], help="for kill-switch")
     risk.set_defaults(run=_risk)
+    norm = commands.add_parser("normalize", help="recorded feed input -> canonical WhaleTrades as JSON lines")
+    norm.add_argument("--source", required=True, choices=["data-api"], help="what the file holds")
+    norm.add_argument("file", help="JSON array, JSON lines or CSV")
+    norm.set_defaults(run=_normalize)
     return parser
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -16,11 +16,14 @@ import httpx
 
 from copytrader.listener.config import ListenerConfig
 from copytrader.listener.data_api_poller import DataApiPoller
+from copytrader.listener.health import SourceHealth
 from copytrader.listener.high_water import HighWaterMarkStore, InMemoryHighWaterMarks
 from copytrader.listener.high_water_dynamo import DynamoHighWaterMarks
 from copytrader.listener.outbox import Outbox
-from copytrader.listener.ports import Claims, WatchList
+from copytrader.listener.ports import Claims, TradeSource, WatchList
 from copytrader.listener.service import Listener
+from copytrader.listener.sightings import Sightings
+from copytrader.listener.telemetry import ListenerTelemetry
 from copytrader.listener.watch_list import WhaleWatchList
 from copytrader.polymarket.data_api import DataApiClient, SlidingWindowLimiter
 from copytrader.publish import TradePublisher
@@ -40,16 +43,41 @@ def build_listener(
     marks: HighWaterMarkStore,
     claims: Claims | None = None,
     watch_list: WatchList | None = None,
+    streams: Sequence[TradeSource] = (),
+    health: SourceHealth | None = None,
     wall: Callable[[], datetime] = _utc_now,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> Listener:
+    """The listener: the live `streams` (chain logs, RTDS), already registered with `health`, and the Data API
+    poller, which reconciles while a stream is healthy and takes over at full speed when all are down."""
+    health = health or SourceHealth(monotonic)
+    stream_names = [s.name for s in streams]
     limiter = SlidingWindowLimiter(config.rate_limit, config.rate_window_s, clock=monotonic, sleep=sleep)
     client = DataApiClient(http, limiter, wall=wall, sleep=sleep)
-    poller = DataApiPoller(client, marks, config.poller, wall=wall, monotonic=monotonic, sleep=sleep)
+    poller = DataApiPoller(
+        client,
+        marks,
+        config.poller,
+        wall=wall,
+        monotonic=monotonic,
+        sleep=sleep,
+        streams_down=lambda: health.all_stale(stream_names) if stream_names else True,
+    )
+    counters: Counter[str] = Counter()
     publisher = TradePublisher(sqs, config.queue_url, events, config.bus_name)
-    outbox = Outbox(claims or SeenTrades(), publisher, Counter(), wall=wall, monotonic=monotonic)
-    return Listener([poller], outbox, watch_list or WhaleWatchList(), config.listener, sleep=sleep)
+    sightings = Sightings(expected=[*stream_names, poller.name])
+    outbox = Outbox(claims or SeenTrades(), publisher, counters, sightings=sightings, wall=wall, monotonic=monotonic)
+    return Listener(
+        [*streams, poller],
+        outbox,
+        watch_list or WhaleWatchList(),
+        config.listener,
+        health=health,
+        telemetry=ListenerTelemetry(counters, health),
+        wall=wall,
+        sleep=sleep,
+    )
 
 
 @asynccontextmanager

@@ -9,6 +9,11 @@ readable timestamp cannot be placed behind a mark and are counted on every poll 
 
 A wallet seen for the first time (no stored mark) starts `initial_lookback_s` before now: its older
 history is not replayed into the copy pipeline, which would only reject it as stale.
+
+Two speeds. While a live stream (chain logs, RTDS) is healthy the poller is the reconciliation source and
+visits each wallet every `reconcile_interval_s`; when `streams_down()` says every stream is down or
+stale it becomes the fallback and polls each wallet every `poll_interval_s` (as fast as the rate limit
+allows), catching up at once on every wallet. With no stream configured it always runs fast.
 """
 
 from __future__ import annotations
@@ -44,7 +49,8 @@ SOURCE = "data-api"
 @dataclass(frozen=True)
 class DataApiPollerSettings:
     page_size: int = 100
-    poll_interval_s: float = 2.0  # a wallet is polled at most this often (the rate limit may make it rarer)
+    poll_interval_s: float = 2.0  # fallback speed: a wallet at most this often (the rate limit may make it rarer)
+    reconcile_interval_s: float = 60.0  # reconciliation speed, while a live stream is healthy
     concurrency: int = 4  # polls in flight at once (never two of one wallet)
     initial_lookback_s: int = 300
     overlap_s: int = 30  # see copytrader.listener.high_water
@@ -67,9 +73,11 @@ class DataApiPoller:
         wall: Callable[[], datetime] = _utc_now,
         monotonic: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        streams_down: Callable[[], bool] = lambda: True,
     ) -> None:
         self.settings = settings or DataApiPollerSettings()
         self._client, self._store = client, marks
+        self._streams_down = streams_down
         self._wall, self._monotonic, self._sleep = wall, monotonic, sleep
         self._schedule = WalletSchedule(self.settings.poll_interval_s)
         self._marks: dict[str, HighWaterMark] = {}
@@ -86,8 +94,22 @@ class DataApiPoller:
         workers = [self._worker(sink, stop) for _ in range(max(1, self.settings.concurrency))]
         await asyncio.gather(*workers)
 
+    @property
+    def fallback(self) -> bool:
+        """True while the poller stands in for the live streams (polling at full speed)."""
+        return self._schedule.interval_s == self.settings.poll_interval_s
+
+    def _adjust_speed(self, sink: TradeSink) -> None:
+        fast = self._streams_down()
+        wanted = self.settings.poll_interval_s if fast else self.settings.reconcile_interval_s
+        if wanted != self._schedule.interval_s:
+            self._schedule.set_interval(wanted, self._monotonic())
+            sink.count(SOURCE, "fallback_on" if fast else "fallback_off")
+            logger.warning("data api poller speed changed", extra={"fallback": fast, "interval_s": wanted})
+
     async def _worker(self, sink: TradeSink, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self._adjust_speed(sink)
             picked = self._schedule.take(self._monotonic())
             if not isinstance(picked, str):
                 await self._sleep(min(picked, self.settings.idle_wait_s))

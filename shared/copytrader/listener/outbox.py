@@ -4,8 +4,11 @@ Claim: `SeenTrades.claim` (a conditional put on the trades table) returns True f
 a trade key by any source, any restart or any concurrent listener task; only claimed trades are queued.
 Claims run in worker threads (boto3 blocks), a few at a time.
 
-Publish: claimed trades wait in a buffer that is sent when it holds a full batch (10, the SQS and
-EventBridge batch size) or, at the latest, on the listener's next flush tick. Trades whose SQS send
+Publish: claimed trades are sent at once: a claim that lands starts a background flush that sends the
+buffer in batches of up to 10 (the SQS and EventBridge batch size) until it is empty, so whatever is
+claimed while a send is in flight goes out in the next batch (batching without waiting: the latency from
+receipt to queue is one claim plus one send). The listener's periodic flush only retries what failed,
+once its backoff has passed. Trades whose SQS send
 failed go back to the front of the buffer and are retried with backoff: SQS FIFO drops a resend of the
 same deduplication id (the trade key) within 5 minutes, so a retry cannot duplicate. EventBridge failures
 are counted and logged but not retried (the bus has no dedup; its consumers key on `detail.key`).
@@ -28,6 +31,7 @@ from datetime import UTC, datetime
 
 from copytrader.listener.ports import Claims, Publisher
 from copytrader.listener.rejects import RejectLog
+from copytrader.listener.sightings import Sightings
 from copytrader.model import WhaleTrade
 from copytrader.publish import BATCH
 
@@ -48,6 +52,7 @@ class Outbox:
         counters: Counter[str] | None = None,
         *,
         claim_concurrency: int = 8,
+        sightings: Sightings | None = None,
         wall: Callable[[], datetime] = _utc_now,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -59,9 +64,11 @@ class Outbox:
         self._flush_lock = asyncio.Lock()
         self._claiming: set[asyncio.Task[None]] = set()
         self._publishing: set[asyncio.Task[None]] = set()
+        self._flushing: asyncio.Task[None] | None = None
         self._failures = 0
         self._retry_at = float("-inf")
         self.rejects = RejectLog(self.counters)
+        self.sightings = sightings
 
     @property
     def pending(self) -> int:
@@ -74,11 +81,22 @@ class Outbox:
         self.rejects.reject(source, reason, raw)
 
     async def accept(self, trades: Sequence[WhaleTrade]) -> None:
+        if self.sightings is not None:
+            self.sightings.note(trades)
         task = asyncio.ensure_future(self._claim_all(list(trades)))
         self._claiming.add(task)
         task.add_done_callback(self._claiming.discard)
         await asyncio.shield(task)
-        if len(self._buffer) >= BATCH:
+        if self._buffer:
+            self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        """Start the background flush unless one is running (it sends until the buffer is empty)."""
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.ensure_future(self._flush_until_empty())
+
+    async def _flush_until_empty(self) -> None:
+        while self._buffer and self._monotonic() >= self._retry_at:
             await self.flush()
 
     async def _claim_all(self, trades: list[WhaleTrade]) -> None:
@@ -103,11 +121,11 @@ class Outbox:
             raise failure
 
     async def flush(self, force: bool = False) -> None:
-        """Publish everything buffered; after a failure wait out the backoff unless `force`d."""
+        """Publish one batch of what is buffered; after a failure wait out the backoff unless `force`d."""
         async with self._flush_lock:
             if not self._buffer or (not force and self._monotonic() < self._retry_at):
                 return
-            batch, self._buffer = self._buffer, []
+            batch, self._buffer = self._buffer[:BATCH], self._buffer[BATCH:]
             task = asyncio.ensure_future(self._publish(batch))
             self._publishing.add(task)
             task.add_done_callback(self._publishing.discard)
@@ -144,9 +162,15 @@ class Outbox:
         """Wait for claims in progress, then flush once more; returns what is still unpublished."""
         if self._claiming:
             await asyncio.gather(*self._claiming, return_exceptions=True)
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
         if self._publishing:
             await asyncio.gather(*self._publishing, return_exceptions=True)
-        await self.flush(force=True)
+        while self._buffer:
+            before = len(self._buffer)
+            await self.flush(force=True)
+            if len(self._buffer) >= before:  # the send failed again: give up, report what is left
+                break
         if self._buffer:
             logger.error("claimed trades left unpublished at shutdown", extra={"keys": [t.key for t in self._buffer]})
         return list(self._buffer)

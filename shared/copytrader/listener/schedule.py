@@ -48,3 +48,10 @@ class WalletSchedule:
         self._busy.discard(wallet)
         if wallet in self._due:
             self._due[wallet] = (now + self.interval_s, next(self._turns))
+
+    def set_interval(self, interval_s: float, now: float) -> None:
+        """Change the interval; when it shrinks, no wallet waits longer than the new interval from `now`."""
+        if interval_s < self.interval_s:
+            latest = now + interval_s
+            self._due = {w: (min(due, latest), turn) for w, (due, turn) in self._due.items()}
+        self.interval_s = interval_s

@@ -1,8 +1,10 @@
 """`Listener`: runs every trade source in one asyncio process around one `Outbox`.
 
-Besides the sources it runs four chores on the injected clock: flush the outbox (`flush_interval_s`),
-refresh the watch list and hand it to every source (`refresh_interval_s`), checkpoint the sources'
-high-water marks (`checkpoint_interval_s`), and log the counters (`stats_interval_s`).
+Besides the sources it runs four chores on the injected clock: retry the outbox's failed sends
+(`flush_interval_s`), refresh the watch list and hand it to every source (`refresh_interval_s`),
+checkpoint the sources' high-water marks (`checkpoint_interval_s`), and report (`stats_interval_s`):
+settle the per-source reconciliation window, emit the metrics (`copytrader.listener.telemetry`) and log
+the counters and each source's health.
 
 Shutdown (the `stop` event, set on SIGTERM by the entry point): sources get `shutdown_grace_s` to finish
 the poll in hand, then are cancelled; claims in progress complete; the outbox is flushed; every source
@@ -17,9 +19,12 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from copytrader.listener.health import SourceHealth
 from copytrader.listener.outbox import Outbox
 from copytrader.listener.ports import TradeSource, WatchList
+from copytrader.listener.telemetry import ListenerTelemetry
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +39,10 @@ class ListenerSettings:
     retry_watch_list_s: float = 5.0  # wait between attempts to read the first watch list
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class SourceEnded(RuntimeError):
     """A source's `run` returned before the stop signal."""
 
@@ -46,6 +55,9 @@ class Listener:
         watch_list: WatchList,
         settings: ListenerSettings | None = None,
         *,
+        health: SourceHealth | None = None,
+        telemetry: ListenerTelemetry | None = None,
+        wall: Callable[[], datetime] = _utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if not sources:
@@ -53,7 +65,9 @@ class Listener:
         self.sources = tuple(sources)
         self.outbox = outbox
         self.settings = settings or ListenerSettings()
-        self._watch_list, self._sleep = watch_list, sleep
+        self.health = health or SourceHealth()
+        self.telemetry = telemetry
+        self._watch_list, self._sleep, self._wall = watch_list, sleep, wall
         self.wallets: frozenset[str] = frozenset()
 
     @property
@@ -80,10 +94,24 @@ class Listener:
         for source in self.sources:
             await source.checkpoint()
 
-    def log_stats(self) -> None:
+    def report(self) -> None:
+        """Settle the reconciliation window, emit the metrics, log the counters and the sources' health."""
+        sightings = self.outbox.sightings
+        window = sightings.settle(self._wall()) if sightings is not None else None
+        emitted = self.telemetry.emit(window) if self.telemetry is not None else {}
+        reconciliation = (
+            {"settled": window.settled, "first": dict(window.first), "missed": dict(window.missed)} if window else {}
+        )
         logger.info(
             "listener stats",
-            extra={"wallets": len(self.wallets), "pending": self.outbox.pending, "counters": self.counters},
+            extra={
+                "wallets": len(self.wallets),
+                "pending": self.outbox.pending,
+                "counters": self.counters,
+                "health": self.health.snapshot(),
+                "reconciliation": reconciliation,
+                "metrics": len(emitted),
+            },
         )
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -134,10 +162,10 @@ class Listener:
             await self.checkpoint()
         except Exception:
             logger.exception("could not persist the high-water marks at shutdown")
-        self.log_stats()
+        self.report()
 
     async def _stats(self) -> None:
-        self.log_stats()
+        self.report()
 
     async def _every(self, interval_s: float, chore: Callable[[], Awaitable[None]], name: str) -> None:
         while True:

@@ -109,9 +109,13 @@ def test_entry_point_publishes_then_drains_and_persists_on_sigterm(
 
     assert process.returncode == 0, stderr[-2000:]
     lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]
-    messages = [line["message"] for line in lines]
+    logs = [line for line in lines if "_aws" not in line]
+    metrics = [line for line in lines if "_aws" in line]  # CloudWatch EMF documents
+    messages = [line["message"] for line in logs]
     assert messages[0] == "listener starting" and messages[-1] == "listener stopped"
     assert "listener stats" in messages
+    assert metrics and all(m["listener_heartbeat"] == [1.0] for m in metrics)
+    assert sum(sum(m.get("listener_published", [])) for m in metrics) == len(expected)
     assert SECRET_RPC_URL not in stdout + stderr and "NEVER-LOG-THIS-KEY" not in stdout + stderr
     assert sim.url not in stdout, "URLs are not logged (only the host)"
 

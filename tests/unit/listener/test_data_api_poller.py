@@ -223,3 +223,39 @@ def test_only_moved_or_new_marks_are_written_and_a_quiet_wallets_cutoff_survives
     rows.append(v1_row(600))  # the wallet trades while no listener runs; the restart comes an hour later
     clock.elapsed += 3600
     assert poll(make(api, clock, store), sink) == [tx(600)]
+
+
+def test_the_poller_reconciles_slowly_while_a_stream_is_healthy_and_falls_back_at_full_speed() -> None:
+    # GIVEN two wallets, a healthy stream, polling every 1 s as fallback and every 30 s as reconciliation
+    clock, api = VirtualClock(), FakeDataApi(rows={WALLET: [], OTHER_WALLET: []})
+    streams = {"down": False}
+    poller = DataApiPoller(
+        api.client(clock),
+        InMemoryHighWaterMarks(),
+        DataApiPollerSettings(**{**SETTINGS.__dict__, "reconcile_interval_s": 30.0}),
+        wall=clock.wall,
+        monotonic=clock.monotonic,
+        sleep=clock.sleep,
+        streams_down=lambda: streams["down"],
+    )
+    poller.track(frozenset({WALLET, OTHER_WALLET}))
+    sink, stop = RecordingSink(), asyncio.Event()
+
+    async def scenario() -> tuple[int, int]:
+        task = asyncio.create_task(poller.run(sink, stop))
+        while clock.elapsed < 90:  # 90 simulated seconds with the stream healthy
+            await asyncio.sleep(0)
+        slow = poller.polls[WALLET]
+        streams["down"] = True  # WHEN every stream goes down
+        mark = clock.elapsed
+        while clock.elapsed < mark + 10:
+            await asyncio.sleep(0)
+        fast = poller.polls[WALLET] - slow
+        stop.set()
+        await task
+        return slow, fast
+
+    slow, fast = asyncio.run(scenario())
+    # THEN about one poll per 30 s while healthy, about one per second in fallback, and it switched once
+    assert 3 <= slow <= 5 and 8 <= fast <= 12
+    assert poller.fallback and sink.counters["data-api.fallback_on"] == 1

@@ -34,15 +34,17 @@ def test_each_trade_is_claimed_once_and_repeats_are_counted_as_duplicates() -> N
     assert outbox.counters["published"] == 3
 
 
-def test_a_full_batch_is_sent_at_once_and_a_partial_one_waits_for_the_flush_tick() -> None:
+def test_claimed_trades_are_sent_at_once_in_batches_of_at_most_ten() -> None:
     publisher = FakePublisher()
     outbox, _ = make(publisher=publisher)
 
     async def scenario() -> None:
-        await outbox.accept([trade(n) for n in range(4)])
-        assert publisher.calls == [] and outbox.pending == 4
-        await outbox.accept([trade(n) for n in range(4, 12)])
-        assert [len(call) for call in publisher.calls] == [12] and outbox.pending == 0
+        await outbox.accept([trade(0)])
+        await asyncio.sleep(0.05)  # no flush tick: the claim alone starts the send
+        assert [len(call) for call in publisher.calls] == [1] and outbox.pending == 0
+        await outbox.accept([trade(n) for n in range(1, 13)])
+        await asyncio.sleep(0.05)
+        assert [len(call) for call in publisher.calls] == [1, 10, 2] and outbox.pending == 0
 
     asyncio.run(scenario())
 
