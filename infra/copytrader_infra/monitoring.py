@@ -1,8 +1,13 @@
 """The dashboard and the alarms; every alarm notifies the alert topic.
 
-The alarms watch for a trade that was not handled: parked in the dead-letter queue, an execution that
-failed or timed out, a step that raised, or a queue whose oldest trade is older than a copy is worth.
-Missing data (no traffic) is not an alarm.
+The pipeline alarms watch for a trade that was not handled: parked in the dead-letter queue, an execution
+that failed or timed out, a step that raised, or a queue whose oldest trade is older than a copy is worth.
+Missing data (no traffic) is not an alarm there.
+
+The listener alarms watch its eyes (metrics from `copytrader.listener.telemetry`, dimension
+service=listener): a live feed stale for three minutes in a row (the RTDS silent stall, a dead RPC
+socket); a live feed missing trades that another source saw; and, when the task is meant to run, the
+process's heartbeat missing (there, missing data is the alarm).
 """
 
 from __future__ import annotations
@@ -12,6 +17,9 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from constructs import Construct
 
+from copytrader.listener.telemetry import metric_name
+from copytrader.model import Source
+from copytrader.runtime_env import METRICS_NAMESPACE
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.constants import TRADE_QUEUE_MAX_AGE, TRADE_QUEUE_MAX_RECEIVES
 from copytrader_infra.listener import Listener
@@ -21,6 +29,20 @@ from copytrader_infra.pipeline import CopyPipeline
 
 _MINUTE = Duration.minutes(1)
 _WIDTH = 12  # two widgets per dashboard row
+LIVE_FEEDS = (Source.CHAIN.value, Source.RTDS.value)
+ALL_FEEDS = (*LIVE_FEEDS, Source.DATA_API.value)
+STALE_MINUTES = 3
+MISSES_PER_15_MINUTES = 5
+
+
+def listener_metric(name: str, statistic: str, period: Duration = _MINUTE) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": "listener"},
+        statistic=statistic,
+        period=period,
+    )
 
 
 class Monitoring(Construct):
@@ -33,6 +55,7 @@ class Monitoring(Construct):
         pipeline: CopyPipeline,
         listener: Listener,
         alerts: Alerts,
+        listener_running: bool,
     ) -> None:
         super().__init__(scope, construct_id)
         self._action = cloudwatch_actions.SnsAction(alerts.topic)
@@ -68,6 +91,7 @@ class Monitoring(Construct):
                 self._alarm(f"{pascal_case(name)}Errors", metric, 1, f"The {name} function raised an error.")
                 for name, metric in errors.items()
             ),
+            *self._listener_alarms(listener_running),
         ]
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(6))
@@ -110,21 +134,88 @@ class Monitoring(Construct):
                 ),
                 cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms, width=_WIDTH),
             ),
+            (
+                _graph(
+                    "Listener feeds: seconds since the last payload",
+                    [listener_metric(metric_name(feed, "payload_age_s"), "Maximum") for feed in ALL_FEEDS],
+                ),
+                _graph(
+                    "Listener: trades published, duplicates, rejects",
+                    [
+                        listener_metric(metric_name(name), "Sum")
+                        for name in ("published", *(f"{feed}.duplicates" for feed in ALL_FEEDS))
+                    ],
+                ),
+            ),
+            (
+                _graph(
+                    "Listener: lag behind the first source (ms, p50)",
+                    [listener_metric(metric_name(feed, "lag_ms"), "p50") for feed in ALL_FEEDS],
+                ),
+                _graph(
+                    "Listener: trades missed per source",
+                    [listener_metric(metric_name(feed, "missed"), "Sum") for feed in ALL_FEEDS],
+                ),
+            ),
         ]
         for row in rows:
             dashboard.add_widgets(*row)
 
+    def _listener_alarms(self, running: bool) -> list[cloudwatch.Alarm]:
+        alarms = []
+        for feed in LIVE_FEEDS:
+            alarms.append(
+                self._alarm(
+                    f"Listener{pascal_case(feed)}Stale",
+                    listener_metric(metric_name(feed, "stale"), "Maximum"),
+                    1,
+                    f"The {feed} feed has been down or silent for {STALE_MINUTES} minutes; "
+                    "the Data API poller is standing in at full speed.",
+                    periods=STALE_MINUTES,
+                )
+            )
+            alarms.append(
+                self._alarm(
+                    f"Listener{pascal_case(feed)}Misses",
+                    listener_metric(metric_name(feed, "missed"), "Sum", Duration.minutes(15)),
+                    MISSES_PER_15_MINUTES,
+                    f"The {feed} feed missed at least {MISSES_PER_15_MINUTES} whale trades in 15 minutes that "
+                    "another source reported.",
+                )
+            )
+        if running:
+            alarms.append(
+                self._alarm(
+                    "ListenerHeartbeatMissing",
+                    listener_metric(metric_name("heartbeat"), "Sum"),
+                    1,
+                    "The listener reported no heartbeat for 3 minutes: no whale trade is being seen.",
+                    periods=3,
+                    comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                    missing=cloudwatch.TreatMissingData.BREACHING,
+                )
+            )
+        return alarms
+
     def _alarm(
-        self, construct_id: str, metric: cloudwatch.IMetric, threshold: float, description: str
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        description: str,
+        *,
+        periods: int = 1,
+        comparison: cloudwatch.ComparisonOperator = cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        missing: cloudwatch.TreatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
             self,
             construct_id,
             metric=metric,
             threshold=threshold,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            evaluation_periods=periods,
+            comparison_operator=comparison,
+            treat_missing_data=missing,
             alarm_description=description,
         )
         alarm.add_alarm_action(self._action)

@@ -40,21 +40,23 @@ class CopyTraderStack(Stack):
             configuration=self.configuration,
             layers=self.layers,
         )
+        listener_count = self._listener_desired_count()
         self.listener = Listener(
             self,
             "Listener",
             storage=self.storage,
             messaging=self.messaging,
             credentials=self.credentials,
-            desired_count=self._listener_desired_count(),
+            desired_count=listener_count,
         )
-        Monitoring(
+        self.monitoring = Monitoring(
             self,
             "Monitoring",
             messaging=self.messaging,
             pipeline=self.pipeline,
             listener=self.listener,
             alerts=self.alerts,
+            listener_running=listener_count > 0,
         )
         self._outputs()
 

@@ -74,7 +74,7 @@ def test_resource_inventory(synthesized: Any) -> None:
         "AWS::ECS::TaskDefinition": 1,
         "AWS::ECS::Service": 1,
         "AWS::CloudWatch::Dashboard": 1,
-        "AWS::CloudWatch::Alarm": 8,
+        "AWS::CloudWatch::Alarm": 12,
     }
     # Four pipeline functions plus the provider CDK adds to strip the VPC's default security group.
     assert counts["AWS::Lambda::Function"] == 5
@@ -115,6 +115,13 @@ def test_every_alarm_notifies_the_alert_topic(synthesized: Any) -> None:
         ("AWS/States", "ExecutionsFailed"),
         ("AWS/States", "ExecutionsTimedOut"),
         ("AWS/Lambda", "Errors"),
+        # the listener's own metrics (copytrader.listener.telemetry), per live feed
+        *(("CopyTrader", f"listener_{feed}_{what}") for feed in ("chain", "rtds") for what in ("stale", "missed")),
     }
+    for alarm in alarms.values():
+        if alarm["Properties"].get("Namespace") == "CopyTrader":
+            assert alarm["Properties"]["Dimensions"] == [{"Name": "service", "Value": "listener"}]
+    stale = [a for a in alarms.values() if a["Properties"]["MetricName"].endswith("_stale")]
+    assert all(a["Properties"]["EvaluationPeriods"] == 3 for a in stale)
     lambda_alarms = [a for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]
     assert len(lambda_alarms) == 4

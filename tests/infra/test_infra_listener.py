@@ -99,3 +99,23 @@ def test_service_runs_in_public_subnets_without_nat_or_inbound_rules(synthesized
     assert synthesized.of_type("AWS::EC2::NatGateway") == {}
     assert "SecurityGroupIngress" not in group["Properties"]
     assert len(synthesized.of_type("AWS::EC2::FlowLog")) == 1
+
+
+def test_a_running_listener_gets_a_heartbeat_alarm_where_silence_is_the_alarm() -> None:
+    from aws_cdk import aws_cloudwatch as cloudwatch
+
+    from copytrader_infra.application import build_app
+    from copytrader_infra.constants import CONTEXT_LISTENER_DESIRED_COUNT
+
+    def alarms(count: int) -> dict[str, Any]:
+        _, stack = build_app(context={CONTEXT_LISTENER_DESIRED_COUNT: count})
+        children = stack.monitoring.node.children
+        return {c.node.id: c.node.default_child for c in children if isinstance(c, cloudwatch.Alarm)}
+
+    running, idle = alarms(1), alarms(0)
+    heartbeat = running["ListenerHeartbeatMissing"]
+    assert heartbeat.metric_name == "listener_heartbeat" and heartbeat.namespace == "CopyTrader"
+    assert heartbeat.treat_missing_data == "breaching"
+    assert heartbeat.comparison_operator == "LessThanThreshold" and heartbeat.evaluation_periods == 3
+    assert "ListenerHeartbeatMissing" not in idle  # an intentionally stopped listener is not an alarm
+    assert {"ListenerChainStale", "ListenerRtdsStale", "ListenerChainMisses", "ListenerRtdsMisses"} <= set(idle)
