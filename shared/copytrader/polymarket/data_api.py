@@ -68,6 +68,8 @@ _ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
 _HASH32 = re.compile(r"^0x[0-9a-f]{64}$")
 _TOKEN_ID = re.compile(r"^[0-9]{1,78}$")
 _MILLISECONDS_ABOVE = 100_000_000_000  # epoch values above this are milliseconds (year 5138 in seconds)
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime can hold
+MAX_SHARES = Decimal(10) ** 12  # no fill is a trillion shares: a larger size is corrupt, not a trade
 
 
 class RejectReason(StrEnum):
@@ -85,6 +87,7 @@ class RejectReason(StrEnum):
     PRICE_OUT_OF_RANGE = "price_out_of_range"
     MALFORMED_SIZE = "malformed_size"
     NON_POSITIVE_SIZE = "non_positive_size"
+    IMPLAUSIBLE_SIZE = "implausible_size"
     MALFORMED_TIMESTAMP = "malformed_timestamp"
     INVALID_TRADE = "invalid_trade"  # passed the field checks but the contract still refused it
 
@@ -134,7 +137,8 @@ def epoch_seconds(value: Any) -> int | None:
         value = int(value)
     if not isinstance(value, int) or value <= 0:
         return None
-    return value // 1000 if value > _MILLISECONDS_ABOVE else value
+    seconds = value // 1000 if value > _MILLISECONDS_ABOVE else value
+    return seconds if seconds <= _LAST_SECOND else None
 
 
 def _outcome_index(value: Any) -> int | None:
@@ -172,19 +176,22 @@ def row_timestamp(row: object) -> int | None:
     return epoch_seconds(row.get("timestamp")) if isinstance(row, Mapping) else None
 
 
-def parse_trade_row(row: object, received_at: datetime, wallet: str | None = None) -> WhaleTrade | RowReject:
+def parse_trade_row(
+    row: object, received_at: datetime, wallet: str | None = None, source: Source = Source.DATA_API
+) -> WhaleTrade | RowReject:
     """One v1 or v2 `/trades` row -> a canonical WhaleTrade, or the reason it cannot be one.
 
     `wallet`, when given, is the address the request asked for (`?user=`): a row of another wallet is
-    rejected as `wallet_mismatch` rather than attributed to the wrong whale.
+    rejected as `wallet_mismatch` rather than attributed to the wrong whale. `source` labels the trade:
+    RTDS trade payloads carry the same camelCase fields and are parsed here too.
     """
     try:
-        return _parse(row, received_at, wallet)
+        return _parse(row, received_at, wallet, source)
     except _Rejected as rejected:
         return rejected.reject
 
 
-def _parse(row: object, received_at: datetime, wallet: str | None) -> WhaleTrade:
+def _parse(row: object, received_at: datetime, wallet: str | None, source: Source) -> WhaleTrade:
     if not isinstance(row, Mapping):
         raise _Rejected(RejectReason.NOT_AN_OBJECT, f"row is a {type(row).__name__}")
     tx_hash, owner, token_id, side = _identity_fields(row)
@@ -206,6 +213,8 @@ def _parse(row: object, received_at: datetime, wallet: str | None) -> WhaleTrade
     size = _number(row.get("size"), RejectReason.MALFORMED_SIZE, "size")
     if size <= ZERO:
         raise _Rejected(RejectReason.NON_POSITIVE_SIZE, f"size {size}")
+    if size > MAX_SHARES:
+        raise _Rejected(RejectReason.IMPLAUSIBLE_SIZE, f"size {size} shares")
     timestamp = epoch_seconds(row.get("timestamp"))
     if timestamp is None:
         raise _Rejected(RejectReason.MALFORMED_TIMESTAMP, f"timestamp {row.get('timestamp')!r}")
@@ -222,7 +231,7 @@ def _parse(row: object, received_at: datetime, wallet: str | None) -> WhaleTrade
             size=size,
             timestamp=datetime.fromtimestamp(timestamp, tz=UTC),
             tx_hash=tx_hash,
-            source=Source.DATA_API,
+            source=source,
             detected_at=received_at,
         )
     except ValidationError as exc:
