@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from copytrader.listener.chain_source import ChainSource
 from copytrader.listener.config import ListenerConfig
 from copytrader.listener.data_api_poller import DataApiPoller
 from copytrader.listener.health import SourceHealth
@@ -21,11 +22,13 @@ from copytrader.listener.high_water import HighWaterMarkStore, InMemoryHighWater
 from copytrader.listener.high_water_dynamo import DynamoHighWaterMarks
 from copytrader.listener.outbox import Outbox
 from copytrader.listener.ports import Claims, TradeSource, WatchList
+from copytrader.listener.rtds_source import RtdsSource
 from copytrader.listener.service import Listener
 from copytrader.listener.sightings import Sightings
 from copytrader.listener.telemetry import ListenerTelemetry
 from copytrader.listener.watch_list import WhaleWatchList
 from copytrader.polymarket.data_api import DataApiClient, SlidingWindowLimiter
+from copytrader.polymarket.tokens import TokenResolver, gamma_fetcher
 from copytrader.publish import TradePublisher
 from copytrader.store.trades import SeenTrades
 
@@ -83,11 +86,23 @@ def build_listener(
 @asynccontextmanager
 async def deployed_listener(config: ListenerConfig) -> AsyncIterator[Listener]:
     """The deployed listener: AWS clients for the configured region (credentials and endpoint from boto3's
-    default chain) and the Data API over HTTPS; the HTTP client is closed on exit."""
+    default chain); the chain source when an RPC URL is configured, RTDS unless switched off, and the Data
+    API poller; the HTTP clients are closed on exit."""
     import boto3
 
     session = boto3.session.Session(region_name=config.aws_region)
     events = session.client("events") if config.bus_name else None
     marks: HighWaterMarkStore = DynamoHighWaterMarks() if config.marks_table else InMemoryHighWaterMarks()
-    async with DataApiClient.http_client(config.data_api_url, config.request_timeout_s) as http:
-        yield build_listener(config, http=http, sqs=session.client("sqs"), events=events, marks=marks)
+    health = SourceHealth()
+    async with (
+        DataApiClient.http_client(config.data_api_url, config.request_timeout_s) as http,
+        httpx.AsyncClient(base_url=config.gamma_url, timeout=config.request_timeout_s) as gamma,
+    ):
+        streams: list[TradeSource] = []
+        if config.rpc_url:
+            streams.append(ChainSource(config.rpc_url, TokenResolver(gamma_fetcher(gamma)), health))
+        if config.rtds is not None:
+            streams.append(RtdsSource(config.rtds, health=health))
+        yield build_listener(
+            config, http=http, sqs=session.client("sqs"), events=events, marks=marks, streams=streams, health=health
+        )

@@ -4,7 +4,9 @@ Required: `COPYTRADER_TRADE_QUEUE_URL`. The region comes from `AWS_REGION` (set 
 `AWS_DEFAULT_REGION`, as for the tables in `copytrader.store`. Optional: `COPYTRADER_EVENT_BUS_NAME`
 (fan-out), the tables' `COPYTRADER_TABLE_<NAME>` (read by `copytrader.store`), `COPYTRADER_TABLE_WATERMARKS`
 (the high-water marks table; without it marks live in memory and a restart starts every wallet from the
-initial lookback), and the Data API knobs below. Every value here is a name or a number: nothing secret.
+initial lookback), the Data API knobs and the RTDS switches below, and `COPYTRADER_POLYGON_RPC_URL` (the
+Polygon JSON-RPC WebSocket URL, an operator secret injected by ECS: with it the chain source runs; it is
+kept out of `repr` and never logged). Every other value is a name or a number.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from copytrader.listener.data_api_poller import DataApiPollerSettings
+from copytrader.listener.rtds_source import RtdsSettings
 from copytrader.listener.service import ListenerSettings
 from copytrader.polymarket.data_api import DATA_API_URL, TRADES_RATE_LIMIT, TRADES_RATE_WINDOW_S
-from copytrader.runtime_env import EVENT_BUS_NAME, TRADE_QUEUE_URL
+from copytrader.runtime_env import EVENT_BUS_NAME, POLYGON_RPC_URL, TRADE_QUEUE_URL
 from copytrader.store.tables import table_env_var
 
 MARKS_TABLE = "watermarks"  # logical table name of the high-water marks
@@ -25,6 +28,11 @@ ENV_DATA_API_RATE_LIMIT = "COPYTRADER_DATA_API_RATE_LIMIT"  # requests per 10 s 
 ENV_DATA_API_POLL_INTERVAL_S = "COPYTRADER_DATA_API_POLL_INTERVAL_S"
 ENV_DATA_API_LOOKBACK_S = "COPYTRADER_DATA_API_LOOKBACK_S"
 ENV_WATCH_LIST_REFRESH_S = "COPYTRADER_WATCH_LIST_REFRESH_S"
+ENV_GAMMA_URL = "COPYTRADER_GAMMA_URL"  # token -> market look-ups for the chain source
+GAMMA_URL = "https://gamma-api.polymarket.com"
+ENV_RTDS_ENABLED = "COPYTRADER_RTDS_ENABLED"  # "false" turns the RTDS source off (it is unofficial)
+ENV_RTDS_URL = "COPYTRADER_RTDS_URL"
+ENV_RTDS_STALE_S = "COPYTRADER_RTDS_STALE_S"
 
 
 class ConfigError(ValueError):
@@ -56,6 +64,9 @@ class ListenerConfig:
     request_timeout_s: float = 5.0
     poller: DataApiPollerSettings = field(default_factory=DataApiPollerSettings)
     listener: ListenerSettings = field(default_factory=ListenerSettings)
+    rtds: RtdsSettings | None = field(default_factory=RtdsSettings)  # None: the RTDS source is off
+    rpc_url: str | None = field(default=None, repr=False)  # the chain source's secret; None: chain source off
+    gamma_url: str = GAMMA_URL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ListenerConfig:
@@ -71,6 +82,17 @@ class ListenerConfig:
         listener = ListenerSettings(
             refresh_interval_s=_number(environ, ENV_WATCH_LIST_REFRESH_S, ListenerSettings.refresh_interval_s, 1)
         )
+        enabled = environ.get(ENV_RTDS_ENABLED, "true").strip().lower()
+        if enabled not in ("true", "false"):
+            raise ConfigError(f"{ENV_RTDS_ENABLED} must be true or false, got {enabled!r}")
+        rtds = (
+            RtdsSettings(
+                url=environ.get(ENV_RTDS_URL, "").strip() or RtdsSettings.url,
+                stale_after_s=_number(environ, ENV_RTDS_STALE_S, RtdsSettings.stale_after_s, 1),
+            )
+            if enabled == "true"
+            else None
+        )
         return cls(
             queue_url=queue_url,
             aws_region=environ.get("AWS_REGION", "").strip() or environ.get("AWS_DEFAULT_REGION", "").strip() or None,
@@ -80,4 +102,7 @@ class ListenerConfig:
             rate_limit=int(_number(environ, ENV_DATA_API_RATE_LIMIT, TRADES_RATE_LIMIT, 1)),
             poller=poller,
             listener=listener,
+            rtds=rtds,
+            rpc_url=environ.get(POLYGON_RPC_URL, "").strip() or None,
+            gamma_url=environ.get(ENV_GAMMA_URL, "").strip() or GAMMA_URL,
         )

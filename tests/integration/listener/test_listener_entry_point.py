@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,7 +25,9 @@ from copytrader.listener.config import (
     ENV_DATA_API_LOOKBACK_S,
     ENV_DATA_API_POLL_INTERVAL_S,
     ENV_DATA_API_URL,
+    ENV_GAMMA_URL,
     ENV_MARKS_TABLE,
+    ENV_RTDS_URL,
     ENV_WATCH_LIST_REFRESH_S,
 )
 from copytrader.local.aws import LocalAws
@@ -58,6 +61,12 @@ def wait_for(condition: object, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def test_entry_point_publishes_then_drains_and_persists_on_sigterm(
     aws: LocalAws, marks_table: str, sim: SimPolymarketServer, world: SimWorld
 ) -> None:
@@ -79,7 +88,9 @@ def test_entry_point_publishes_then_drains_and_persists_on_sigterm(
         ENV_DATA_API_POLL_INTERVAL_S: "0.05",
         ENV_DATA_API_LOOKBACK_S: str(lookback_s),
         ENV_WATCH_LIST_REFRESH_S: "1",
-        POLYGON_RPC_URL: SECRET_RPC_URL,
+        POLYGON_RPC_URL: SECRET_RPC_URL,  # the chain source tries it (and fails): its key must never be logged
+        ENV_RTDS_URL: f"ws://127.0.0.1:{closed_port()}",  # no test reaches the internet
+        ENV_GAMMA_URL: f"{sim.url}/gamma",
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
     sqs = aws.client("sqs")
