@@ -68,22 +68,35 @@ def _risk(args: argparse.Namespace) -> int:
 def _normalize(args: argparse.Namespace) -> int:
     from copytrader.normalize import as_json_line, normalize, read_records
 
-    parsers = _normalize_parsers(args)
     path = Path(args.file)
-    if not path.exists():
-        print(f"no such file: {path}", file=sys.stderr)
+    for needed in (path, *([Path(args.markets)] if args.markets else [])):
+        if not needed.exists():
+            print(f"no such file: {needed}", file=sys.stderr)
+            return 2
+    if args.source == "chain" and not args.markets:
+        print(
+            "chain logs carry token ids only: pass --markets FILE (Gamma market objects) to resolve them",
+            file=sys.stderr,
+        )
         return 2
-    trades, summary = normalize(read_records(path), parsers[args.source])
+    trades, summary = normalize(read_records(path), _normalize_parser(args))
     for trade in trades:
         sys.stdout.write(as_json_line(trade) + "\n")
     print(summary.line(), file=sys.stderr)
     return 0
 
 
-def _normalize_parsers(args: argparse.Namespace) -> dict[str, Any]:
-    from copytrader.normalize import data_api_parser
+def _normalize_parser(args: argparse.Namespace) -> Any:
+    from copytrader import normalize
 
-    return {"data-api": data_api_parser}
+    if args.source == "data-api":
+        return normalize.data_api_parser
+    if args.source == "rtds":
+        return normalize.rtds_parser
+    from copytrader.polymarket.tokens import TokenResolver
+
+    markets = json.loads(Path(args.markets).read_text())
+    return normalize.chain_parser(TokenResolver.from_gamma_markets(markets if isinstance(markets, list) else []))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -102,8 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     risk.add_argument("value", nargs="?", choices=["on", "off"], help="for kill-switch")
     risk.set_defaults(run=_risk)
     norm = commands.add_parser("normalize", help="recorded feed input -> canonical WhaleTrades as JSON lines")
-    norm.add_argument("--source", required=True, choices=["data-api"], help="what the file holds")
-    norm.add_argument("file", help="JSON array, JSON lines or CSV")
+    norm.add_argument("--source", required=True, choices=["chain", "rtds", "data-api"], help="what the file holds")
+    norm.add_argument("file", help="Data API rows (JSON array, JSON lines, CSV), RTDS frames or RPC logs (JSON lines)")
+    norm.add_argument("--markets", help="Gamma market objects (JSON array) to resolve chain logs' token ids")
     norm.set_defaults(run=_normalize)
     return parser
 

@@ -20,7 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from copytrader.money import ONE, ZERO, to_decimal
+from copytrader.money import ONE, ZERO, canonical, to_decimal
 from copytrader.reasons import Reason
 
 _ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
@@ -39,7 +39,7 @@ def _lower_hex(pattern: re.Pattern[str], what: str) -> AfterValidator:
 
 
 def _as_decimal(value: object) -> Decimal:
-    return to_decimal(value)
+    return canonical(to_decimal(value))
 
 
 def _as_utc(value: object) -> object:

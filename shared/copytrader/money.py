@@ -45,6 +45,17 @@ def to_decimal(value: object) -> Decimal:
     return result
 
 
+def canonical(value: Decimal) -> Decimal:
+    """The same number without trailing zeros and without exponent notation for whole numbers.
+
+    300.000000 (6-decimal chain units) and 300.0 (a JSON float) both become 300; 0.5000 becomes 0.5; a zero
+    with any exponent becomes 0. Equal numbers then print the same whatever source they came from.
+    """
+    if value == value.to_integral_value():
+        return value.quantize(ONE)
+    return value.normalize()
+
+
 def floor_to(value: Decimal, step: Decimal) -> Decimal:
     """Largest multiple of `step` that is <= value (exact: no float)."""
     return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step

@@ -21,14 +21,18 @@ import hashlib
 import io
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from copytrader.listener.chain_legs import LegGroup, whale_trade
 from copytrader.model import WhaleTrade
+from copytrader.polymarket.chain import ChainReject, decode_order_filled
 from copytrader.polymarket.data_api import RowReject, merge_legs, parse_trade_row, row_timestamp
+from copytrader.polymarket.rtds import FrameReject, TradeFrame, parse_frame
+from copytrader.polymarket.tokens import TokenResolver
 
 SOURCES = ("chain", "rtds", "data-api")
 OUTPUT_FIELDS = (
@@ -108,6 +112,55 @@ def data_api_parser(record: object) -> tuple[str, Parsed | None]:
     at = datetime.fromtimestamp(seconds, tz=UTC) if seconds is not None else datetime.fromtimestamp(0, tz=UTC)
     parsed = parse_trade_row(record, at)
     return digest(record), parsed.reason.value if isinstance(parsed, RowReject) else parsed
+
+
+def rtds_parser(record: object) -> tuple[str, Parsed | None]:
+    """One RTDS frame (as recorded); its payload identifies it, so `trades` and `orders_matched` reports of
+    one fill are one input; the envelope's timestamp (ms) is when it was received."""
+    payload = record.get("payload") if isinstance(record, dict) else None
+    identity = digest(payload if isinstance(payload, dict) else record)
+    stamp = record.get("timestamp") if isinstance(record, dict) else None
+    received_at = datetime.fromtimestamp(stamp / 1000 if isinstance(stamp, int) else 0, tz=UTC)
+    text = record if isinstance(record, str) else json.dumps(record)
+    result = parse_frame(text, received_at, None)
+    if isinstance(result, TradeFrame):
+        return identity, result.trade
+    if isinstance(result, FrameReject):
+        return identity, result.reason
+    return identity, None  # keep-alive and control frames carry no trade
+
+
+def _block_time(log: Mapping[str, Any]) -> datetime | None:
+    raw = log.get("blockTimestamp")
+    try:
+        seconds = int(raw, 16) if isinstance(raw, str) and raw.startswith("0x") else int(raw)  # type: ignore[arg-type]
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def chain_parser(resolver: TokenResolver) -> Parser:
+    """One JSON-RPC `OrderFilled` log; identified by (transaction, log index). Its token is resolved by
+    `resolver` (offline: `TokenResolver.from_gamma_markets`), its fill time is the log's `blockTimestamp`
+    (providers such as Alchemy include it; a recorded log without it cannot be placed in time)."""
+
+    def parse(record: object) -> tuple[str, Parsed | None]:
+        identity = (
+            f"{record.get('transactionHash')}:{record.get('logIndex')}" if isinstance(record, dict) else digest(record)
+        )
+        fill = decode_order_filled(record)
+        if isinstance(fill, ChainReject):
+            return identity, fill.reason.value
+        token = resolver.cached(fill.token_id)
+        if token is None:
+            return identity, "unknown_token"
+        block_time = _block_time(record) if isinstance(record, Mapping) else None
+        if block_time is None:
+            return identity, "missing_block_time"
+        group = LegGroup(key=fill.key, block_number=fill.block_number, detected_at=block_time, legs=[fill])
+        return identity, whale_trade(group, token, block_time)
+
+    return parse
 
 
 def normalize(records: Iterable[object], parse: Parser) -> tuple[list[WhaleTrade], Summary]:

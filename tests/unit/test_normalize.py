@@ -2,7 +2,7 @@ import json
 from decimal import Decimal
 
 from copytrader.cli import main
-from copytrader.normalize import data_api_parser, normalize, read_records
+from copytrader.normalize import data_api_parser, normalize, read_records, rtds_parser
 from tests.support import builders as b
 from tests.support.handbook import data_file
 
@@ -72,3 +72,61 @@ def test_command_writes_json_lines_and_a_summary(tmp_path, capsys):
         assert name in document
     assert document["source"] == "data-api" and document["price"] == "0.5"
     assert err.strip() == "read 2, emitted 1, duplicates 1, legs merged 0, rejected 0"
+
+
+# -------------------------------------------------------------------------------------- rtds and chain
+
+
+def test_rtds_frames_one_fill_reported_twice_is_one_trade(tmp_path):
+    trade = b.trade(M, "w1", price="0.26", size="2.7027")
+    payload = {
+        "asset": trade.token_id,
+        "conditionId": trade.condition_id,
+        "proxyWallet": trade.wallet.upper().replace("0X", "0x"),
+        "side": "BUY",
+        "size": 2.7027,
+        "price": 0.26,
+        "timestamp": int(trade.timestamp.timestamp()),
+        "transactionHash": trade.tx_hash,
+        "outcome": "Yes",
+        "outcomeIndex": 0,
+    }
+    frame = {"connection_id": "c", "topic": "activity", "type": "trades", "timestamp": 1_790_000_000_123,
+             "payload": payload}  # fmt: skip
+    lines = [frame, {**frame, "type": "orders_matched", "timestamp": 1_790_000_000_456}, "PING", "{broken"]
+    path = tmp_path / "frames.jsonl"
+    path.write_text("\n".join(line if isinstance(line, str) else json.dumps(line) for line in lines))
+    trades, summary = normalize(read_records(path), rtds_parser)
+    assert (summary.read, summary.duplicates, summary.emitted) == (4, 1, 1)
+    assert summary.rejected == {"malformed_json": 1}  # "{broken"; "PING" is a keep-alive: ignored, not rejected
+    (got,) = trades
+    assert got.key == trade.key and got.size == Decimal("2.7027") and got.source.value == "rtds"
+    assert got.detected_at.timestamp() == 1_790_000_000.123
+
+
+def test_chain_logs_are_decoded_resolved_and_their_legs_summed(tmp_path, capsys):
+    from tests.support.fake_polymarket import gamma_payload
+    from tests.support.rpc_server import trade_logs
+
+    trade = b.trade(M, "w1", price="0.55", size="300")
+    other = b.trade(b.market("unlisted"), "w2", tx="x")
+    block = {"blockNumber": "0x10", "blockHash": b.hex_id("block", 32), "blockTimestamp": hex(1_790_000_000)}
+    logs = [{**log, **block, "transactionHash": trade.tx_hash, "logIndex": hex(i)}
+            for i, log in enumerate(trade_logs(trade, legs=3, taker_leg=False))]  # fmt: skip
+    logs += [{**log, **block, "transactionHash": other.tx_hash, "logIndex": "0x9"} for log in trade_logs(other)]
+    logs.append(logs[0])  # the same log twice (a subscription and a backfill): a duplicate
+    logs.append({**logs[1], "logIndex": "0xa", "blockTimestamp": None})
+    path, markets = tmp_path / "logs.jsonl", tmp_path / "markets.json"
+    path.write_text("\n".join(json.dumps(log) for log in logs))
+    markets.write_text(json.dumps([gamma_payload(M)]))
+
+    assert main(["normalize", "--source", "chain", str(path), "--markets", str(markets)]) == 0
+    out, err = capsys.readouterr()
+    (line,) = out.splitlines()
+    got = json.loads(line)
+    assert got["key"] == trade.key and got["size"] == "300" and got["price"] == "0.55"
+    assert got["condition_id"] == M.condition_id and got["outcome"] == "Yes" and got["source"] == "chain"
+    assert err.strip() == (
+        "read 6, emitted 1, duplicates 1, legs merged 2, rejected 2 (missing_block_time 1, unknown_token 1)"
+    )
+    assert main(["normalize", "--source", "chain", str(path)]) == 2  # token ids need a markets file

@@ -48,7 +48,7 @@ from pydantic import ValidationError
 
 from copytrader.errors import TransientError, UpstreamError
 from copytrader.model import Source, WhaleTrade, trade_key
-from copytrader.money import MICRO, ONE, ZERO, to_decimal
+from copytrader.money import MICRO, ONE, ZERO, canonical, to_decimal
 
 logger = logging.getLogger(__name__)
 
@@ -259,7 +259,7 @@ def merge_legs(trades: Sequence[WhaleTrade]) -> list[WhaleTrade]:
         size = sum((t.size for t in group), ZERO)
         mean = (sum((t.price * t.size for t in group), ZERO) / size).quantize(MICRO)
         price = min(max(mean, min(t.price for t in group)), max(t.price for t in group))  # stays inside (0, 1)
-        merged.append(first.model_copy(update={"size": size, "price": price}))
+        merged.append(first.model_copy(update={"size": canonical(size), "price": canonical(price)}))
     return merged
 
 
