@@ -23,13 +23,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import redirect_stdout
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench.* and tests.support.* (copytrader is installed in the venv)
 
+from bench.figure import BenchmarkError, Figure, p  # noqa: E402
+from bench.listener import listener_frames, listener_task, listener_to_queue  # noqa: E402
 from bench.workload import make_workload, pipeline_world, sqs_record, stop_reason  # noqa: E402
 from copytrader.local.lambdas import PIPELINE_FUNCTIONS, LambdaContext, load_handler  # noqa: E402
 from copytrader.local.pipe import LocalPipe  # noqa: E402
@@ -38,22 +39,6 @@ from copytrader.publish import TradePublisher  # noqa: E402
 RESULTS = ROOT / "bench" / "results.json"
 WARMUP = 20
 SEED = 7
-
-
-@dataclass(frozen=True)
-class Figure:
-    name: str  # unit last: _ms, _s
-    value: float
-    description: str
-
-
-class BenchmarkError(RuntimeError):
-    """The benchmark did not measure what it claims (a trade skipped, an execution failed)."""
-
-
-def p(samples_s: list[float], q: int) -> float:
-    """The q-th percentile of samples in seconds, in milliseconds (linear interpolation)."""
-    return statistics.quantiles(samples_s, n=100, method="inclusive")[q - 1] * 1000
 
 
 def latency_figures(prefix: str, samples_s: list[float], description: str) -> list[Figure]:
@@ -212,6 +197,9 @@ GROUPS: dict[str, Callable[[argparse.Namespace], list[Figure]]] = {
     "pipeline_local_sfn": pipeline_local_sfn,
     "synth": synth,
     "demo_day": demo_day,
+    "listener_frames": listener_frames,
+    "listener_to_queue": listener_to_queue,
+    "listener_task": listener_task,
 }
 
 
