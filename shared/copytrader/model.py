@@ -124,6 +124,8 @@ class WhaleTrade(_Frozen):
     tx_hash: Hash32
     source: Source
     detected_at: UtcTime
+    # the taker fee the whale paid, pUSD, where the source carries it (chain logs do; Data API rows do not)
+    fee: NonNegative | None = None
 
     @model_validator(mode="after")
     def _key_matches(self) -> WhaleTrade:

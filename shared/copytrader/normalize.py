@@ -37,7 +37,7 @@ from copytrader.polymarket.tokens import TokenResolver
 SOURCES = ("chain", "rtds", "data-api")
 OUTPUT_FIELDS = (
     "key", "wallet", "side", "token_id", "condition_id", "outcome", "outcome_index", "price", "size",
-    "timestamp", "tx_hash", "source", "detected_at",
+    "timestamp", "tx_hash", "source", "detected_at", "fee",
 )  # fmt: skip
 
 

@@ -56,10 +56,12 @@ def test_task_role_has_exactly_the_listeners_grants(synthesized: Any) -> None:
     trades, whales = stack.storage.tables["trades"], stack.storage.tables["whales"]
     watermarks = stack.storage.tables["watermarks"]
     whales_index = json.dumps({"Fn::Join": ["", [json.loads(arn(whales)), "/index/by_status"]]})
+    unpublished_index = json.dumps({"Fn::Join": ["", [json.loads(arn(trades)), "/index/unpublished"]]})
     assert set(by_resource) == {
         arn(stack.messaging.trade_queue),
         arn(stack.messaging.event_bus),
         arn(trades),
+        unpublished_index,  # the sweep for claims a killed listener left unpublished
         arn(watermarks),
         arn(whales),
         whales_index,
@@ -71,6 +73,7 @@ def test_task_role_has_exactly_the_listeners_grants(synthesized: Any) -> None:
     }
     assert by_resource[arn(stack.messaging.event_bus)] == {"events:PutEvents"}
     assert by_resource[arn(trades)] == by_resource[arn(watermarks)] == set(Access.READ_WRITE.value)
+    assert by_resource[unpublished_index] == set(Access.READ_WRITE.value)
     assert by_resource[arn(whales)] == by_resource[whales_index] == set(Access.READ.value)
 
 

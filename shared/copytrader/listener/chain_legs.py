@@ -156,4 +156,5 @@ def whale_trade(group: LegGroup, token: TokenInfo, block_time: datetime) -> Whal
         tx_hash=summed.tx_hash,
         source=Source.CHAIN,
         detected_at=group.detected_at,
+        fee=summed.fee,
     )

@@ -17,7 +17,8 @@ Cancellation: at shutdown a source may be cancelled while its trades are being c
 chore while a batch is being sent. Both pieces of work are shielded and tracked, and `drain` waits for
 them before the last flush, so a cancellation never drops a claimed trade. What this cannot cover is the
 process being killed (SIGKILL, OOM) between a claim and its publish: the claim then blocks every later
-sighting (see the package docstring).
+sighting; `republish_stale` closes that gap: claims still pending after `stale_after_s` (their claimant
+died) are retaken by exactly one task and published again (`copytrader.store.trades`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from copytrader.listener.ports import Claims, Publisher
 from copytrader.listener.rejects import RejectLog
@@ -142,6 +143,10 @@ class Outbox:
             return
         self.counters["published"] += report.queued
         self.counters["evented"] += report.evented
+        failed_queue = set(report.failed_queue)
+        accepted = [t.key for t in batch if t.key not in failed_queue]
+        if accepted:
+            await asyncio.to_thread(self._mark_published, accepted)
         if report.failed_events:
             self.counters["event_failures"] += len(report.failed_events)
             logger.error("trades not sent to the event bus", extra={"keys": report.failed_events})
@@ -152,6 +157,34 @@ class Outbox:
             self._requeue([t for t in batch if t.key in failed])
         else:
             self._failures = 0
+
+    def _mark_published(self, keys: list[str]) -> None:
+        """Clear the claims' pending mark; a failure only means a later sweep may publish them again."""
+        now = self._wall()
+        for key in keys:
+            try:
+                self._claims.mark_published(key, now)
+            except Exception:
+                self.counters["mark_published_errors"] += 1
+                logger.warning("could not mark a claim published", extra={"key": key}, exc_info=True)
+
+    async def republish_stale(self, stale_after_s: float = 60.0) -> int:
+        """Publish the trades whose claim is still pending `stale_after_s` after it was made (its claimant
+        died between claim and publish); each is retaken by exactly one task. Returns how many."""
+        now = self._wall()
+        cutoff = now - timedelta(seconds=stale_after_s)
+        stale = await asyncio.to_thread(self._claims.stale_unpublished, cutoff)
+        pending = {t.key for t in self._buffer}
+        taken = []
+        for trade in stale:
+            if trade.key not in pending and await asyncio.to_thread(self._claims.retake, trade.key, now, cutoff):
+                taken.append(trade)
+        if taken:
+            self.counters["republished_stale_claims"] += len(taken)
+            logger.warning("republishing claims left unpublished", extra={"keys": [t.key for t in taken]})
+            self._buffer.extend(taken)
+            self._flush_soon()
+        return len(taken)
 
     def _requeue(self, trades: list[WhaleTrade]) -> None:
         self._buffer[:0] = trades

@@ -56,9 +56,16 @@ class WatchList(Protocol):
 
 
 class Claims(Protocol):
-    """`copytrader.store.trades.SeenTrades`: True only for the first sighting of a trade key anywhere."""
+    """`copytrader.store.trades.SeenTrades`: True only for the first sighting of a trade key anywhere; claims
+    stay pending until published, and a stale pending claim can be retaken by exactly one task."""
 
     def claim(self, trade: WhaleTrade, now: datetime) -> bool: ...
+
+    def mark_published(self, key: str, now: datetime) -> None: ...
+
+    def stale_unpublished(self, older_than: datetime, limit: int = 100) -> list[WhaleTrade]: ...
+
+    def retake(self, key: str, now: datetime, older_than: datetime) -> bool: ...
 
 
 class Publisher(Protocol):

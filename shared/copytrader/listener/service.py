@@ -1,10 +1,11 @@
 """`Listener`: runs every trade source in one asyncio process around one `Outbox`.
 
-Besides the sources it runs four chores on the injected clock: retry the outbox's failed sends
+Besides the sources it runs five chores on the injected clock: retry the outbox's failed sends
 (`flush_interval_s`), refresh the watch list and hand it to every source (`refresh_interval_s`),
 checkpoint the sources' high-water marks (`checkpoint_interval_s`), and report (`stats_interval_s`):
 settle the per-source reconciliation window, emit the metrics (`copytrader.listener.telemetry`) and log
-the counters and each source's health.
+the counters and each source's health; and sweep (`sweep_interval_s`): publish claims a killed process
+left unpublished (`Outbox.republish_stale`).
 
 Shutdown (the `stop` event, set on SIGTERM by the entry point): sources get `shutdown_grace_s` to finish
 the poll in hand, then are cancelled; claims in progress complete; the outbox is flushed; every source
@@ -35,6 +36,8 @@ class ListenerSettings:
     refresh_interval_s: float = 60.0
     checkpoint_interval_s: float = 30.0
     stats_interval_s: float = 60.0
+    sweep_interval_s: float = 30.0  # look for claims whose publish never happened (a killed process)
+    stale_claim_s: float = 60.0
     shutdown_grace_s: float = 10.0
     retry_watch_list_s: float = 5.0  # wait between attempts to read the first watch list
 
@@ -123,6 +126,7 @@ class Listener:
             asyncio.create_task(self._every(self.settings.refresh_interval_s, self.refresh, "refresh")),
             asyncio.create_task(self._every(self.settings.checkpoint_interval_s, self.checkpoint, "checkpoint")),
             asyncio.create_task(self._every(self.settings.stats_interval_s, self._stats, "stats")),
+            asyncio.create_task(self._every(self.settings.sweep_interval_s, self._sweep, "sweep")),
         ]
         stopping = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({stopping, *running}, return_when=asyncio.FIRST_COMPLETED)
@@ -166,6 +170,9 @@ class Listener:
 
     async def _stats(self) -> None:
         self.report()
+
+    async def _sweep(self) -> None:
+        await self.outbox.republish_stale(self.settings.stale_claim_s)
 
     async def _every(self, interval_s: float, chore: Callable[[], Awaitable[None]], name: str) -> None:
         while True:

@@ -177,6 +177,8 @@ def run_demo(
                     continue
                 report = publisher.publish([payload])
                 feed_counts["failed_publish"] += len(report.failed_queue)
+                if not report.failed_queue:
+                    seen.mark_published(payload.key, clock.now)
                 for execution in pipe.drain():
                     executions.append(execution.seconds)
                     if execution.status != "SUCCEEDED":

@@ -148,8 +148,23 @@ class MarketModel(Model):
 # ------------------------------------------------------------------------------ whale trades (dedup)
 
 
+class UnpublishedClaims(GlobalSecondaryIndex["SeenTradeModel"]):
+    """Claims not yet accepted by SQS, oldest first. Sparse: only items with `pending` set are in it."""
+
+    class Meta:
+        index_name = "unpublished"
+        projection = AllProjection()
+
+    pending = UnicodeAttribute(hash_key=True)
+    claimed_at = UTCDateTimeAttribute(range_key=True)
+
+
 class SeenTradeModel(Model):
-    """First sighting of each canonical whale trade: the listener's conditional-put dedup record."""
+    """First sighting of each canonical whale trade: the listener's conditional-put dedup record.
+
+    The claim also keeps the trade (`body`) and stays `pending` until SQS has accepted it, so a claim
+    whose process died before publishing can be found (`unpublished` index) and published by another.
+    """
 
     class Meta(_Meta):
         table_name = _table_name("trades")
@@ -159,8 +174,13 @@ class SeenTradeModel(Model):
     wallet = UnicodeAttribute()
     source = UnicodeAttribute()
     first_seen_at = UTCDateTimeAttribute()
+    claimed_at = UTCDateTimeAttribute()
+    body = UnicodeAttribute()
+    pending = UnicodeAttribute(null=True)
+    published_at = UTCDateTimeAttribute(null=True)
     sightings = MapAttribute[str, Any](default=dict)
     expires_at = TTLAttribute()
+    unpublished = UnpublishedClaims()
 
 
 # ------------------------------------------------------------------------ listener high-water marks

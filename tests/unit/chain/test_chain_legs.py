@@ -77,8 +77,8 @@ def test_trade_price_rounds_to_a_micro_and_stays_inside_the_open_interval() -> N
 
 def test_a_group_becomes_one_canonical_chain_trade() -> None:
     pending = PendingLegs()
-    pending.add(leg("6", "3", index=1), {"raw": 1}, T0, 0.0)
-    pending.add(leg("4", "2.4", index=2), {"raw": 2}, T0 + timedelta(seconds=1), 0.1)
+    pending.add(leg("6", "3", index=1, fee="0.075"), {"raw": 1}, T0, 0.0)
+    pending.add(leg("4", "2.4", index=2, fee="0.0432"), {"raw": 2}, T0 + timedelta(seconds=1), 0.1)
     [group] = pending.groups.values()
     block_time = T0 - timedelta(seconds=2)
     trade = whale_trade(group, TokenInfo(TOKEN, CONDITION, "No", 1), block_time)
@@ -87,6 +87,7 @@ def test_a_group_becomes_one_canonical_chain_trade() -> None:
     assert (trade.condition_id, trade.outcome, trade.outcome_index) == (CONDITION, "No", 1)
     assert trade.timestamp == block_time and trade.detected_at == T0 and trade.source is Source.CHAIN
     assert trade.key == group.key and group.raw == [{"raw": 1}, {"raw": 2}]
+    assert trade.fee == Decimal("0.1182")  # the whale's taker fee, summed over its legs
 
 
 # ------------------------------------------------------------------------------------------------ PendingLegs

@@ -144,10 +144,11 @@ class FakeDataApi:
 
 
 class FakeClaims:
-    """`SeenTrades.claim` in memory; `fail_keys` raise like a DynamoDB outage would."""
+    """`SeenTrades` in memory; `fail_keys` raise like a DynamoDB outage would."""
 
     def __init__(self) -> None:
         self.claimed: set[str] = set()
+        self.pending: dict[str, tuple[WhaleTrade, datetime]] = {}
         self.fail_keys: set[str] = set()
         self.calls = 0
 
@@ -158,6 +159,19 @@ class FakeClaims:
         if trade.key in self.claimed:
             return False
         self.claimed.add(trade.key)
+        self.pending[trade.key] = (trade, now)
+        return True
+
+    def mark_published(self, key: str, now: datetime) -> None:
+        self.pending.pop(key, None)
+
+    def stale_unpublished(self, older_than: datetime, limit: int = 100) -> list[WhaleTrade]:
+        return [trade for trade, at in sorted(self.pending.values(), key=lambda p: p[1]) if at < older_than][:limit]
+
+    def retake(self, key: str, now: datetime, older_than: datetime) -> bool:
+        if key not in self.pending or self.pending[key][1] >= older_than:
+            return False
+        self.pending[key] = (self.pending[key][0], now)
         return True
 
 

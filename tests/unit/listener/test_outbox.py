@@ -135,3 +135,34 @@ def test_cancelling_a_source_mid_claim_does_not_drop_the_claimed_trades() -> Non
 
     assert asyncio.run(scenario()) == []
     assert publisher.queued == [trade(1).key, trade(2).key]
+
+
+def test_a_claim_left_unpublished_by_a_dead_process_is_republished_once() -> None:
+    # GIVEN a claim made by a process that died before publishing (it is still pending in the claims store)
+    claims, publisher = FakeClaims(), FakePublisher()
+    assert claims.claim(trade(7), VirtualClock().wall())
+    survivor, clock = make(claims=claims, publisher=publisher)
+    twin = Outbox(claims, publisher, wall=clock.wall, monotonic=clock.monotonic)
+
+    async def scenario() -> tuple[int, int, int]:
+        early = await survivor.republish_stale(stale_after_s=60)  # not stale yet: the claimant may be sending
+        clock.elapsed += 61
+        first, second = await survivor.republish_stale(60), await twin.republish_stale(60)
+        await survivor.drain()
+        return early, first, second
+
+    # THEN after the stale period exactly one outbox takes it over and publishes it, and it is no longer pending
+    assert asyncio.run(scenario()) == (0, 1, 0)
+    assert publisher.queued == [trade(7).key] and claims.pending == {}
+
+
+def test_published_claims_are_no_longer_pending() -> None:
+    claims, publisher = FakeClaims(), FakePublisher()
+    outbox, _ = make(claims=claims, publisher=publisher)
+
+    async def scenario() -> None:
+        await outbox.accept([trade(1), trade(2)])
+        await outbox.drain()
+
+    asyncio.run(scenario())
+    assert publisher.queued == [trade(1).key, trade(2).key] and claims.pending == {}
