@@ -50,7 +50,12 @@ e2e: $(VENV)/.installed ## the demo path end to end
 synth: $(VENV)/.installed node_modules/.installed ## write cdk.out/*.template.json (offline, no Docker)
 	PATH="$(CURDIR)/$(BIN):$$PATH" node_modules/.bin/cdk synth --quiet
 
-bench: $(VENV)/.installed ## measure, write bench/results.json, print the table
+# arch is the benchmark's reference implementation only (no test imports it)
+$(VENV)/.bench-installed: $(VENV)/.installed bench/requirements.txt
+	$(BIN)/pip install --quiet -c requirements/lock.txt -r bench/requirements.txt
+	@touch $@
+
+bench: $(VENV)/.installed $(VENV)/.bench-installed ## measure, write bench/results.json, print the table
 	$(BIN)/python bench/run.py
 
 lint: $(VENV)/.installed ## ruff and mypy

@@ -1,7 +1,9 @@
-"""Measure the copy pipeline, the CDK synth and the demo day; merge the figures into bench/results.json.
+"""Measure the copy pipeline, the CDK synth, the demo day, the listener and the scorer's stationary bootstrap
+(against arch, bench/requirements.txt); merge the figures into bench/results.json.
 
     .venv/bin/python bench/run.py                                        # everything (make bench), ~7 min
     .venv/bin/python bench/run.py --only pipeline_inprocess --trades 50  # a smoke run, ~10 s
+    .venv/bin/python bench/run.py --only bootstrap                       # bootstrap vs arch, ~15 s
 
 Each figure group runs in a fresh interpreter. results.json is one flat object, figure name -> value, the
 unit in the name; a run updates the figures it measured and keeps every other key. The printed table also
@@ -29,8 +31,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench.* and tests.support.* (copytrader is installed in the venv)
 
+from bench.bootstrap import bootstrap  # noqa: E402
 from bench.figure import BenchmarkError, Figure, p  # noqa: E402
 from bench.listener import listener_frames, listener_task, listener_to_queue  # noqa: E402
+from bench.scoring import scoring, scoring_simulation  # noqa: E402
 from bench.workload import make_workload, pipeline_world, sqs_record, stop_reason  # noqa: E402
 from copytrader.local.lambdas import PIPELINE_FUNCTIONS, LambdaContext, load_handler  # noqa: E402
 from copytrader.local.pipe import LocalPipe  # noqa: E402
@@ -200,6 +204,9 @@ GROUPS: dict[str, Callable[[argparse.Namespace], list[Figure]]] = {
     "listener_frames": listener_frames,
     "listener_to_queue": listener_to_queue,
     "listener_task": listener_task,
+    "bootstrap": bootstrap,
+    "scoring": scoring,
+    "scoring_simulation": scoring_simulation,
 }
 
 
@@ -245,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trades", type=int, default=1000, help="trades for pipeline_inprocess (default 1000)")
     parser.add_argument("--sfn-trades", type=int, default=300, help="trades for pipeline_local_sfn (default 300)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"workload seed (default {SEED})")
+    parser.add_argument("--quick", action="store_true", help="smaller scoring groups (a smoke run, not the figures)")
     args = parser.parse_args(argv)
     names = args.only.split(",") if args.only else list(GROUPS)
     unknown = [n for n in names if n not in GROUPS]

@@ -330,10 +330,21 @@ class WhaleProfile(_Frozen):
 
     wallet: Address
     status: WhaleStatus
+    # the scorer's composite: shrunk net edge per share (its lower bound ranks the tracked set)
     score: Decimal = Decimal(0)
+    score_ci_low: Decimal | None = None
     resolved_trades: int = Field(default=0, ge=0)
     wins: int = Field(default=0, ge=0)
     mean_entry_price: Probability = Decimal("0.5")
+    # calibrated edge per trade (outcome - price) and its bootstrap lower bound; Benjamini-Hochberg q-value;
+    # Deflated Sharpe ratio of the daily P&L; categories where the wallet's edge stands out
+    edge: Decimal | None = None
+    edge_ci_low: Decimal | None = None
+    q_value: Decimal | None = None
+    dsr: Decimal | None = None
+    specialties: tuple[str, ...] = ()
+    status_since: UtcTime | None = None
+    scored_at: UtcTime | None = None
     reasons: tuple[str, ...] = ()
 
     @model_validator(mode="after")

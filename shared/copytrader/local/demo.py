@@ -31,12 +31,12 @@ import numpy as np
 from copytrader.alerts import SnsAlerts
 from copytrader.local.aws import LocalAws
 from copytrader.local.pipe import LocalPipe, pipe_record
-from copytrader.model import WhaleProfile, WhaleTrade
+from copytrader.model import COPYABLE_STATUSES, WhaleProfile, WhaleTrade
 from copytrader.pipeline import deps as pipeline_deps
 from copytrader.pipeline.settlement import mark_to_market, settle_resolved
 from copytrader.publish import TradePublisher
-from copytrader.scoring.calibration import evidence, select
-from copytrader.settings import load_settings
+from copytrader.scoring.engine import profiles, score_rows
+from copytrader.settings import ScoringSettings, load_settings
 from copytrader.sim.config import SimConfig
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
@@ -83,13 +83,15 @@ class DemoResult:
         return {k: v for k, v in self.__dict__.items() if k != "timing"}
 
 
-def tracked_wallets(world: SimWorld, q: float = 0.10, min_trades: int = 20, top_n: int = 50) -> list[WhaleProfile]:
-    """Select wallets from the resolved history: BUYs only, calibrated edge, BH at level q."""
-    h = world.history
-    buys = h.side == 0
-    addresses = [w.address for w in world.wallets]
-    found = evidence(addresses, h.wallet[buys].astype(np.int64), h.price[buys].astype(np.float64), h.won[buys])
-    return select(found, q=q, min_trades=min_trades, top_n=top_n)
+def tracked_wallets(world: SimWorld, config: ScoringSettings | None = None) -> list[WhaleProfile]:
+    """Score the world's resolved history as of the day's start (copytrader.scoring) and keep the selected set."""
+    run = score_rows(
+        world.history_trade_rows(),
+        world.history_markets_gamma(),
+        config or ScoringSettings(),
+        as_of=int(world.day_start.timestamp()),
+    )
+    return [p for p in profiles(run.universe) if p.status in COPYABLE_STATUSES]
 
 
 def _events(world: SimWorld, feed: list[WhaleTrade]) -> list[tuple[datetime, int, str, Any]]:

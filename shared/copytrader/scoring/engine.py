@@ -1,0 +1,184 @@
+"""Scoring end to end on one machine: rows and Gamma markets in, a scored universe out.
+
+    tape = load_rows(rows)                      cleaning, de-duplication, leg merging    (scoring.tape)
+    facts = token_facts(tape, markets, as_of)   resolutions, events, categories, fees    (scoring.market_table)
+    evidence = wallet_evidence(...)             stage 1, per wallet                      (scoring.evidence)
+    universe = score_universe(...)              stage 2, across wallets                  (scoring.universe)
+
+The as-of time defaults to the data's own present: the latest trade or resolution time in the input, so the same
+files score the same way whenever they are scored. Trades after an explicit as-of time are dropped (counted),
+and resolutions after it do not count (no look-ahead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+
+from copytrader.model import WhaleProfile
+from copytrader.scoring.evidence import WalletEvidence, wallet_evidence
+from copytrader.scoring.market_table import MarketFacts, MarketReport, load_markets, token_facts
+from copytrader.scoring.tape import LoadReport, load_rows
+from copytrader.scoring.universe import PriorStatus, Universe, score_universe
+from copytrader.settings import ScoringSettings
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    universe: Universe
+    load: LoadReport
+    markets: MarketReport
+    as_of: int
+    after_as_of: int  # trades dropped for being later than the as-of time
+    unknown_market_trades: int  # trades whose token no Gamma market lists (kept, never resolved)
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of,
+            "rows": self.load.as_dict(),
+            "markets": self.markets.as_dict(),
+            "after_as_of": self.after_as_of,
+            "unknown_market_trades": self.unknown_market_trades,
+            "universe": self.universe.summary,
+        }
+
+
+def default_as_of(timestamps: Iterable[int], markets: Mapping[str, MarketFacts]) -> int:
+    latest = max(timestamps, default=0)
+    resolved = [m.resolved_at for m in markets.values() if m.resolved_at is not None]
+    return max([latest, *resolved]) if resolved else latest
+
+
+@dataclass(frozen=True)
+class EvidenceRun:
+    """Stage 1 for one batch of wallets (a Distributed Map item): evidence plus what the cleaning counted."""
+
+    evidence: list[WalletEvidence]
+    load: LoadReport
+    markets: MarketReport
+    after_as_of: int
+    unknown_market_trades: int
+
+
+def evidence_from_rows(
+    rows: Iterable[object],
+    market_payloads: Iterable[object],
+    config: ScoringSettings,
+    *,
+    as_of: int,
+    progress: Callable[[int], None] | None = None,
+    on_loaded: Callable[[int], None] | None = None,
+) -> EvidenceRun:
+    """Stage 1 only: clean `rows`, resolve them against `market_payloads`, evidence per wallet as of `as_of`."""
+    tape, load = load_rows(rows)
+    markets, market_report = load_markets(market_payloads)
+    late = tape.timestamp > as_of
+    if late.any():
+        tape = tape.take(~late)
+    facts = token_facts(tape, markets, as_of)
+    if on_loaded is not None:
+        on_loaded(len(tape.wallets))
+    evidence = wallet_evidence(tape, facts, as_of, config, progress)
+    unknown = int(np.count_nonzero(~facts.known[tape.token])) if tape.n else 0
+    return EvidenceRun(evidence, load, market_report, int(late.sum()), unknown)
+
+
+def score_rows(
+    rows: Iterable[object],
+    market_payloads: Iterable[object],
+    config: ScoringSettings,
+    *,
+    as_of: int | None = None,
+    prior: Mapping[str, PriorStatus] | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_loaded: Callable[[int], None] | None = None,
+) -> ScoreRun:
+    """Score `rows` (Data API /trades rows) against `market_payloads` (Gamma market objects): both stages."""
+    rows = list(rows)
+    market_payloads = list(market_payloads)
+    if as_of is None:
+        tape, _ = load_rows(rows)
+        markets, _ = load_markets(market_payloads)
+        as_of = default_as_of(tape.timestamp.tolist(), markets)
+    stage1 = evidence_from_rows(rows, market_payloads, config, as_of=as_of, progress=progress, on_loaded=on_loaded)
+    universe = score_universe(stage1.evidence, config, as_of=as_of, prior=prior)
+    return ScoreRun(
+        universe=universe,
+        load=stage1.load,
+        markets=stage1.markets,
+        as_of=as_of,
+        after_as_of=stage1.after_as_of,
+        unknown_market_trades=stage1.unknown_market_trades,
+    )
+
+
+def prior_statuses(profiles: Iterable[WhaleProfile]) -> dict[str, PriorStatus]:
+    """What the whales table says about each wallet's status, for stage 2 (paused / culled are respected)."""
+    out: dict[str, PriorStatus] = {}
+    for p in profiles:
+        since = p.status_since or p.scored_at
+        out[p.wallet] = PriorStatus(p.status, int(since.timestamp()) if since else 0)
+    return out
+
+
+def _dec(value: float, places: str = "0.000001") -> Decimal | None:
+    return Decimal(repr(value)).quantize(Decimal(places)) if np.isfinite(value) else None
+
+
+def profiles(
+    universe: Universe, prior: Mapping[str, PriorStatus] | None = None, *, scored_at: datetime | None = None
+) -> list[WhaleProfile]:
+    """The whales-table rows for a scored universe: status, score and the evidence the copy pipeline sizes on.
+
+    `status_since` moves only when the status changes. `resolved_trades`, `wins` and `mean_entry_price` describe
+    the resolved BUYs (the Beta-posterior inputs of `copytrader.sizing`).
+    """
+    prior = prior or {}
+    when = scored_at or datetime.fromtimestamp(universe.summary.get("as_of", 0), tz=UTC)
+    out: list[WhaleProfile] = []
+    for w in universe.wallets:
+        e = w.evidence
+        before = prior.get(e.wallet)
+        since = (
+            datetime.fromtimestamp(before.since, tz=UTC)
+            if before is not None and before.status is w.status and before.since
+            else when
+        )
+        breakeven = e.breakeven_win_rate if np.isfinite(e.breakeven_win_rate) else 0.5
+        out.append(
+            WhaleProfile(
+                wallet=e.wallet,
+                status=w.status,
+                score=_dec(w.score) or Decimal(0),
+                score_ci_low=_dec(w.score_ci_low),
+                resolved_trades=e.scored_buys,
+                wins=e.wins,
+                mean_entry_price=Decimal(repr(min(max(breakeven, 1e-6), 1 - 1e-6))).quantize(Decimal("0.000001")),
+                edge=_dec(e.edge),
+                edge_ci_low=_dec(e.edge_ci_low),
+                q_value=_dec(w.q_value),
+                dsr=_dec(w.dsr),
+                specialties=e.specialties,
+                status_since=since,
+                scored_at=when,
+                reasons=w.reasons[:8],
+            )
+        )
+    return out
+
+
+def universe_from_records(
+    records: Sequence[Mapping[str, Any]],
+    config: ScoringSettings,
+    *,
+    as_of: int,
+    prior: Mapping[str, PriorStatus] | None = None,
+) -> Universe:
+    """Stage 2 from stage-1 evidence records (the JSON the batch step wrote), e.g. after a Distributed Map."""
+    evidence = [WalletEvidence.from_record(dict(r)) for r in records]
+    return score_universe(evidence, config, as_of=as_of, prior=prior)

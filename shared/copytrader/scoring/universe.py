@@ -1,0 +1,277 @@
+"""Stage 2 of scoring: compare wallets, correct for multiple testing, shrink, select and assign statuses.
+
+Given every candidate's stage-1 evidence (`copytrader.scoring.evidence`):
+1. Eligibility: enough resolved trades and markets to test (`min_scored_trades`, `min_markets`), and not screened out
+   as a market maker or bot. Ineligible wallets stay candidates, with the reason.
+2. False discoveries: the eligible wallets' one-sided p-values of "no calibrated edge" go through Benjamini-Hochberg
+   at `fdr_q` (copytrader.stats.multiple_testing); `q_value` is the BH-adjusted p-value.
+3. Shrinkage: each wallet's recency-weighted (90-day half-life) *net* edge - what a follower keeps after the taker
+   fee and slippage - is shrunk toward the eligible population by nonparametric empirical Bayes: the prior is
+   the NPMLE fitted to all eligible wallets' estimates and sampling variances (max of cluster-robust and null;
+   copytrader.stats.shrinkage). A normal prior (DerSimonian-Laird, reported in the summary for comparison) is the
+   wrong shape when skill is sparse: it pulls the few real edges into the crowd. The composite score is the
+   posterior mean: recency, costs, the wallet's own evidence and the population's are combined by the model, not
+   by hand-picked weights. `score_ci_low` is the posterior (1 - confidence) quantile, so score_ci_low > 0 means
+   P(net edge <= 0 | data) < 1 - confidence (a local false sign rate; Stephens 2017, Biostatistics 18(2):275-294);
+   it is capped by the posterior mean and by the wallet's own bound y - Phi^-1(confidence) sqrt(v): the population
+   may pull a wallet's bound down but never make it surer than its own data (the NPMLE puts an atom on an isolated
+   leader, whose posterior is then too narrow).
+   Plug-in: the fitted prior is treated as known.
+4. Deflated Sharpe: the eligible wallets with a daily Sharpe ratio are the trials; N = their number, V = the
+   cross-sectional variance (ddof 1) of their per-day Sharpe ratios; DSR = PSR(SR0) (copytrader.stats.
+   sharpe_inference). PSR against 0 is reported too.
+5. Selection: eligible, discovered by BH, and score_ci_low > 0; ranked by score_ci_low; at most `top_n`.
+   Status ACTIVE when DSR >= `dsr_active`, else PROBATION (copied, with the reason; a short or lumpy daily P&L
+   cannot yet pass the deflated Sharpe test). Everyone else is a CANDIDATE. "Nobody qualifies" is a normal answer.
+6. Statuses set by the decay monitor are respected: PAUSED stays paused; CULLED stays culled for
+   `cull_cooldown_days`, after which the wallet is judged afresh.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.special import ndtri
+
+from copytrader.model import WhaleStatus
+from copytrader.scoring.evidence import WalletEvidence
+from copytrader.settings import ScoringSettings
+from copytrader.stats.multiple_testing import bh_adjusted
+from copytrader.stats.sharpe_inference import deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio
+from copytrader.stats.shrinkage import dersimonian_laird, npmle_prior
+
+SECONDS_PER_DAY = 86_400
+
+
+@dataclass(frozen=True)
+class PriorStatus:
+    """A wallet's status before this run and since when (epoch seconds)."""
+
+    status: WhaleStatus
+    since: int
+
+
+@dataclass(frozen=True)
+class ScoredWallet:
+    evidence: WalletEvidence
+    eligible: bool
+    q_value: float
+    discovered: bool
+    shrinkage: float  # B = v / (v + tau^2): the weight on the population
+    score: float
+    score_ci_low: float
+    psr: float
+    dsr: float
+    selected: bool
+    rank: int | None  # 1-based among the selected
+    status: WhaleStatus
+    reasons: tuple[str, ...]
+
+    def as_record(self) -> dict[str, Any]:
+        """The evidence plus the stage-2 figures, JSON-ready (NaN -> None)."""
+        record = self.evidence.as_record()
+        extra: dict[str, Any] = {
+            "eligible": self.eligible,
+            "q_value": self.q_value,
+            "discovered": self.discovered,
+            "shrinkage": self.shrinkage,
+            "score": self.score,
+            "score_ci_low": self.score_ci_low,
+            "psr": self.psr,
+            "dsr": self.dsr,
+            "selected": self.selected,
+            "rank": self.rank,
+            "status": self.status.value,
+            "reasons": list(self.reasons),
+        }
+        record.update({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in extra.items()})
+        return record
+
+
+@dataclass(frozen=True)
+class Universe:
+    wallets: list[ScoredWallet]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def selected(self) -> list[ScoredWallet]:
+        return sorted((w for w in self.wallets if w.selected), key=lambda w: w.rank or 0)
+
+    def ranking(self) -> list[ScoredWallet]:
+        """Every wallet, best lower bound first (undefined bounds last), ties by address."""
+        return sorted(
+            self.wallets,
+            key=lambda w: (
+                not math.isfinite(w.score_ci_low),
+                -w.score_ci_low if math.isfinite(w.score_ci_low) else 0.0,
+                w.evidence.wallet,
+            ),
+        )
+
+
+def _f(values: Sequence[float]) -> np.ndarray:
+    return np.array(values, dtype=np.float64)
+
+
+def score_universe(
+    evidence: Sequence[WalletEvidence],
+    config: ScoringSettings,
+    *,
+    as_of: int,
+    prior: Mapping[str, PriorStatus] | None = None,
+) -> Universe:
+    prior = prior or {}
+    k = len(evidence)
+    c = config
+    scored = np.array([e.scored_trades for e in evidence], dtype=np.int64)
+    scored_markets = np.array([e.scored_markets for e in evidence], dtype=np.int64)
+    screened = np.array([e.market_maker or e.bot for e in evidence], dtype=bool)
+    p = _f([e.p_value for e in evidence])
+    eligible = (scored >= c.min_scored_trades) & (scored_markets >= c.min_markets) & ~screened & np.isfinite(p)
+
+    q_values = bh_adjusted(np.where(eligible, p, np.nan))
+    discovered = eligible & (np.nan_to_num(q_values, nan=2.0) <= c.fdr_q)
+
+    y = _f([e.ewma_net_edge_90d for e in evidence])
+    v = _f([e.ewma_net_edge_90d_var for e in evidence])
+    usable = np.isfinite(y) & np.isfinite(v) & (v > 0)
+    fit_on = eligible & usable
+    normal = dersimonian_laird(np.where(fit_on, y, np.nan), np.where(fit_on, v, np.nan))
+    post_mean = np.full(k, np.nan)
+    score_low = np.full(k, np.nan)
+    shrink = np.full(k, np.nan)
+    prior_mean = math.nan
+    if fit_on.any():
+        prior_fit = npmle_prior(y[fit_on], v[fit_on])
+        prior_mean = float(prior_fit.grid @ prior_fit.weights)
+        mean, _, low = prior_fit.posterior(y[usable], v[usable], 1.0 - c.confidence)
+        # the population may pull a bound down, never make it surer than the wallet's own data: the NPMLE puts
+        # an atom on an isolated leader, whose posterior is then far too narrow (and a far-away sliver of mass can
+        # even put the quantile above the mean)
+        own = y[usable] - float(ndtri(c.confidence)) * np.sqrt(v[usable])
+        post_mean[usable], score_low[usable] = mean, np.minimum(np.minimum(low, mean), own)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            moved = (y[usable] - mean) / (y[usable] - prior_mean)
+        shrink[usable] = np.clip(moved, 0.0, 1.0)
+    sharpe = _f([e.sharpe_daily for e in evidence])
+    days = _f([e.days for e in evidence])
+    skew = _f([e.skew for e in evidence])
+    kurt = _f([e.kurtosis for e in evidence])
+    trials = eligible & np.isfinite(sharpe) & np.isfinite(skew) & np.isfinite(kurt)
+    n_trials = int(trials.sum())
+    trial_var = float(np.var(sharpe[trials], ddof=1)) if n_trials >= 2 else 0.0
+    sr0 = expected_max_sharpe(n_trials, trial_var)
+    defined = np.isfinite(sharpe) & np.isfinite(skew) & np.isfinite(kurt)
+    psr = np.where(defined, probabilistic_sharpe_ratio(sharpe, 0.0, days, skew, kurt), np.nan)
+    dsr = np.where(
+        defined,
+        deflated_sharpe_ratio(sharpe, days, skew, kurt, n_trials=max(n_trials, 1), trial_variance=trial_var),
+        np.nan,
+    )
+
+    held: dict[int, str] = {}
+    for i, e in enumerate(evidence):
+        before = prior.get(e.wallet)
+        if before is None:
+            continue
+        if before.status is WhaleStatus.PAUSED:
+            held[i] = "paused by the decay monitor: scoring does not resume it"
+        elif before.status is WhaleStatus.CULLED and as_of - before.since < c.cull_cooldown_days * SECONDS_PER_DAY:
+            days_left = (before.since + c.cull_cooldown_days * SECONDS_PER_DAY - as_of) / SECONDS_PER_DAY
+            held[i] = f"culled by the decay monitor: cooldown has {days_left:.1f} more days"
+
+    candidates = [i for i in range(k) if discovered[i] and score_low[i] > 0 and i not in held]
+    candidates.sort(key=lambda i: (-score_low[i], evidence[i].wallet))
+    chosen = candidates[: c.top_n]
+    rank = {i: r + 1 for r, i in enumerate(chosen)}
+
+    wallets: list[ScoredWallet] = []
+    for i, e in enumerate(evidence):
+        reasons = _reasons(i, e, c, eligible, q_values, discovered, score_low, dsr, rank, candidates, held)
+        if i in held:
+            status = prior[e.wallet].status
+        elif i in rank:
+            status = WhaleStatus.ACTIVE if dsr[i] >= c.dsr_active else WhaleStatus.PROBATION
+        else:
+            status = WhaleStatus.CANDIDATE
+        wallets.append(
+            ScoredWallet(
+                evidence=e,
+                eligible=bool(eligible[i]),
+                q_value=float(q_values[i]),
+                discovered=bool(discovered[i]),
+                shrinkage=float(shrink[i]),
+                score=float(post_mean[i]),
+                score_ci_low=float(score_low[i]),
+                psr=float(psr[i]),
+                dsr=float(dsr[i]),
+                selected=i in rank,
+                rank=rank.get(i),
+                status=status,
+                reasons=tuple(reasons),
+            )
+        )
+    summary = {
+        "wallets": k,
+        "eligible": int(eligible.sum()),
+        "screened_out": int(screened.sum()),
+        "discovered": int(discovered.sum()),
+        "selected": len(chosen),
+        "fdr_q": c.fdr_q,
+        "prior_mean_net_edge": prior_mean,
+        "normal_prior_mu": normal.mu,
+        "normal_prior_tau2": normal.tau2,
+        "dsr_trials": n_trials,
+        "dsr_trial_sharpe_var": trial_var,
+        "dsr_expected_max_sharpe": sr0,
+        "as_of": as_of,
+    }
+    return Universe(wallets=wallets, summary=summary)
+
+
+def _reasons(
+    i: int,
+    e: WalletEvidence,
+    c: ScoringSettings,
+    eligible: np.ndarray,
+    q_values: np.ndarray,
+    discovered: np.ndarray,
+    score_low: np.ndarray,
+    dsr: np.ndarray,
+    rank: Mapping[int, int],
+    candidates: Sequence[int],
+    held: Mapping[int, str],
+) -> list[str]:
+    reasons: list[str] = []
+    if i in held:
+        reasons.append(held[i])
+    if e.market_maker or e.bot:
+        reasons.extend(f"excluded: {f}" for f in e.flags if f.startswith(("market maker", "bot")))
+    if e.scored_trades < c.min_scored_trades:
+        reasons.append(f"too little evidence: {e.scored_trades} resolved trades < {c.min_scored_trades}")
+    if e.scored_markets < c.min_markets:
+        reasons.append(f"too little evidence: {e.scored_markets} resolved markets < {c.min_markets}")
+    if eligible[i]:
+        verdict = "survives" if discovered[i] else "does not survive"
+        reasons.append(
+            f"calibrated edge {e.edge:+.4f}/trade (z {e.z:.2f}, p {e.p_value:.2g}): {verdict} "
+            f"false-discovery control (q {q_values[i]:.3g} vs {c.fdr_q})"
+        )
+    if math.isfinite(score_low[i]) and eligible[i]:
+        bound = "> 0" if score_low[i] > 0 else "<= 0"
+        reasons.append(f"shrunk net edge lower bound {score_low[i]:+.4f} {bound} after fees and slippage")
+    if i in rank:
+        reasons.append(f"selected: rank {rank[i]} of {len(rank)}")
+        if not dsr[i] >= c.dsr_active:
+            shown = "undefined" if not math.isfinite(dsr[i]) else f"{dsr[i]:.2f}"
+            reasons.append(f"probation: deflated Sharpe {shown} < {c.dsr_active}")
+    elif i in candidates:
+        reasons.append(f"qualifies but ranks {candidates.index(i) + 1} > top {c.top_n}")
+    for flag in e.flags:
+        if not flag.startswith(("market maker", "bot")):
+            reasons.append(flag)
+    return reasons

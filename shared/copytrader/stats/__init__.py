@@ -1,0 +1,1 @@
+"""Statistics used by scoring, analytics and backtests: each function states its formula, conventions and reference."""
