@@ -74,6 +74,7 @@ def synthetic_universe(
         fee=np.zeros(n),
         timestamp=timestamp[order].astype(np.int64),
         legs=np.ones(n, dtype=np.int64),
+        decision=np.ones(n, dtype=bool),
     )
     payout = np.empty(2 * MARKETS)
     payout[0::2], payout[1::2] = yes_wins, ~yes_wins

@@ -2,6 +2,10 @@
 
 copytrader demo [--seed N] [--out DIR]     a simulated trading day through the real pipeline (local AWS)
 copytrader settings [--file F]             validate and print the effective settings
+copytrader fetch (--wallets F | --discover) --out-trades F --out-markets F
+                                           whale candidates, their Data API history and Gamma markets
+copytrader score --trades F --markets F [--activity F] [--json OUT] | --simulate [--wallets N --skilled K]
+                                           rank whales: calibrated edge, FDR, shrinkage, Deflated Sharpe
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -99,6 +104,159 @@ def _normalize_parser(args: argparse.Namespace) -> Any:
     return normalize.chain_parser(TokenResolver.from_gamma_markets(markets if isinstance(markets, list) else []))
 
 
+def _http_url(value: str) -> str:
+    """An http(s) base URL; the error never repeats the value (it may carry proxy credentials)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise argparse.ArgumentTypeError("expected an http(s) URL (value not shown: it may hold credentials)")
+    return value.rstrip("/")
+
+
+def _usdc(value: str) -> Decimal:
+    from copytrader.money import to_decimal
+
+    try:
+        amount = to_decimal(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a pUSD amount: {value!r}") from None
+    if amount < 0:
+        raise argparse.ArgumentTypeError("the large-trade threshold cannot be negative")
+    return amount
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    """Discover or read wallets, fetch their history and markets, write the files `copytrader score` reads."""
+    import asyncio
+    import logging
+    import sqlite3
+
+    from copytrader.discovery import command
+    from copytrader.discovery.gamma_markets import GAMMA_URL
+    from copytrader.discovery.run import connect, no_progress, run_fetch
+    from copytrader.errors import CopyTraderError
+    from copytrader.polymarket.data_api import DATA_API_URL
+
+    for name in ("httpx", "httpcore"):  # httpx logs each request URL (with any credentials in it) at INFO
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    def optional(value: str | None) -> Path | None:
+        return Path(value) if value else None
+
+    outputs = command.Outputs(
+        trades=Path(args.out_trades),
+        markets=Path(args.out_markets),
+        activity=optional(args.out_activity),
+        positions=optional(args.out_positions),
+        closed_positions=optional(args.out_closed_positions),
+        report=optional(args.out_report),
+    )
+    try:
+        plan = command.fetch_plan(
+            outputs,
+            wallets_file=Path(args.wallets) if args.wallets else None,
+            categories=args.categories,
+            periods=args.periods,
+            order_bys=args.order_by,
+            depth=args.depth,
+            large_trade_usdc=args.large_trade_usdc,
+            large_trade_limit=args.large_trade_limit,
+            max_rows=args.max_rows or None,
+            concurrency=args.concurrency,
+        )
+        cache = command.open_cache(args.cache, disabled=args.no_cache)
+    except (OSError, ValueError) as exc:
+        print(f"copytrader fetch: {exc}", file=sys.stderr)
+        return 2
+
+    def bar(description: str, total: int) -> Any:
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=description, unit="", file=sys.stderr, dynamic_ncols=True, leave=False)
+
+    async def work() -> Any:
+        async with connect(args.base_url or DATA_API_URL, args.gamma_url or GAMMA_URL) as readers:
+            return await run_fetch(plan, readers, cache=cache, progress=no_progress if args.quiet else bar)
+
+    try:
+        result = asyncio.run(work())
+    except (CopyTraderError, OSError, sqlite3.Error) as exc:  # their messages name paths, never base URLs
+        print(f"copytrader fetch: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(command.summary(result, command.write_outputs(result, outputs)), file=sys.stderr)
+    return 0 if result.complete else 1
+
+
+def _add_fetch(commands: Any) -> None:
+    from copytrader.discovery import defaults
+    from copytrader.discovery.leaderboard import CATEGORIES, MAX_DEPTH, ORDER_BYS, PERIODS
+
+    fetch = commands.add_parser(
+        "fetch",
+        help="whale candidates, their Data API history and the Gamma markets they traded",
+        description="Writes exactly what `copytrader score --trades F --markets F [--activity F]` reads. A row file "
+        "named *.jsonl is written as JSON lines, any other (and the markets file) as a JSON array. Exit code 1: some "
+        "request failed for good (the files are still written; --out-report says which parts are incomplete).",
+    )
+    source = fetch.add_mutually_exclusive_group(required=True)
+    source.add_argument("--wallets", metavar="FILE", help="wallet addresses: one per line, or a JSON array")
+    source.add_argument("--discover", action="store_true", help="candidates from leaderboards and large trades")
+    for flag, choices, default in (
+        ("--categories", CATEGORIES, defaults.DEFAULT_CATEGORIES),
+        ("--periods", PERIODS, defaults.DEFAULT_PERIODS),
+        ("--order-by", ORDER_BYS, defaults.DEFAULT_ORDER_BYS),
+    ):
+        fetch.add_argument(
+            flag, nargs="+", choices=choices, default=list(default), metavar="X",
+            help=f"leaderboard {flag[2:]}: {' '.join(choices)} (default {' '.join(default)})",
+        )  # fmt: skip
+    fetch.add_argument(
+        "--depth",
+        type=int,
+        default=defaults.DEFAULT_DEPTH,
+        help=f"rows per ranking, 1 to {MAX_DEPTH} (default %(default)s)",
+    )
+    fetch.add_argument(
+        "--large-trade-usdc", type=_usdc, metavar="X", help="also take the takers of fills worth at least X pUSD"
+    )
+    fetch.add_argument(
+        "--large-trade-limit", type=int, default=defaults.DEFAULT_LARGE_TRADE_LIMIT, metavar="N",
+        help="newest large fills read (default %(default)s)",
+    )  # fmt: skip
+    fetch.add_argument("--out-trades", required=True, metavar="FILE", help="Data API /trades rows as received")
+    fetch.add_argument(
+        "--out-markets",
+        required=True,
+        metavar="FILE",
+        help="Gamma markets those trades and activity touch (JSON array)",
+    )
+    fetch.add_argument("--out-activity", metavar="FILE", help="also fetch and write /activity rows")
+    fetch.add_argument("--out-positions", metavar="FILE", help="also fetch and write /positions rows")
+    fetch.add_argument("--out-closed-positions", metavar="FILE", help="also fetch and write /closed-positions rows")
+    fetch.add_argument("--out-report", metavar="FILE", help="JSON: candidates, per-part completeness, markets")
+    cache = fetch.add_mutually_exclusive_group()
+    cache.add_argument(
+        "--cache", metavar="PATH", help="SQLite file or s3://bucket/prefix (default ~/.cache/copytrader)"
+    )
+    cache.add_argument("--no-cache", action="store_true", help="read everything, keep nothing")
+    fetch.add_argument(
+        "--max-rows", type=int, default=defaults.DEFAULT_MAX_ROWS, metavar="N",
+        help="rows per wallet and endpoint (default %(default)s; 0: no cap)",
+    )  # fmt: skip
+    fetch.add_argument(
+        "--concurrency", type=int, default=defaults.DEFAULT_CONCURRENCY, metavar="N",
+        help="wallets fetched at once; the request rates stay the documented ones (default %(default)s)",
+    )  # fmt: skip
+    fetch.add_argument("--base-url", type=_http_url, metavar="URL", help="Data API base URL (default: the public one)")
+    fetch.add_argument("--gamma-url", type=_http_url, metavar="URL", help="Gamma base URL (default: the public one)")
+    fetch.add_argument("--quiet", action="store_true", help="no progress bars")
+    fetch.set_defaults(run=_fetch)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="copytrader", description="Polymarket copy-trader")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +277,10 @@ def build_parser() -> argparse.ArgumentParser:
     norm.add_argument("file", help="Data API rows (JSON array, JSON lines, CSV), RTDS frames or RPC logs (JSON lines)")
     norm.add_argument("--markets", help="Gamma market objects (JSON array) to resolve chain logs' token ids")
     norm.set_defaults(run=_normalize)
+    _add_fetch(commands)
+    from copytrader.scoring.command import add_parser as add_score
+
+    add_score(commands)
     return parser
 
 

@@ -46,6 +46,12 @@ def gamma_payload(market: Market) -> dict[str, Any]:
     }
 
 
+class _Server(ThreadingHTTPServer):
+    # the default listen backlog of 5 drops SYNs when tests open more connections at once (a 1 s client retry)
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class FakePolymarket:
     def __init__(self) -> None:
         self.books: dict[str, OrderBook] = {}
@@ -101,7 +107,7 @@ class FakePolymarket:
                     return self._send(200, rows)
                 return self._send(404, {"error": "not found"})
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
 

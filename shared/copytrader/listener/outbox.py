@@ -63,6 +63,7 @@ class Outbox:
         self._claim_slots = asyncio.Semaphore(claim_concurrency)
         self._buffer: list[WhaleTrade] = []
         self._flush_lock = asyncio.Lock()
+        self._inflight: set[str] = set()  # keys being claimed or published right now
         self._claiming: set[asyncio.Task[None]] = set()
         self._publishing: set[asyncio.Task[None]] = set()
         self._flushing: asyncio.Task[None] | None = None
@@ -102,12 +103,17 @@ class Outbox:
 
     async def _claim_all(self, trades: list[WhaleTrade]) -> None:
         now = self._wall()
+        # in flight from the claim until published or buffered: the stale sweep must not retake them meanwhile
+        self._inflight.update(t.key for t in trades)
 
         async def claim(trade: WhaleTrade) -> bool:
             async with self._claim_slots:
                 return await asyncio.to_thread(self._claims.claim, trade, now)
 
-        results = await asyncio.gather(*(claim(t) for t in trades), return_exceptions=True)
+        try:
+            results = await asyncio.gather(*(claim(t) for t in trades), return_exceptions=True)
+        finally:
+            self._inflight.difference_update(t.key for t in trades)
         failure: BaseException | None = None
         for trade, result in zip(trades, results, strict=True):
             if result is True:
@@ -127,13 +133,25 @@ class Outbox:
             if not self._buffer or (not force and self._monotonic() < self._retry_at):
                 return
             batch, self._buffer = self._buffer[:BATCH], self._buffer[BATCH:]
+            self._inflight.update(t.key for t in batch)  # before the task starts: no gap the sweep could see
             task = asyncio.ensure_future(self._publish(batch))
             self._publishing.add(task)
             task.add_done_callback(self._publishing.discard)
             await asyncio.shield(task)
 
     async def _publish(self, batch: list[WhaleTrade]) -> None:
-        """Send one batch and account for it; runs to completion even when the flushing task is cancelled."""
+        """Send one batch and account for it; runs to completion even when the flushing task is cancelled.
+
+        `flush` put its keys in flight; they stay there until marked published or back in the buffer, so the
+        stale-claim sweep never retakes a trade that is merely slow to publish (that would send it twice).
+        """
+        keys = [t.key for t in batch]
+        try:
+            await self._send(batch)
+        finally:
+            self._inflight.difference_update(keys)
+
+    async def _send(self, batch: list[WhaleTrade]) -> None:
         try:
             report = await asyncio.to_thread(self._publisher.publish, batch)
         except Exception:
@@ -174,7 +192,7 @@ class Outbox:
         now = self._wall()
         cutoff = now - timedelta(seconds=stale_after_s)
         stale = await asyncio.to_thread(self._claims.stale_unpublished, cutoff)
-        pending = {t.key for t in self._buffer}
+        pending = {t.key for t in self._buffer} | self._inflight
         taken = []
         for trade in stale:
             if trade.key not in pending and await asyncio.to_thread(self._claims.retake, trade.key, now, cutoff):

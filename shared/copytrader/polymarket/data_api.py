@@ -63,6 +63,7 @@ CACHE_BUSTER = "_"
 MIN_WAIT_S = 0.001
 
 Row = Mapping[str, Any]
+QueryValue = str | int | Sequence[str]  # a sequence is sent as a repeated parameter
 
 _ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
 _HASH32 = re.compile(r"^0x[0-9a-f]{64}$")
@@ -339,6 +340,19 @@ class TradeFetch:
 _RETRYABLE = frozenset({425, 429, 500, 502, 503, 504})
 
 
+def _error_detail(response: httpx.Response) -> str:
+    """The documented error fields of a refusal (`code`, `parameter`), never the raw body: a proxy's error page can
+    echo the request URL, and with it credentials embedded in an operator's proxy URL."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, Mapping):
+        return ""
+    fields = [f"{k}={str(body[k])[:60]}" for k in ("code", "parameter") if isinstance(body.get(k), str | int)]
+    return f" ({', '.join(fields)})" if fields else ""
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -434,10 +448,27 @@ class DataApiClient:
                 return fetch
             offset += page_size
 
-    async def _get(self, path: str, params: Mapping[str, str | int]) -> Any:
+    async def get_json(
+        self, path: str, params: Mapping[str, QueryValue], *, limiters: Sequence[SlidingWindowLimiter] = ()
+    ) -> Any:
+        """One GET of `path` (relative to the HTTP client's base URL) with this client's retries, backoff,
+        `Retry-After` handling and cache buster; the decoded JSON body.
+
+        `limiters`, when given, replace the client's own limiter and must all grant each attempt (an
+        endpoint's own limit and the API's general limit); a 429 pauses every one of them. A list value in
+        `params` is sent as a repeated parameter (`a=1&a=2`). Raises `TransientError` / `UpstreamError`
+        exactly as `trades_page` does; neither carries the base URL.
+        """
+        return await self._get(path, params, tuple(limiters))
+
+    async def _get(
+        self, path: str, params: Mapping[str, QueryValue], limiters: tuple[SlidingWindowLimiter, ...] = ()
+    ) -> Any:
+        gates = limiters or (self._limiter,)
         failure = ""
         for attempt in range(self._attempts):
-            await self._limiter.acquire()
+            for gate in gates:
+                await gate.acquire()
             delay = self._backoff(attempt)
             try:
                 response = await self._http.get(path, params={**params, CACHE_BUSTER: self._cache_buster()})
@@ -452,13 +483,14 @@ class DataApiClient:
                     except ValueError:
                         raise UpstreamError(f"GET {path}: body is not JSON") from None
                 if response.status_code not in _RETRYABLE:
-                    raise UpstreamError(f"GET {path}: HTTP {response.status_code} {response.text[:200]!r}")
+                    raise UpstreamError(f"GET {path}: HTTP {response.status_code}{_error_detail(response)}")
                 failure = f"HTTP {response.status_code}"
                 retry_after = self._retry_after(response)
                 if retry_after is not None:
                     delay = max(delay, retry_after)
                 if response.status_code == 429:
-                    self._limiter.pause(delay)
+                    for gate in gates:
+                        gate.pause(delay)
             logger.warning("data api request failed", extra={"path": path, "failure": failure, "attempt": attempt + 1})
             if attempt + 1 < self._attempts:
                 await self._sleep(delay)

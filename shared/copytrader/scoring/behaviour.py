@@ -48,32 +48,35 @@ class Behaviour:
 
 def detect(tape: TradeTape, ledger: Ledger, edges: TradeEdges, config: ScoringSettings) -> Behaviour:
     wallets = len(tape.wallets)
-    w = tape.wallet
-    trades = np.bincount(w, minlength=wallets).astype(np.float64)
-    sold = np.bincount(w, weights=np.where(tape.buy, 0.0, ledger.matched), minlength=wallets)
+    trades = np.bincount(tape.wallet, weights=tape.decision.astype(np.float64), minlength=wallets)
+    sold = np.bincount(tape.wallet, weights=np.where(tape.buy, 0.0, ledger.matched), minlength=wallets)
+    # the remaining features describe trading decisions only (not splits or merges of full sets)
+    keep = np.flatnonzero(tape.decision)
+    w = tape.wallet[keep]
+    condition, timestamp, direction = tape.condition[keep], tape.timestamp[keep], edges.direction[keep]
     with np.errstate(invalid="ignore", divide="ignore"):
         round_trip = np.where(ledger.bought_shares > 0, sold / ledger.bought_shares, 0.0)
 
     # both directions in one market (YES terms)
-    key = w * max(1, len(tape.conditions)) + tape.condition
+    key = w * max(1, len(tape.conditions)) + condition
     unique, market = np.unique(key, return_inverse=True)
-    longs = np.bincount(market, weights=(edges.direction > 0).astype(np.float64), minlength=unique.size)
-    shorts = np.bincount(market, weights=(edges.direction < 0).astype(np.float64), minlength=unique.size)
+    longs = np.bincount(market, weights=(direction > 0).astype(np.float64), minlength=unique.size)
+    shorts = np.bincount(market, weights=(direction < 0).astype(np.float64), minlength=unique.size)
     market_wallet = unique // max(1, len(tape.conditions))
     markets = np.bincount(market_wallet, minlength=wallets).astype(np.float64)
     both = np.bincount(market_wallet, weights=((longs > 0) & (shorts > 0)).astype(np.float64), minlength=wallets)
 
-    day_key = w * 1_000_000 + tape.timestamp // SECONDS_PER_DAY
+    day_key = w * 1_000_000 + timestamp // SECONDS_PER_DAY
     active_days = np.bincount(np.unique(day_key) // 1_000_000, minlength=wallets).astype(np.float64)
 
     # gaps between consecutive trades of a wallet (the tape is in time order within a wallet)
     same = np.r_[False, w[1:] == w[:-1]]
-    gaps = np.diff(tape.timestamp, prepend=tape.timestamp[:1]).astype(np.float64)
+    gaps = np.diff(timestamp, prepend=timestamp[:1]).astype(np.float64)
     g_n = np.bincount(w, weights=same.astype(np.float64), minlength=wallets)
     g_sum = np.bincount(w, weights=np.where(same, gaps, 0.0), minlength=wallets)
     g_sq = np.bincount(w, weights=np.where(same, gaps * gaps, 0.0), minlength=wallets)
 
-    hours = (tape.timestamp // 3600) % 24
+    hours = (timestamp // 3600) % 24
     histogram = np.bincount(w * 24 + hours, minlength=wallets * 24).reshape(wallets, 24).astype(np.float64)
 
     with np.errstate(invalid="ignore", divide="ignore"):

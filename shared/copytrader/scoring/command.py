@@ -1,6 +1,6 @@
 """`copytrader score`: score recorded Data API trades, or a simulated market whose skilled wallets are known.
 
-    copytrader score --trades FILE --markets FILE [--json OUT] [--as-of T] [--top N] [--fdr Q] [--reps B] [--seed S]
+    copytrader score --trades FILE --markets FILE [--activity FILE] [--json OUT] [--as-of T] [--top N] [--fdr Q]
     copytrader score --simulate [--wallets N --skilled K --seed S --history-days D] [--json OUT]
 
 Prints the ranked table (best lower bound first) and what cleaning dropped; `--json` writes one object per wallet
@@ -15,13 +15,14 @@ import argparse
 import json
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from copytrader.scoring.universe import ScoredWallet, Universe
+if TYPE_CHECKING:  # the parser is built on every `copytrader` call: keep numpy and scipy off that path
+    from copytrader.scoring.universe import ScoredWallet, Universe
 
 TABLE_ROWS = 20
 
@@ -33,6 +34,7 @@ def add_parser(subparsers: Any) -> None:
     source.add_argument("--trades", help="Data API /trades rows: JSON array, JSON lines or CSV (v1 or v2 fields)")
     source.add_argument("--simulate", action="store_true", help="score a simulated market with known skilled wallets")
     parser.add_argument("--markets", help="JSON array of Gamma market objects (with --trades)")
+    parser.add_argument("--activity", help="Data API /activity rows (splits, merges, redemptions), optional")
     parser.add_argument("--json", dest="json_out", help="write one object per wallet to this file")
     parser.add_argument("--as-of", help="score as of this time (ISO 8601 or epoch seconds); default: the data's latest")
     parser.add_argument("--top", type=int, help="largest tracked set (default from settings: 50)")
@@ -43,7 +45,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--seed", type=int, default=20, help="simulation seed (default 20)")
     parser.add_argument("--history-days", type=int, default=30, help="simulated days of resolved history (default 30)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run)
+    parser.set_defaults(run=run)
 
 
 def _as_of(text: str | None) -> int | None:
@@ -167,12 +169,19 @@ def run(args: argparse.Namespace) -> int:
     return _recorded(args, config, as_of)
 
 
-def _score(rows: Sequence[object], markets: Sequence[object], config: Any, as_of: int | None, quiet: bool) -> Any:
+def _score(
+    rows: Sequence[object],
+    markets: Sequence[object],
+    config: Any,
+    as_of: int | None,
+    quiet: bool,
+    activity: Sequence[object] | None = None,
+) -> Any:
     from copytrader.scoring.engine import score_rows
 
     bar = _Bar(quiet)
     try:
-        return score_rows(rows, markets, config, as_of=as_of, progress=bar.step, on_loaded=bar.start)
+        return score_rows(rows, markets, config, as_of=as_of, activity=activity, progress=bar.step, on_loaded=bar.start)
     finally:
         bar.close()
 
@@ -184,17 +193,19 @@ def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
     if not args.markets:
         print("--trades needs --markets (a JSON array of Gamma market objects)", file=sys.stderr)
         return 2
-    for needed in (Path(args.trades), Path(args.markets)):
+    paths = [Path(args.trades), Path(args.markets), *([Path(args.activity)] if args.activity else [])]
+    for needed in paths:
         if not needed.exists():
             print(f"no such file: {needed}", file=sys.stderr)
             return 2
     try:
         rows = read_rows(Path(args.trades))
         markets = read_markets(Path(args.markets))
+        activity = read_rows(Path(args.activity)) if args.activity else None
     except (ValueError, UnicodeDecodeError) as exc:
         print(f"unreadable input: {exc}", file=sys.stderr)
         return 2
-    run = _score(rows, markets, config, as_of, args.quiet)
+    run = _score(rows, markets, config, as_of, args.quiet, activity)
     print(render_table(run.universe))
     print(_summary(run.report()))
     if args.json_out:
@@ -252,13 +263,13 @@ def _summary(report: dict[str, Any]) -> str:
     )
 
 
-def main(argv: Sequence[str] | None = None, run_fn: Callable[[argparse.Namespace], int] = run) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     """Standalone entry (tests): `python -m copytrader.scoring.command score ...`."""
     parser = argparse.ArgumentParser(prog="copytrader")
     subparsers = parser.add_subparsers(dest="command", required=True)
     add_parser(subparsers)
     args = parser.parse_args(argv)
-    result: int = args.func(args)
+    result: int = args.run(args)
     return result
 
 

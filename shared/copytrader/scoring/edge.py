@@ -1,7 +1,8 @@
 """Calibrated edge per trade, its null and cluster-robust variances, and recency (EWMA) weighting.
 
 Edge. Win rate is not edge in a prediction market (quant/REFERENCE.md section 4): a wallet that buys at 0.90 and
-wins 90% of the time has none. Per trade in a market that resolved 1/0 before the as-of time:
+wins 90% of the time has none. Per trade (a decision, not a split or merge of full sets) in a market that resolved
+1/0 before the as-of time:
     e = payout - p   for a BUY,      e = p - payout   for a SELL       (shares of the traded token)
 so a wallet's mean e is its calibration gap: positive when its trades beat the prices it paid. 50/50 resolutions
 say nothing about skill and are left out (their P&L still counts in the ledger); so are unresolved markets.
@@ -62,7 +63,7 @@ def trade_edges(tape: TradeTape, facts: TokenFacts, *, slippage: float) -> Trade
     payout = facts.payout[tape.token]
     resolved_at = facts.resolved_at[tape.token]
     decisive = (payout == 0.0) | (payout == 1.0)
-    scored = decisive & (resolved_at >= 0) & (tape.timestamp <= resolved_at)
+    scored = decisive & (resolved_at >= 0) & (tape.timestamp <= resolved_at) & tape.decision
     sign = np.where(tape.buy, 1.0, -1.0)
     edge = np.where(scored, sign * (np.nan_to_num(payout) - tape.price), 0.0)
     rate = facts.fee_rate[tape.token]

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from copytrader.model import WhaleProfile
+from copytrader.scoring.activity import ActivityReport, position_rows
 from copytrader.scoring.evidence import WalletEvidence, wallet_evidence
 from copytrader.scoring.market_table import MarketFacts, MarketReport, load_markets, token_facts
 from copytrader.scoring.tape import LoadReport, load_rows
@@ -36,11 +37,13 @@ class ScoreRun:
     as_of: int
     after_as_of: int  # trades dropped for being later than the as-of time
     unknown_market_trades: int  # trades whose token no Gamma market lists (kept, never resolved)
+    activity: ActivityReport | None = None
 
     def report(self) -> dict[str, Any]:
         return {
             "as_of": self.as_of,
             "rows": self.load.as_dict(),
+            "activity": self.activity.as_dict() if self.activity else None,
             "markets": self.markets.as_dict(),
             "after_as_of": self.after_as_of,
             "unknown_market_trades": self.unknown_market_trades,
@@ -63,6 +66,7 @@ class EvidenceRun:
     markets: MarketReport
     after_as_of: int
     unknown_market_trades: int
+    activity: ActivityReport | None = None
 
 
 def evidence_from_rows(
@@ -71,21 +75,27 @@ def evidence_from_rows(
     config: ScoringSettings,
     *,
     as_of: int,
+    activity: Iterable[object] | None = None,
     progress: Callable[[int], None] | None = None,
     on_loaded: Callable[[int], None] | None = None,
 ) -> EvidenceRun:
-    """Stage 1 only: clean `rows`, resolve them against `market_payloads`, evidence per wallet as of `as_of`."""
-    tape, load = load_rows(rows)
+    """Stage 1 only: clean `rows` (plus splits and merges from `activity` rows, when given), resolve them against
+    `market_payloads`, evidence per wallet as of `as_of`."""
     markets, market_report = load_markets(market_payloads)
+    extra: list[dict[str, object]] = []
+    activity_report = None
+    if activity is not None:
+        extra, activity_report = position_rows(activity, markets)
+    tape, load = load_rows([*rows, *extra])
     late = tape.timestamp > as_of
     if late.any():
         tape = tape.take(~late)
     facts = token_facts(tape, markets, as_of)
     if on_loaded is not None:
         on_loaded(len(tape.wallets))
-    evidence = wallet_evidence(tape, facts, as_of, config, progress)
+    evidence = wallet_evidence(tape, facts, as_of, config, progress, activity_report)
     unknown = int(np.count_nonzero(~facts.known[tape.token])) if tape.n else 0
-    return EvidenceRun(evidence, load, market_report, int(late.sum()), unknown)
+    return EvidenceRun(evidence, load, market_report, int(late.sum()), unknown, activity_report)
 
 
 def score_rows(
@@ -95,6 +105,7 @@ def score_rows(
     *,
     as_of: int | None = None,
     prior: Mapping[str, PriorStatus] | None = None,
+    activity: Iterable[object] | None = None,
     progress: Callable[[int], None] | None = None,
     on_loaded: Callable[[int], None] | None = None,
 ) -> ScoreRun:
@@ -105,7 +116,9 @@ def score_rows(
         tape, _ = load_rows(rows)
         markets, _ = load_markets(market_payloads)
         as_of = default_as_of(tape.timestamp.tolist(), markets)
-    stage1 = evidence_from_rows(rows, market_payloads, config, as_of=as_of, progress=progress, on_loaded=on_loaded)
+    stage1 = evidence_from_rows(
+        rows, market_payloads, config, as_of=as_of, activity=activity, progress=progress, on_loaded=on_loaded
+    )
     universe = score_universe(stage1.evidence, config, as_of=as_of, prior=prior)
     return ScoreRun(
         universe=universe,
@@ -114,6 +127,7 @@ def score_rows(
         as_of=as_of,
         after_as_of=stage1.after_as_of,
         unknown_market_trades=stage1.unknown_market_trades,
+        activity=stage1.activity,
     )
 
 

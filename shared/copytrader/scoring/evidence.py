@@ -10,14 +10,17 @@ concatenated; stage 2 (`copytrader.scoring.universe`) then compares them.
 Per-wallet statistics (formulas in the modules named):
 - edge: mean over scored trades of e (equal weights); z and p_value: the martingale null test (edge module);
   edge_ci_low / edge_ci_high: stationary-bootstrap percentile interval (two-sided level 2c - 1, so the low end is
-  the one-sided c lower bound) of the ratio sum(e) / count over the wallet's calendar of trade days, block length by
-  Politis-White (2009 correction) on the daily edge sums; the seed mixes the configured seed with the wallet
-  address, so a wallet's interval does not depend on which batch it was scored in.
+  the one-sided c lower bound) of the ratio sum(e) / count over the wallet's calendar of trade days; the seed mixes
+  the configured seed with the wallet address, so a wallet's interval does not depend on which batch it was
+  scored in. The edge and the daily-Sharpe intervals share one set of blocks (`_intervals`), expected block length
+  the larger of the Politis-White (2009 correction) estimates on the daily edge sums and on the daily P&L.
 - ewma_edge_{30,90}d, ewma_net_edge_90d and its sampling variance (max of cluster-robust and null), n_eff_90d.
 - ewma_return_{30,90}d: recency-weighted mean return on cost of resolved BUYs, (payout - p) / p - fee / (p s).
 - win_rate / breakeven_win_rate over resolved decisive BUYs: wins / n against mean entry price.
 - daily P&L (ledger calendar): per-period Sharpe (ddof 1), population skew and non-excess kurtosis (the PSR
-  convention), annualised Sharpe and Sortino (x sqrt(365), x 365), additive max drawdown in pUSD.
+  convention), annualised Sharpe and Sortino (x sqrt(365), x 365), additive max drawdown in pUSD; the annualised
+  Sharpe's stationary-bootstrap percentile interval (same level and blocks as the edge's; endpoints scaled by
+  sqrt(365) after the interval, a monotone map).
 - diversity: distinct markets and events, and effective events 1 / HHI of traded notional across events.
 - categories: per category the scored trades, mean edge and its null z; specialties are categories with at least
   10 scored trades and z >= 2 (nominal, not multiplicity-controlled: a hint for category weighting, not a test).
@@ -27,19 +30,26 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from copytrader.scoring.activity import ActivityReport
 from copytrader.scoring.behaviour import detect
 from copytrader.scoring.edge import recency_weights, summarise, trade_edges
 from copytrader.scoring.ledger import SECONDS_PER_DAY, build_ledger
 from copytrader.scoring.market_table import TokenFacts
 from copytrader.scoring.tape import TradeTape
 from copytrader.settings import ScoringSettings
-from copytrader.stats.bootstrap import ratio_ci
+from copytrader.stats.bootstrap import (
+    ci_from_replicates,
+    optimal_block_length,
+    sharpe_estimate_and_floor,
+    sharpe_replicates,
+    stationary_block_sums,
+)
 from copytrader.stats.performance import max_drawdown_additive
 
 FloatArray = npt.NDArray[np.float64]
@@ -99,6 +109,8 @@ class WalletEvidence:
     days: int
     sharpe_daily: float
     sharpe_annual: float
+    sharpe_annual_ci_low: float
+    sharpe_annual_ci_high: float
     sortino_annual: float
     skew: float
     kurtosis: float
@@ -114,6 +126,9 @@ class WalletEvidence:
     categories: dict[str, CategoryEdge] = field(default_factory=dict)
     specialties: tuple[str, ...] = ()
     flags: tuple[str, ...] = ()
+    redeemed_usdc: float = 0.0  # REDEEM cash seen in /activity (audit against resolution_usdc)
+    rewards_usdc: float = 0.0  # rewards and maker rebates: income that is not trading P&L
+    conversions: int = 0  # neg-risk conversions (not modelled)
 
     def as_record(self) -> dict[str, Any]:
         record = asdict(self)
@@ -141,6 +156,44 @@ def _group_mean(group: npt.NDArray[np.int64], x: FloatArray, w: FloatArray, size
         return np.asarray(np.where(total > 0, np.bincount(group, weights=w * x, minlength=size) / total, np.nan))
 
 
+def _intervals(
+    edge_sum: FloatArray,
+    edge_count: FloatArray,
+    pnl: FloatArray,
+    has_edge: bool,
+    has_sharpe: bool,
+    config: ScoringSettings,
+    level: float,
+    rng: np.random.Generator,
+) -> tuple[float, float, int, float, float, float]:
+    """Edge-per-trade and daily-Sharpe intervals from ONE set of stationary-bootstrap blocks over the wallet's
+    calendar (both series live on it): the expected block length is the larger of the two Politis-White estimates
+    (the more dependent series sets it), which halves the cost of two separate bootstraps.
+    Returns (edge low, edge high, dropped edge resamples, block length, sharpe low, sharpe high), NaN where undefined.
+    """
+    nan = math.nan
+    if not has_edge and not has_sharpe:
+        return nan, nan, 0, nan, nan, nan
+    b = max(optimal_block_length(edge_sum).stationary if has_edge else 1.0, optimal_block_length(pnl).stationary)
+    estimate, centre, floor = sharpe_estimate_and_floor(pnl)
+    y = pnl - centre
+    sums = stationary_block_sums(np.stack([edge_sum, edge_count, y, y * y]), b, config.bootstrap_reps, rng)
+    edge: tuple[float, float, int] = (nan, nan, 0)
+    if has_edge:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            replicates = sums[:, 0] / sums[:, 1]
+        ratio = ci_from_replicates(
+            float(edge_sum.sum() / edge_count.sum()), replicates, level, "percentile", block_size=b
+        )
+        edge = (ratio.low, ratio.high, ratio.dropped)
+    sharpe: tuple[float, float] = (nan, nan)
+    if has_sharpe:
+        replicates = sharpe_replicates(sums[:, 2], sums[:, 3], pnl.size, centre, floor)
+        daily = ci_from_replicates(estimate, replicates, level, "percentile", block_size=b)
+        sharpe = (daily.low, daily.high)
+    return edge[0], edge[1], edge[2], b, sharpe[0], sharpe[1]
+
+
 def _seed(seed: int, wallet: str) -> np.random.Generator:
     digits = wallet[2:] if wallet.startswith("0x") else wallet
     try:
@@ -159,8 +212,9 @@ def wallet_evidence(
     as_of: int,
     config: ScoringSettings,
     progress: Callable[[int], None] | None = None,
+    activity: ActivityReport | None = None,
 ) -> list[WalletEvidence]:
-    """Stage-1 evidence for every wallet of `tape` (in `tape.wallets` order).
+    """Stage-1 evidence for every wallet of `tape` (in `tape.wallets` order); `activity` adds the audit figures.
 
     Wallets are processed in chunks of about CHUNK_TRADES trades: each wallet's evidence depends only on its own
     trades, and small chunks keep the working set in cache (10 million trades at once ran 2.5x slower).
@@ -176,7 +230,23 @@ def wallet_evidence(
         hi = min(max(hi, lo + 1), wallets)
         results.extend(_chunk_evidence(tape.wallet_slice(lo, hi), facts, as_of, config, progress))
         lo = hi
+    if activity is not None:
+        results = [_with_activity(e, activity) for e in results]
     return results
+
+
+def _with_activity(e: WalletEvidence, activity: ActivityReport) -> WalletEvidence:
+    conversions = activity.conversions.get(e.wallet, 0)
+    flags = e.flags
+    if conversions:
+        flags = (*flags, f"{conversions} neg-risk conversions not modelled: P&L may be incomplete")
+    return replace(
+        e,
+        redeemed_usdc=activity.redeemed_usdc.get(e.wallet, 0.0),
+        rewards_usdc=activity.rewards_usdc.get(e.wallet, 0.0),
+        conversions=conversions,
+        flags=flags,
+    )
 
 
 def _chunk_evidence(
@@ -210,8 +280,9 @@ def _chunk_evidence(
     # diversity
     notional = tape.price * tape.size
     volume = np.bincount(w, weights=notional, minlength=wallets)
-    trades = np.bincount(w, minlength=wallets)
-    legs = np.bincount(w, weights=tape.legs.astype(np.float64), minlength=wallets).astype(np.int64)
+    decision = tape.decision.astype(np.float64)
+    trades = np.bincount(w, weights=decision, minlength=wallets).astype(np.int64)
+    legs = np.bincount(w, weights=tape.legs * decision, minlength=wallets).astype(np.int64)
     market_pairs = np.unique(w * len(tape.conditions) + tape.condition)
     markets = np.bincount(market_pairs // max(1, len(tape.conditions)), minlength=wallets)
     event = facts.event[tape.token]
@@ -248,7 +319,7 @@ def _chunk_evidence(
     first_day = ledger.day_index[ledger.day_start[:-1].clip(max=max(0, ledger.day_index.size - 1))]
     slot = ledger.day_start[w] + (day_of_trade - first_day[w])
     calendar = int(ledger.day_start[-1])
-    edge_sum = np.bincount(slot[s], weights=edges.edge[s], minlength=calendar)
+    edge_sum = np.bincount(slot[s], weights=edges.edge[s], minlength=calendar).astype(np.float64)
     edge_count = np.bincount(slot[s], minlength=calendar).astype(np.float64)
     lengths = np.diff(ledger.day_start)
     owner = np.repeat(np.arange(wallets), lengths)
@@ -277,18 +348,17 @@ def _chunk_evidence(
     results: list[WalletEvidence] = []
     for i, address in enumerate(tape.wallets):
         lo, hi = int(ledger.day_start[i]), int(ledger.day_start[i + 1])
-        if flat.n[i] > 0:
-            ci = ratio_ci(
-                edge_sum[lo:hi],
-                edge_count[lo:hi],
-                reps=config.bootstrap_reps,
-                level=level,
-                rng=_seed(config.seed, address),
-            )
-            ci_low, ci_high, dropped, block = ci.low, ci.high, ci.dropped, ci.block_size
-        else:
-            ci_low = ci_high = block = math.nan
-            dropped = 0
+        ci_low, ci_high, dropped, block, sharpe_low, sharpe_high = _intervals(
+            edge_sum[lo:hi],
+            edge_count[lo:hi],
+            x[lo:hi],
+            bool(flat.n[i] > 0),
+            bool(math.isfinite(sharpe[i])),
+            config,
+            level,
+            _seed(config.seed, address),
+        )
+        sharpe_low, sharpe_high = sharpe_low * annual, sharpe_high * annual
         flags: list[str] = list(behaviour.reasons[i])
         if ledger.pre_window_shares[i] > 0:
             flags.append(
@@ -346,6 +416,8 @@ def _chunk_evidence(
                 days=int(lengths[i]),
                 sharpe_daily=float(sharpe[i]),
                 sharpe_annual=float(sharpe[i] * annual),
+                sharpe_annual_ci_low=float(sharpe_low),
+                sharpe_annual_ci_high=float(sharpe_high),
                 sortino_annual=float(sortino[i]),
                 skew=float(skew[i]),
                 kurtosis=float(kurt[i]),

@@ -16,6 +16,9 @@ Cleaning, each step counted in `LoadReport`:
    the size-weighted mean, the timestamp the earliest. Two genuinely distinct legs with identical size and
    price cannot be told from a repeat and count once (documented limitation).
 Rows without a transaction hash (some exports drop it) are kept, flagged in `no_tx_hash`, and never merged.
+Position changes that are not trading decisions - full sets split from or merged into pUSD, converted from
+`/activity` rows by `copytrader.scoring.activity` - carry `KIND_FIELD` and become tape entries with
+`decision = False`: the ledger books them, the edge statistics ignore them.
 Fees: a row's `fee` field (pUSD), when present, is the fee the wallet paid on that trade; rows without one are
 fee-free (historical Data API rows carry none).
 """
@@ -43,6 +46,8 @@ _HASH32 = re.compile(r"^0x[0-9a-f]{64}$")
 _TOKEN_ID = re.compile(r"^[0-9]{1,78}$")
 _MAX_SHARES = float(MAX_SHARES)
 NEGATIVE_FEE = "negative_fee"
+KIND_FIELD = "_copytrader_kind"  # set only by copytrader.scoring.activity on the rows it synthesises
+POSITION_KINDS = frozenset({"split", "merge"})
 
 
 @dataclass(frozen=True)
@@ -50,7 +55,8 @@ class TradeTape:
     """Trades as columns. `wallet`, `token`, `condition` index the tuples of addresses and ids.
 
     buy: True for BUY; price in (0, 1); size in shares; fee in pUSD (0 when the row carried none); timestamp in
-    epoch seconds; legs: how many rows made the trade.
+    epoch seconds; legs: how many rows made the trade; decision: a trade the wallet chose at a price (False for
+    a split or merge of full sets, which changes positions but says nothing about skill).
     """
 
     wallets: tuple[str, ...]
@@ -65,6 +71,7 @@ class TradeTape:
     fee: npt.NDArray[np.float64]
     timestamp: npt.NDArray[np.int64]
     legs: npt.NDArray[np.int64]
+    decision: npt.NDArray[np.bool_]
 
     @property
     def n(self) -> int:
@@ -88,6 +95,7 @@ class TradeTape:
             fee=self.fee[mask],
             timestamp=self.timestamp[mask],
             legs=self.legs[mask],
+            decision=self.decision[mask],
         )
 
     def wallet_slice(self, lo: int, hi: int) -> TradeTape:
@@ -107,6 +115,7 @@ class TradeTape:
             fee=self.fee[a:b],
             timestamp=self.timestamp[a:b],
             legs=self.legs[a:b],
+            decision=self.decision[a:b],
         )
 
     def wallet_bounds(self) -> npt.NDArray[np.int64]:
@@ -177,6 +186,7 @@ class _Row:
     size: float
     fee: float
     timestamp: int
+    kind: str
 
 
 def _parse(row: object) -> _Row:
@@ -206,15 +216,19 @@ def _parse(row: object) -> _Row:
     fee = 0.0 if raw_fee in (None, "") else _float(raw_fee, RejectReason.INVALID_TRADE)
     if fee < 0:
         raise _Reject(NEGATIVE_FEE)
-    return _Row(tx, wallet, token, condition, side == "BUY", price, size, fee, timestamp)
+    kind = row.get(KIND_FIELD)
+    return _Row(
+        tx, wallet, token, condition, side == "BUY", price, size, fee, timestamp, kind if kind in POSITION_KINDS else ""
+    )
 
 
 def load_rows(rows: Iterable[object]) -> tuple[TradeTape, LoadReport]:
     """Clean, de-duplicate and merge `rows` into a tape (see the module docstring); never raises on bad rows."""
     report = LoadReport()
     seen: set[tuple[object, ...]] = set()
-    fills: dict[tuple[str, str, str, bool], int] = {}
-    kept: list[list[Any]] = []  # [wallet, token, condition, buy, notional, size, fee, timestamp, legs, arrival]
+    fills: dict[tuple[str, str, str, bool, str], int] = {}
+    # [wallet, token, condition, buy, notional, size, fee, timestamp, legs, arrival, decision]
+    kept: list[list[Any]] = []
     for row in rows:
         report.rows += 1
         try:
@@ -222,7 +236,7 @@ def load_rows(rows: Iterable[object]) -> tuple[TradeTape, LoadReport]:
         except _Reject as reject:
             report.rejected[reject.reason] += 1
             continue
-        identity = (r.tx, r.wallet, r.token, r.buy, r.size, r.price, r.timestamp)
+        identity = (r.tx, r.wallet, r.token, r.buy, r.size, r.price, r.timestamp, r.kind)
         if identity in seen:
             report.duplicates += 1
             continue
@@ -230,7 +244,7 @@ def load_rows(rows: Iterable[object]) -> tuple[TradeTape, LoadReport]:
         if not r.tx:
             report.no_tx_hash += 1
         else:
-            leg_of = fills.get((r.tx, r.wallet, r.token, r.buy))
+            leg_of = fills.get((r.tx, r.wallet, r.token, r.buy, r.kind))
             if leg_of is not None:
                 merged = kept[leg_of]
                 merged[4] += r.price * r.size
@@ -240,8 +254,22 @@ def load_rows(rows: Iterable[object]) -> tuple[TradeTape, LoadReport]:
                 merged[8] += 1
                 report.merged_legs += 1
                 continue
-            fills[(r.tx, r.wallet, r.token, r.buy)] = len(kept)
-        kept.append([r.wallet, r.token, r.condition, r.buy, r.price * r.size, r.size, r.fee, r.timestamp, 1, len(kept)])
+            fills[(r.tx, r.wallet, r.token, r.buy, r.kind)] = len(kept)
+        kept.append(
+            [
+                r.wallet,
+                r.token,
+                r.condition,
+                r.buy,
+                r.price * r.size,
+                r.size,
+                r.fee,
+                r.timestamp,
+                1,
+                len(kept),
+                not r.kind,
+            ]
+        )
     report.trades = len(kept)
     return _columns(kept), report
 
@@ -274,6 +302,7 @@ def _columns(kept: list[list[Any]]) -> TradeTape:
         fee=np.array([k[6] for k in kept], dtype=np.float64)[order],
         timestamp=timestamp[order],
         legs=np.array([k[8] for k in kept], dtype=np.int64)[order],
+        decision=np.array([k[10] for k in kept], dtype=np.bool_)[order],
     )
 
 

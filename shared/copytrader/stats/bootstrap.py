@@ -465,12 +465,35 @@ def sharpe_ci(
         return _empty(level, method, reps, b)
     centre = float(series.mean())
     y = series - centre
+    estimate, floor = _sharpe_and_floor(y, centre)
+    sums = stationary_block_sums(np.stack([y, y * y]), b, reps, rng)
+    return ci_from_replicates(
+        estimate, sharpe_replicates(sums[:, 0], sums[:, 1], n, centre, floor), level, method, block_size=b
+    )
+
+
+def _sharpe_and_floor(y: FloatArray, centre: float) -> tuple[float, float]:
+    n = y.size
     sample_ss = float(y @ y)
     floor = 64 * n * _EPS * (sample_ss + n * centre * centre)  # sums of squared deviations below it are 0
     estimate = centre / math.sqrt(sample_ss / (n - 1)) if n > 1 and sample_ss > floor else math.nan
-    sums = stationary_block_sums(np.stack([y, y * y]), b, reps, rng)
-    s1, s2 = sums[:, 0], sums[:, 1]
+    return estimate, floor
+
+
+def sharpe_replicates(s1: FloatArray, s2: FloatArray, n: int, centre: float, floor: float) -> FloatArray:
+    """Per-period Sharpe of each resample from its block sums s1 of y = x - centre and s2 of y^2 (see `sharpe_ci`):
+    mean* = centre + s1/n, var* = (s2 - s1^2/n) / (n - 1), NaN where s2 - s1^2/n <= floor or n < 2. Lets a caller
+    resample several statistics of one calendar with one set of blocks (`stationary_block_sums` on more columns).
+    """
     ss = s2 - s1 * s1 / n
     with np.errstate(divide="ignore", invalid="ignore"):
-        replicates = np.where((ss > floor) & (n > 1), (centre + s1 / n) / np.sqrt(ss / max(n - 1, 1)), np.nan)
-    return ci_from_replicates(estimate, replicates, level, method, block_size=b)
+        out = np.where((ss > floor) & (n > 1), (centre + s1 / n) / np.sqrt(ss / max(n - 1, 1)), np.nan)
+    return np.asarray(out, dtype=np.float64)
+
+
+def sharpe_estimate_and_floor(x: npt.ArrayLike) -> tuple[float, float, float]:
+    """(per-period Sharpe of x, mean of x, the zero-variance floor `sharpe_replicates` needs) - sharpe_ci's rules."""
+    series = _series(x)
+    centre = float(series.mean()) if series.size else math.nan
+    estimate, floor = _sharpe_and_floor(series - centre, centre)
+    return estimate, centre, floor

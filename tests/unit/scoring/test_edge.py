@@ -40,6 +40,7 @@ def world(
         fee=np.zeros(len(wallet)),
         timestamp=t[order].astype(np.int64),
         legs=np.ones(len(wallet), dtype=np.int64),
+        decision=np.ones(len(wallet), dtype=bool),
     )
     payout = np.empty(2 * n_markets)
     payout[0::2], payout[1::2] = yes_wins, 1 - yes_wins

@@ -35,6 +35,7 @@ def make_tape(trades: list[tuple[int, int, bool, float, float, int, float]], tok
         fee=pick(6, float),
         timestamp=pick(5, np.int64),
         legs=np.ones(len(trades), dtype=np.int64),
+        decision=np.ones(len(trades), dtype=bool),
     )
 
 
