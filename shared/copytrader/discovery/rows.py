@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from copytrader.polymarket.data_api import Row, row_identity, row_timestamp
+from copytrader.polymarket.data_api import Row, row_content_identity, row_identity, row_timestamp
 
 Identity = Callable[[object], str]
 
@@ -48,7 +48,7 @@ def _keyed(row: object, fields: Sequence[str]) -> str:
 
 def trade_identity(row: object) -> str:
     """A `/trades` row: the canonical trade key plus size, price and timestamp (one leg of one fill)."""
-    return _keyed(row, _ECONOMIC_FIELDS)
+    return row_content_identity(row)
 
 
 def activity_identity(row: object) -> str:

@@ -37,7 +37,7 @@ from copytrader.polymarket.data_api import (
     RowReject,
     merge_legs,
     parse_trade_row,
-    row_identity,
+    row_content_identity,
     row_timestamp,
 )
 
@@ -138,12 +138,11 @@ class DataApiPoller:
         """Fetch the wallet's rows down to its mark, hand new trades to the sink, then advance the mark."""
         mark = await self._load_mark(wallet)
         fetch = await self._client.trades_since(wallet, is_older=mark.is_behind, page_size=self.settings.page_size)
-        trades: list[WhaleTrade] = []
         observed: list[tuple[str, int]] = []
+        legs: list[WhaleTrade] = []
         for page in fetch.pages:
-            page_trades: list[WhaleTrade] = []
             for row in page.rows:
-                timestamp, identity = row_timestamp(row), row_identity(row)
+                timestamp, identity = row_timestamp(row), row_content_identity(row)
                 if timestamp is not None:
                     if not mark.is_new(identity, timestamp):
                         continue
@@ -152,8 +151,10 @@ class DataApiPoller:
                 if isinstance(parsed, RowReject):
                     sink.reject(SOURCE, parsed.reason.value, {"detail": parsed.detail, "row": row})
                 else:
-                    page_trades.append(parsed)
-            trades.extend(merge_legs(page_trades))
+                    legs.append(parsed)
+        # repeats across pages are gone (content identity), so rows sharing a key are legs of one fill, even when
+        # a page boundary fell between them
+        trades = merge_legs(legs)
         trades.reverse()  # pages are newest first; the pipeline wants each market's trades in time order
         trades.sort(key=lambda t: t.timestamp)
         if trades:

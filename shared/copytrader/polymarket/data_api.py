@@ -173,6 +173,20 @@ def row_identity(row: object) -> str:
     return "row:" + hashlib.blake2b(content.encode(), digest_size=16).hexdigest()
 
 
+def row_content_identity(row: object) -> str:
+    """A row's trade key plus its size, price and timestamp: one leg of one fill.
+
+    With `takerOnly=false` a wallet whose several resting orders fill in one transaction gets one row per order;
+    those rows share the trade key (`row_identity`) and differ in size or price. Paging and high-water marks must
+    tell a repeated row (identical in every one of these fields) from another leg of the same fill.
+    """
+    key = row_identity(row)
+    if key.startswith("row:") or not isinstance(row, Mapping):
+        return key  # not identifiable by its fields: its whole content is its identity
+    content = json.dumps([row.get("size"), row.get("price"), row.get("timestamp")], default=str, separators=(",", ":"))
+    return f"{key}|{hashlib.blake2b(content.encode(), digest_size=12).hexdigest()}"
+
+
 def row_timestamp(row: object) -> int | None:
     return epoch_seconds(row.get("timestamp")) if isinstance(row, Mapping) else None
 
@@ -243,8 +257,9 @@ def merge_legs(trades: Sequence[WhaleTrade]) -> list[WhaleTrade]:
     """Trades with the same canonical key are legs of one fill: sum the sizes, size-weighted mean price.
 
     A wallet whose several resting orders on one token and side fill in one settlement transaction gets
-    one Data API row per order; the canonical trade is their sum (see `copytrader.model.trade_key`). Only
-    rows of one response may be merged: equal rows on two pages are a page-boundary repeat, not two legs.
+    one Data API row per order; the canonical trade is their sum (see `copytrader.model.trade_key`). Merge
+    only rows whose exact repeats are gone (`row_content_identity`, as `trades_since` does across its pages):
+    equal rows on two pages are a page-boundary repeat, not two legs.
     The mean price is rounded to 1e-6 (finer than any tick) within the legs' price range. Order of first
     appearance is kept.
     """
@@ -418,7 +433,8 @@ class DataApiClient:
         """Page a wallet's trades newest first until a page reaches a row for which `is_older(timestamp)`.
 
         Also stops at a short page (the end of the history). Rows already returned by an earlier page of
-        this call (pushed across the boundary by newer trades) are dropped by `row_identity`.
+        this call (pushed across the boundary by newer trades) are dropped by `row_content_identity`; another leg
+        of a fill whose first leg ended the previous page is kept (the bare trade key would drop it).
         """
         fetch = TradeFetch()
         seen: set[str] = set()
@@ -436,12 +452,12 @@ class DataApiClient:
             fetch.requests += 1
             fresh = []
             for row in rows:
-                identity = row_identity(row)
+                identity = row_content_identity(row)
                 if identity in seen:
                     fetch.repeated_rows += 1
                     continue
                 fresh.append(row)
-            seen.update(row_identity(row) for row in fresh)
+            seen.update(row_content_identity(row) for row in fresh)
             fetch.pages.append(ReceivedPage(fresh, self._wall()))
             reached = any((t := row_timestamp(row)) is not None and is_older(t) for row in rows)
             if reached or len(rows) < page_size:

@@ -154,6 +154,18 @@ def test_legs_of_one_fill_on_one_page_become_one_trade() -> None:
     assert (sink.accepted[0].size, sink.accepted[0].price) == (Decimal(40), Decimal("0.575000"))
 
 
+def test_legs_of_one_fill_split_by_a_page_boundary_still_become_one_trade() -> None:
+    """Page size 4, newest first: three single fills, then the first leg of a fill end page one and its second leg
+    opens page two. Deduplicating pages by the bare trade key would drop that leg (30 of the fill's 40 shares)."""
+    clock = VirtualClock()
+    legs = [v1_row(-5, size=10, price=0.5), v1_row(-5, size=30, price=0.6)]
+    api = FakeDataApi(rows={WALLET: [*feed(-2, -3, -4), *legs]})
+    poller, sink = make(api, clock), RecordingSink()
+    assert poll(poller, sink) == [tx(-5), tx(-4), tx(-3), tx(-2)]
+    assert (sink.accepted[0].size, sink.accepted[0].price) == (Decimal(40), Decimal("0.575000"))
+    assert len(api.requests) == 2
+
+
 class FailingStore(InMemoryHighWaterMarks):
     def __init__(self) -> None:
         super().__init__()
