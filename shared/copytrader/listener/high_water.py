@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Protocol
 
-# 4,000 identities of 32-36 characters keep a persisted mark well under DynamoDB's 400 KB item limit.
+# 4,000 identities of up to 49 characters (trade key | 16-hex content digest, `row_content_identity`) and their
+# timestamps keep a persisted mark near 250 KB, under DynamoDB's 400 KB item limit.
 MAX_RECENT = 4_000
 
 

@@ -184,7 +184,7 @@ def row_content_identity(row: object) -> str:
     if key.startswith("row:") or not isinstance(row, Mapping):
         return key  # not identifiable by its fields: its whole content is its identity
     content = json.dumps([row.get("size"), row.get("price"), row.get("timestamp")], default=str, separators=(",", ":"))
-    return f"{key}|{hashlib.blake2b(content.encode(), digest_size=12).hexdigest()}"
+    return f"{key}|{hashlib.blake2b(content.encode(), digest_size=8).hexdigest()}"
 
 
 def row_timestamp(row: object) -> int | None:

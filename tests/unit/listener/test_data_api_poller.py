@@ -12,7 +12,7 @@ import pytest
 
 from copytrader.listener.data_api_poller import DataApiPoller, DataApiPollerSettings
 from copytrader.listener.high_water import HighWaterMark, InMemoryHighWaterMarks
-from copytrader.polymarket.data_api import row_identity
+from copytrader.polymarket.data_api import row_content_identity
 from tests.unit.listener.fakes import (
     EPOCH0,
     OTHER_WALLET,
@@ -79,7 +79,7 @@ def test_later_polls_hand_over_only_new_rows_including_late_rows_of_the_newest_s
     assert poll(poller, sink) == [hex_of("tx:late", 32), tx(2), tx(3)]
     assert poll(poller, sink) == []
     mark = poller.mark(WALLET)
-    assert mark is not None and mark.floor == EPOCH0 + 3 and set(mark.recent) == {row_identity(v1_row(3))}
+    assert mark is not None and mark.floor == EPOCH0 + 3 and set(mark.recent) == {row_content_identity(v1_row(3))}
 
 
 def test_overlap_window_picks_up_rows_indexed_late_with_older_timestamps() -> None:
