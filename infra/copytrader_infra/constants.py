@@ -26,6 +26,10 @@ LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_12
 LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
 LAMBDA_PYTHON_VERSION = "3.12"
 LAMBDA_WHEEL_PLATFORM = "manylinux2014_aarch64"
+# Also offered to pip for the scoring layers: numpy >= 2.3 ships aarch64 wheels for glibc 2.28 only, and the
+# python3.12 runtime (Amazon Linux 2023) has glibc 2.34.
+LAMBDA_GLIBC_WHEEL_PLATFORM = "manylinux_2_28_aarch64"
+LAMBDA_UNZIPPED_LIMIT_BYTES = 262_144_000  # 250 MB: a function's code and all its layers, unzipped
 
 # Tables holding money or the state that guards it: deletion protection on, kept if the stack is deleted.
 MONEY_TABLES = frozenset({"orders", "ledger", "positions", "risk"})

@@ -85,6 +85,7 @@ class PipelineFunction(Construct):
         spec: FunctionSpec,
         layers: Sequence[lambda_.ILayerVersion],
         environment: dict[str, str],
+        purpose: str = "copy pipeline",
     ) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec
@@ -99,7 +100,7 @@ class PipelineFunction(Construct):
         self.function = lambda_.Function(
             self,
             "Function",
-            description=f"copytrader copy pipeline: {spec.name}",
+            description=f"copytrader {purpose}: {spec.name}",
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
             handler="handler.lambda_handler",

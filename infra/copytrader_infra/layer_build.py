@@ -1,4 +1,7 @@
-"""Build the two Lambda layers into content-keyed folders under `.build/layers/`, without Docker.
+"""Build the Lambda layers into content-keyed folders under `.build/layers/`, without Docker.
+
+The copy pipeline's functions use two (dependencies, domain); the scoring workflow's add `quant` (numpy,
+scipy) and `http` (httpx) where they need them.
 
 Each layer lives in `.build/layers/<name>/<key>/python/`, where `<key>` hashes every input of the build
 (the requirement list, the lock, the pip platform flags, the domain package's files, whether bytecode is
@@ -21,6 +24,7 @@ import glob
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -33,6 +37,7 @@ from pathlib import Path
 from copytrader_infra.constants import (
     BUILD_DIR,
     DOMAIN_PACKAGE_DIR,
+    LAMBDA_GLIBC_WHEEL_PLATFORM,
     LAMBDA_PYTHON_VERSION,
     LAMBDA_WHEEL_PLATFORM,
     LOCK_FILE,
@@ -61,29 +66,66 @@ class LayerBuild:
 def dependency_layer() -> LayerBuild:
     """The Lambda runtime dependencies (`[project].dependencies`), pinned by requirements/lock.txt."""
     requirements = _runtime_requirements()
-    pip_args = [
-        "--platform",
-        LAMBDA_WHEEL_PLATFORM,
-        "--implementation",
-        "cp",
-        "--python-version",
-        LAMBDA_PYTHON_VERSION,
-        "--only-binary=:all:",
-    ]
+    pip_args = _pip_args(LAMBDA_WHEEL_PLATFORM)
     inputs = {"requirements": requirements, "lock": LOCK_FILE.read_text(), "pip": pip_args}
 
     def populate(site: Path) -> None:
-        command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check"]
-        command += ["--no-input", *pip_args, "--target", str(site), "--constraint", str(LOCK_FILE), *requirements]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise LayerBuildError(
-                "pip could not build the dependency layer; the first build needs PyPI, later synths reuse "
-                f"the cached folder.\n{done.stderr[-3000:]}"
-            )
-        shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: not importable, useless in a layer
+        _pip_install(site, requirements, pip_args, "dependency")
 
     return _cached_build("dependencies", inputs, populate)
+
+
+def quant_layer() -> LayerBuild:
+    """numpy and scipy for the scoring workflow's evidence and select functions (`quant` extra + numpy).
+
+    numpy >= 2.3 publishes aarch64 wheels for glibc 2.28 only (`manylinux_2_28`), which Lambda's python3.12
+    runtime (Amazon Linux 2023, glibc 2.34) runs; pip is offered that tag besides manylinux2014. The packages'
+    own test suites (`tests` folders, ~25 MB) are left out: numpy and scipy ~205 MB with them, and Lambda allows
+    250 MB unzipped for a function and all its layers.
+    """
+    requirements = [*_optional_requirements("quant"), _optional_requirement("local", "numpy")]
+    return _requirements_layer("quant", requirements, strip_tests=("numpy", "scipy"))
+
+
+def http_layer() -> LayerBuild:
+    """httpx and its dependencies: the Data API and Gamma clients of the scoring workflow's discovery."""
+    return _requirements_layer("http", [_optional_requirement("listener", "httpx")])
+
+
+def _requirements_layer(name: str, requirements: list[str], strip_tests: tuple[str, ...] = ()) -> LayerBuild:
+    pip_args = _pip_args(LAMBDA_WHEEL_PLATFORM, LAMBDA_GLIBC_WHEEL_PLATFORM)
+    inputs = {"requirements": requirements, "lock": LOCK_FILE.read_text(), "pip": pip_args, "strip": strip_tests}
+
+    def populate(site: Path) -> None:
+        _pip_install(site, requirements, pip_args, name)
+        for package in strip_tests:
+            for tests in sorted((site / package).rglob("tests"), reverse=True):
+                if tests.is_dir():
+                    shutil.rmtree(tests)
+
+    return _cached_build(name, inputs, populate)
+
+
+def _pip_args(*platforms: str) -> list[str]:
+    args = [arg for platform in platforms for arg in ("--platform", platform)]
+    return [*args, "--implementation", "cp", "--python-version", LAMBDA_PYTHON_VERSION, "--only-binary=:all:"]
+
+
+def _pip_install(site: Path, requirements: list[str], pip_args: list[str], name: str) -> None:
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check"]
+    command += ["--no-input", *pip_args, "--target", str(site), "--constraint", str(LOCK_FILE), *requirements]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise LayerBuildError(
+            f"pip could not build the {name} layer; the first build needs PyPI, later synths reuse "
+            f"the cached folder.\n{done.stderr[-3000:]}"
+        )
+    shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: not importable, useless in a layer
+
+
+def unzipped_bytes(folder: Path) -> int:
+    """What a layer (or code) folder occupies once Lambda has unzipped it: the sum of its file sizes."""
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
 def domain_layer() -> LayerBuild:
@@ -169,6 +211,17 @@ def _prune(root: Path, keep: Path) -> None:
 def _runtime_requirements() -> list[str]:
     with PYPROJECT.open("rb") as handle:
         return list(tomllib.load(handle)["project"]["dependencies"])
+
+
+def _optional_requirements(extra: str) -> list[str]:
+    with PYPROJECT.open("rb") as handle:
+        return list(tomllib.load(handle)["project"]["optional-dependencies"][extra])
+
+
+def _optional_requirement(extra: str, name: str) -> str:
+    """The one requirement of `extra` that names `name` (`numpy>=2.4,<3` for ("local", "numpy"))."""
+    (found,) = [r for r in _optional_requirements(extra) if re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0] == name]
+    return found
 
 
 def _package_files() -> list[Path]:

@@ -1,7 +1,9 @@
-"""The two Lambda layers every pipeline function uses: third-party dependencies and the domain package.
+"""The Lambda layers: the two every function uses (third-party dependencies, the domain package) and the two
+the scoring workflow adds (`ScoringLayers`: numpy + scipy where the scoring engine runs, httpx for all three).
 
-Splitting them keeps a domain-code change from re-uploading ~45 MB of dependencies, and keeps each
-function's own asset down to its handler folder.
+Splitting them keeps a domain-code change from re-uploading ~45 MB of dependencies, keeps each
+function's own asset down to its handler folder, and keeps numpy and scipy (~170 MB) off the functions that
+do not import them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ class PipelineLayers(Construct):
         super().__init__(scope, construct_id)
         dependencies = layer_build.dependency_layer()
         domain = layer_build.domain_layer()
+        self.dependency_build, self.domain_build = dependencies, domain
         self.dependencies = self._layer("Dependencies", dependencies, "copytrader runtime dependencies (pinned)")
         self.domain = self._layer("Domain", domain, "copytrader domain package")
         self.all = [self.dependencies, self.domain]
@@ -38,3 +41,26 @@ class PipelineLayers(Construct):
             compatible_architectures=[LAMBDA_ARCHITECTURE],
             description=description,
         )
+
+
+class ScoringLayers(Construct):
+    """`quant` (numpy, scipy: the scoring engine) and `http` (httpx: the Data API and Gamma clients)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.quant_build, self.http_build = layer_build.quant_layer(), layer_build.http_layer()
+        self.quant = _layer(self, "Quant", self.quant_build, "copytrader scoring: numpy and scipy (pinned)")
+        self.http = _layer(self, "Http", self.http_build, "copytrader scoring: httpx (pinned)")
+
+
+def _layer(
+    scope: Construct, construct_id: str, build: layer_build.LayerBuild, description: str
+) -> lambda_.LayerVersion:
+    return lambda_.LayerVersion(
+        scope,
+        construct_id,
+        code=lambda_.Code.from_asset(str(build.path), asset_hash=build.key, asset_hash_type=AssetHashType.CUSTOM),
+        compatible_runtimes=[LAMBDA_RUNTIME],
+        compatible_architectures=[LAMBDA_ARCHITECTURE],
+        description=description,
+    )

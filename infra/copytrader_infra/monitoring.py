@@ -8,6 +8,10 @@ The listener alarms watch its eyes (metrics from `copytrader.listener.telemetry`
 service=listener): a live feed stale for three minutes in a row (the RTDS silent stall, a dead RPC
 socket); a live feed missing trades that another source saw; and, when the task is meant to run, the
 process's heartbeat missing (there, missing data is the alarm).
+
+The scoring alarms watch the daily workflow: an execution that failed (a step raised after its retries, or
+more evidence batches failed than tolerated) or timed out. A tolerated failed batch is not an alarm; it shows
+on the dashboard (`whales_evidence_error`) and in the run's universe.json.
 """
 
 from __future__ import annotations
@@ -19,15 +23,18 @@ from constructs import Construct
 
 from copytrader.listener.telemetry import metric_name
 from copytrader.model import Source
-from copytrader.runtime_env import METRICS_NAMESPACE
+from copytrader.runtime_env import METRICS_NAMESPACE, SERVICE_NAME
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.constants import TRADE_QUEUE_MAX_AGE, TRADE_QUEUE_MAX_RECEIVES
 from copytrader_infra.listener import Listener
 from copytrader_infra.messaging import Messaging
 from copytrader_infra.naming import pascal_case
 from copytrader_infra.pipeline import CopyPipeline
+from copytrader_infra.scoring import WhaleScoring
 
 _MINUTE = Duration.minutes(1)
+_HOUR = Duration.hours(1)
+_DAY = Duration.days(1)
 _WIDTH = 12  # two widgets per dashboard row
 LIVE_FEEDS = (Source.CHAIN.value, Source.RTDS.value)
 ALL_FEEDS = (*LIVE_FEEDS, Source.DATA_API.value)
@@ -56,6 +63,7 @@ class Monitoring(Construct):
         listener: Listener,
         alerts: Alerts,
         listener_running: bool,
+        scoring: WhaleScoring | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._action = cloudwatch_actions.SnsAction(alerts.topic)
@@ -92,6 +100,7 @@ class Monitoring(Construct):
                 for name, metric in errors.items()
             ),
             *self._listener_alarms(listener_running),
+            *(self._scoring_alarms(scoring) if scoring is not None else []),
         ]
 
         dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.hours(6))
@@ -158,8 +167,27 @@ class Monitoring(Construct):
                 ),
             ),
         ]
+        if scoring is not None:
+            rows.append(_scoring_widgets(scoring))
         for row in rows:
             dashboard.add_widgets(*row)
+
+    def _scoring_alarms(self, scoring: WhaleScoring) -> list[cloudwatch.Alarm]:
+        machine = scoring.state_machine
+        return [
+            self._alarm(
+                "ScoringExecutionsFailed",
+                machine.metric_failed(period=_HOUR, statistic="Sum"),
+                1,
+                "The daily whale scoring failed: whale statuses were not updated (see the execution's history).",
+            ),
+            self._alarm(
+                "ScoringExecutionsTimedOut",
+                machine.metric_timed_out(period=_HOUR, statistic="Sum"),
+                1,
+                "The daily whale scoring timed out: whale statuses were not updated.",
+            ),
+        ]
 
     def _listener_alarms(self, running: bool) -> list[cloudwatch.Alarm]:
         alarms = []
@@ -220,6 +248,42 @@ class Monitoring(Construct):
         )
         alarm.add_alarm_action(self._action)
         return alarm
+
+
+def scoring_metric(name: str, statistic: str = "Sum", period: Duration = _DAY) -> cloudwatch.Metric:
+    """A scoring step's own metric (copytrader.scoring.workflow_telemetry: Powertools, dimension service)."""
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": SERVICE_NAME},
+        statistic=statistic,
+        period=period,
+        label=name,
+    )
+
+
+def _scoring_widgets(scoring: WhaleScoring) -> tuple[cloudwatch.GraphWidget, cloudwatch.GraphWidget]:
+    machine = scoring.state_machine
+    return (
+        _graph(
+            "Whale scoring: executions and failed evidence batches (per day)",
+            [
+                machine.metric_succeeded(period=_DAY, statistic="Sum"),
+                machine.metric_failed(period=_DAY, statistic="Sum"),
+                machine.metric_timed_out(period=_DAY, statistic="Sum"),
+                scoring_metric("whales_evidence_error"),
+            ],
+        ),
+        _graph(
+            "Whale scoring: candidates, scored, discovered (FDR), selected (per day)",
+            [
+                scoring_metric("whales_discover_candidates"),
+                scoring_metric("whales_select_wallets_scored"),
+                scoring_metric("whales_select_discovered"),
+                scoring_metric("whales_select_selected"),
+            ],
+        ),
+    )
 
 
 def _graph(title: str, metrics: list[cloudwatch.IMetric]) -> cloudwatch.GraphWidget:

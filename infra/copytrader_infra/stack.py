@@ -16,13 +16,17 @@ from copytrader_infra.listener import Listener
 from copytrader_infra.messaging import Messaging
 from copytrader_infra.monitoring import Monitoring
 from copytrader_infra.pipeline import CopyPipeline
+from copytrader_infra.scoring import WhaleScoring
 from copytrader_infra.storage import Storage
 
 
 class CopyTraderStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(
-            scope, construct_id, description="Polymarket copy-trader: listener, copy pipeline, state", **kwargs
+            scope,
+            construct_id,
+            description="Polymarket copy-trader: listener, copy pipeline, whale scoring, state",
+            **kwargs,
         )
         self.storage = Storage(self, "Storage")
         self.messaging = Messaging(self, "Messaging")
@@ -37,6 +41,14 @@ class CopyTraderStack(Stack):
             messaging=self.messaging,
             alerts=self.alerts,
             credentials=self.credentials,
+            configuration=self.configuration,
+            layers=self.layers,
+        )
+        self.scoring = WhaleScoring(
+            self,
+            "WhaleScoring",
+            storage=self.storage,
+            alerts=self.alerts,
             configuration=self.configuration,
             layers=self.layers,
         )
@@ -57,6 +69,7 @@ class CopyTraderStack(Stack):
             listener=self.listener,
             alerts=self.alerts,
             listener_running=listener_count > 0,
+            scoring=self.scoring,
         )
         self._outputs()
 
@@ -79,6 +92,8 @@ class CopyTraderStack(Stack):
             "SettingsParameterName": self.configuration.settings.parameter_name,
             "CopyPipelineStateMachineArn": self.pipeline.state_machine.state_machine_arn,
             "ListenerServiceArn": self.listener.service.service_arn,
+            "ScoringStateMachineArn": self.scoring.state_machine.state_machine_arn,
+            "ScoringBucketName": self.scoring.bucket.bucket_name,
         }
         for output_id, value in outputs.items():
             CfnOutput(self, output_id, value=value)

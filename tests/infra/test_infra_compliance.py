@@ -23,6 +23,32 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     ("AwsSolutions::AwsSolutions-SF2", "CopyTrader/CopyPipeline/StateMachine"),
     ("AwsSolutions::AwsSolutions-ECS2", "CopyTrader/Listener/Task"),
     ("AwsSolutions::AwsSolutions-IAM5[Resource::*]", "CopyTrader/Listener/Task/ExecutionRole"),
+    # the whale-scoring workflow (copytrader_infra/scoring.py)
+    ("AwsSolutions::AwsSolutions-S1", "CopyTrader/WhaleScoring/Bucket"),
+    *(
+        ("AwsSolutions::AwsSolutions-L1", f"CopyTrader/WhaleScoring/{step}/Function")
+        for step in ("WhalesDiscover", "WhalesEvidence", "WhalesSelect")
+    ),
+    *(
+        (f"AwsSolutions::AwsSolutions-IAM5[Resource::<WhaleScoringBucketEC2EECDA.Arn>/{prefix}*]", f"CopyTrader/{role}")
+        for role, prefix in (
+            ("WhaleScoring/WhalesDiscover/Role", "runs/"),
+            ("WhaleScoring/WhalesEvidence/Role", "runs/"),
+            ("WhaleScoring/WhalesEvidence/Role", "cache/"),
+            ("WhaleScoring/WhalesSelect/Role", "runs/"),
+            ("WhaleScoring/StateMachine/Role", "runs/"),
+        )
+    ),
+    ("AwsSolutions::AwsSolutions-IAM5[Resource::*]", "CopyTrader/WhaleScoring/StateMachine/Role"),
+    ("AwsSolutions::AwsSolutions-SF2", "CopyTrader/WhaleScoring/StateMachine"),
+    *(
+        (
+            "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+            f"execution:<WhaleScoringStateMachine33624A6D.Name>{suffix}]",
+            "CopyTrader/WhaleScoring/DistributedMapPolicy",
+        )
+        for suffix in (":*", "/*")
+    ),
 }
 
 
@@ -67,17 +93,19 @@ def test_resource_inventory(synthesized: Any) -> None:
         "AWS::KMS::Key": 2,
         "AWS::SecretsManager::Secret": 2,
         "AWS::SSM::Parameter": 1,
-        "AWS::Lambda::LayerVersion": 2,
-        "AWS::StepFunctions::StateMachine": 1,
+        "AWS::Lambda::LayerVersion": 4,
+        "AWS::StepFunctions::StateMachine": 2,
         "AWS::Pipes::Pipe": 1,
         "AWS::ECS::Cluster": 1,
         "AWS::ECS::TaskDefinition": 1,
         "AWS::ECS::Service": 1,
         "AWS::CloudWatch::Dashboard": 1,
-        "AWS::CloudWatch::Alarm": 12,
+        "AWS::CloudWatch::Alarm": 14,
     }
-    # Four pipeline functions plus the provider CDK adds to strip the VPC's default security group.
-    assert counts["AWS::Lambda::Function"] == 5
+    # Four pipeline functions, three scoring functions, and the provider CDK adds to strip the VPC's default
+    # security group.
+    assert counts["AWS::Lambda::Function"] == 8
+    assert counts["AWS::S3::Bucket"] == 1 and counts["AWS::Scheduler::Schedule"] == 1
     assert counts["AWS::EC2::NatGateway"] == 0
 
 

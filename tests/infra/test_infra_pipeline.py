@@ -54,7 +54,9 @@ def _asset_hash(asset: dict[str, Any]) -> str:
 
 def test_state_machine_is_express_and_logs_without_payloads(synthesized: Any) -> None:
     props = _machine(synthesized)["Properties"]
-    assert len(synthesized.of_type("AWS::StepFunctions::StateMachine")) == 1
+    machines = synthesized.of_type("AWS::StepFunctions::StateMachine")
+    express = [lid for lid, machine in machines.items() if machine["Properties"]["StateMachineType"] == "EXPRESS"]
+    assert express == [synthesized.logical_id(synthesized.stack.pipeline.state_machine)]  # the scoring one is STANDARD
     assert props["StateMachineType"] == "EXPRESS"
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
@@ -133,7 +135,7 @@ def test_function_runs_python312_on_arm64_with_both_layers(synthesized: Any, spe
 
 def test_layers_target_the_same_runtime_and_architecture(synthesized: Any) -> None:
     layers = synthesized.of_type("AWS::Lambda::LayerVersion")
-    assert len(layers) == 2
+    assert len(layers) == 4  # dependencies and domain; the scoring workflow's quant and http
     for layer in layers.values():
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]

@@ -20,14 +20,22 @@ from typing import Any
 
 from copytrader import statemachines, store
 from copytrader.local import moto_fixes
-from copytrader.local.lambdas import PIPELINE_FUNCTIONS, HandlerDispatch, load_handler, patch_moto
-from copytrader.runtime_env import EVENT_DETAIL_TYPE, EVENT_SOURCE
+from copytrader.local.lambdas import (
+    PIPELINE_FUNCTIONS,
+    SCORING_FUNCTIONS,
+    HandlerDispatch,
+    LazyHandler,
+    load_handler,
+    patch_moto,
+)
+from copytrader.runtime_env import EVENT_DETAIL_TYPE, EVENT_SOURCE, SCORING_BUCKET
 
 REGION = "us-east-1"
 QUEUE_NAME = "copytrader-trades.fifo"
 DLQ_NAME = "copytrader-trades-dlq.fifo"
 BUS_NAME = "copytrader-bus"
 MAX_RECEIVE_COUNT = 3
+SCORING_BUCKET_NAME = "copytrader-scoring"
 
 
 def free_port() -> int:
@@ -49,6 +57,8 @@ class LocalResources:
     alert_queue_url: str  # subscribed to the alert topic: shows what an operator would receive
     state_machine_arn: str
     function_arns: dict[str, str]
+    scoring_state_machine_arn: str = ""  # the daily whale-scoring workflow (Standard, Distributed Map)
+    scoring_bucket: str = ""  # its run data and discovery cache
 
 
 class LocalAws:
@@ -78,6 +88,7 @@ class LocalAws:
                 "MOTO_PORT": str(self.port),
                 "POWERTOOLS_LOG_LEVEL": "WARNING" if self.quiet else "INFO",
                 "POWERTOOLS_TRACE_DISABLED": "true",
+                SCORING_BUCKET: SCORING_BUCKET_NAME,
             }
         )
         if self.quiet:  # request logs and moto's dumps of failed executions (the pipe reports failures itself)
@@ -186,8 +197,22 @@ class LocalAws:
         definition = statemachines.render(
             {placeholder: function_arns[name] for placeholder, name in statemachines.COPY_PIPELINE_FUNCTIONS.items()}
         )
-        state_machine_arn = self.client("stepfunctions").create_state_machine(
+        sfn = self.client("stepfunctions")
+        state_machine_arn = sfn.create_state_machine(
             name="copytrader-copy-pipeline", definition=definition, roleArn=self._role_arn(), type="EXPRESS"
+        )["stateMachineArn"]
+        self.client("s3").create_bucket(Bucket=SCORING_BUCKET_NAME)
+        scoring = statemachines.render(
+            {
+                **{placeholder: function_arns[name] for placeholder, name in statemachines.SCORING_FUNCTIONS.items()},
+                statemachines.SCORING_BUCKET: SCORING_BUCKET_NAME,
+                statemachines.SCORING_ALERT_TOPIC: topic_arn,
+                statemachines.SCORING_CHILD_EXECUTION_TYPE: statemachines.SCORING_CHILD_EXECUTION_TYPE_LOCAL,
+            },
+            statemachines.SCORING,
+        )
+        scoring_arn = sfn.create_state_machine(
+            name="copytrader-whale-scoring", definition=scoring, roleArn=self._role_arn(), type="STANDARD"
         )["stateMachineArn"]
         return LocalResources(
             endpoint=self.endpoint,
@@ -200,6 +225,8 @@ class LocalAws:
             alert_queue_url=alert_url,
             state_machine_arn=state_machine_arn,
             function_arns=function_arns,
+            scoring_state_machine_arn=scoring_arn,
+            scoring_bucket=SCORING_BUCKET_NAME,
         )
 
     def _role_arn(self) -> str:
@@ -223,10 +250,11 @@ class LocalAws:
                 Code={"ZipFile": buffer.getvalue()},
                 Architectures=["arm64"],
             )["FunctionArn"]
-            for name in PIPELINE_FUNCTIONS
+            for name in (*PIPELINE_FUNCTIONS, *SCORING_FUNCTIONS)
         }
         if self.dispatch is None:
-            handlers = {name: load_handler(name) for name in PIPELINE_FUNCTIONS}
+            handlers: dict[str, Any] = {name: load_handler(name) for name in PIPELINE_FUNCTIONS}
+            handlers.update({name: LazyHandler(name) for name in SCORING_FUNCTIONS})
             self.dispatch = HandlerDispatch(handlers, echo_logs=not self.quiet)
             self._undo_patch = patch_moto(self.dispatch)
         return arns

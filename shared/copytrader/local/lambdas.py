@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import Any, TextIO
 
 PIPELINE_FUNCTIONS = ("score", "size", "risk_check", "execute")
+SCORING_FUNCTIONS = ("whales_discover", "whales_evidence", "whales_select")  # the scoring workflow (numpy, scipy)
 
 
 def repo_root() -> Path:
@@ -44,6 +45,26 @@ def load_handler(name: str, root: Path | None = None) -> Callable[[dict[str, Any
     spec.loader.exec_module(module)
     handler: Callable[[dict[str, Any], Any], Any] = module.lambda_handler
     return handler
+
+
+class LazyHandler:
+    """A handler loaded on its first call, so local mode starts without importing what only it needs.
+
+    Calls are serialized: Lambda runs concurrent invocations in separate processes, whereas here they share
+    one process, and module-level state (Powertools' metric set, cached clients) must not be shared by two
+    invocations at once. The scoring workflow's Map therefore runs its children one at a time locally.
+    """
+
+    def __init__(self, name: str, root: Path | None = None) -> None:
+        self.name, self._root = name, root
+        self._handler: Callable[[dict[str, Any], Any], Any] | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self, event: dict[str, Any], context: Any) -> Any:
+        with self._lock:
+            if self._handler is None:
+                self._handler = load_handler(self.name, self._root)
+            return self._handler(event, context)
 
 
 @dataclass

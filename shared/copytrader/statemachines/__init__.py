@@ -16,6 +16,22 @@ COPY_PIPELINE_FUNCTIONS: dict[str, str] = {
     "ExecuteFunctionArn": "execute",
 }
 
+SCORING = "scoring"
+
+# ${Name} placeholders in scoring.asl.json -> the function each one names
+SCORING_FUNCTIONS: dict[str, str] = {
+    "DiscoverFunctionArn": "whales_discover",
+    "EvidenceFunctionArn": "whales_evidence",
+    "SelectFunctionArn": "whales_select",
+}
+SCORING_BUCKET = "ScoringBucket"  # placeholder: the bucket the Map's ItemReader reads the batches from
+SCORING_ALERT_TOPIC = "AlertTopicArn"  # placeholder: the topic Notify publishes a changed copied set to
+# placeholder: the Distributed Map's child execution type. EXPRESS in AWS (CDK); moto 5.2.5's ASL grammar accepts
+# only STANDARD there, so local mode fills in STANDARD (the one difference between the two renderings).
+SCORING_CHILD_EXECUTION_TYPE = "MapChildExecutionType"
+SCORING_CHILD_EXECUTION_TYPE_AWS = "EXPRESS"
+SCORING_CHILD_EXECUTION_TYPE_LOCAL = "STANDARD"
+
 
 def definition_path(name: str = COPY_PIPELINE) -> str:
     """Filesystem path of a definition (for CDK's `DefinitionBody.from_file`)."""
