@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py                                        # everything (make bench), ~7 min
     .venv/bin/python bench/run.py --only pipeline_inprocess --trades 50  # a smoke run, ~10 s
     .venv/bin/python bench/run.py --only bootstrap                       # bootstrap vs arch, ~15 s
+    .venv/bin/python bench/run.py --only cold_import                     # handler imports as Lambda pays them
 
 Each figure group runs in a fresh interpreter. results.json is one flat object, figure name -> value, the
 unit in the name; a run updates the figures it measured and keeps every other key. The printed table also
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # bench.* and tests.support.* (copytrader is installed in the venv)
 
 from bench.bootstrap import bootstrap  # noqa: E402
+from bench.cold_import import cold_import  # noqa: E402
 from bench.figure import BenchmarkError, Figure, p  # noqa: E402
 from bench.listener import listener_frames, listener_task, listener_to_queue  # noqa: E402
 from bench.scoring import scoring, scoring_simulation  # noqa: E402
@@ -199,6 +201,7 @@ def demo_day(args: argparse.Namespace) -> list[Figure]:
 GROUPS: dict[str, Callable[[argparse.Namespace], list[Figure]]] = {
     "pipeline_inprocess": pipeline_inprocess,
     "pipeline_local_sfn": pipeline_local_sfn,
+    "cold_import": cold_import,
     "synth": synth,
     "demo_day": demo_day,
     "listener_frames": listener_frames,
@@ -251,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(GROUPS)}")
     parser.add_argument("--trades", type=int, default=1000, help="trades for pipeline_inprocess (default 1000)")
     parser.add_argument("--sfn-trades", type=int, default=300, help="trades for pipeline_local_sfn (default 300)")
+    parser.add_argument("--import-samples", type=int, default=7, help="fresh interpreters per cold_import figure (7)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"workload seed (default {SEED})")
     parser.add_argument("--quick", action="store_true", help="smaller scoring groups (a smoke run, not the figures)")
     args = parser.parse_args(argv)

@@ -1,7 +1,8 @@
 """The benchmark's trades and the world they run in, shared by the in-process and state-machine figures.
 
 A seeded workload: `markets` binary markets with a deep static book on both outcomes, `whales` ACTIVE
-profiles with a positive edge, and whale BUYs at the best ask, one per simulated second. Settings lift
+profiles with a positive edge, and whale BUYs at the best ask, one per simulated second, every whale buying the
+same outcome of a market (opposing whales would be a conflict, which the default policy skips). Settings lift
 every cap (bankroll, exposure, trade notional) so each trade goes the full path
 COPY -> PLACE -> approved -> FILLED; `stop_reason` says where a trade stopped otherwise.
 """
@@ -29,7 +30,15 @@ PIPELINE_DELAY = timedelta(milliseconds=300)  # whale fill detected -> pipeline 
 UNCAPPED = "1000000000"  # pUSD: bankroll and every cap, far above anything the workload trades
 CAPS_LIFTED = {
     "paper_bankroll": UNCAPPED,
-    "risk": {"max_market_exposure": UNCAPPED, "max_total_exposure": UNCAPPED},
+    "risk": {
+        "max_market_exposure": UNCAPPED,
+        "max_total_exposure": UNCAPPED,
+        "max_group_exposure": UNCAPPED,
+        "max_category_exposure": UNCAPPED,
+        "max_whale_exposure": UNCAPPED,
+        "max_open_orders": 10000,
+        "max_orders_per_minute": 100000,
+    },
     "sizing": {"max_trade_notional": UNCAPPED},
 }
 
@@ -55,9 +64,12 @@ def make_workload(n_trades: int, seed: int = 7, markets: int = 50, whales: int =
     best_ask = {t.token_id: Decimal(rng.randrange(15, 86)) * TICK for m in market_list for t in m.tokens}
     books = {token: _book(token, price, rng) for token, price in best_ask.items()}
     whale_list = tuple(b.whale(f"bench-w{j:03d}", wins=rng.randrange(120, 151)) for j in range(whales))
+    # whales agree on each market's outcome: opposing tracked whales are a conflict, skipped by default
+    consensus = {m.condition_id: rng.randrange(2) for m in market_list}
     trades = []
     for i in range(n_trades):
-        market, outcome = rng.choice(market_list), rng.randrange(2)
+        market = rng.choice(market_list)
+        outcome = consensus[market.condition_id]
         trades.append(
             b.trade(
                 market,

@@ -12,7 +12,8 @@ logger, metrics = observability()
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     decision = run_step("risk_check", metrics, lambda e: steps.risk_check(e, deps.current()), event)
-    count(metrics, "risk", "approved" if decision["approved"] else "rejected", decision.get("reason"))
+    approved = decision["approved"] is True
+    count(metrics, "risk", "approved" if approved else "rejected", decision.get("reason"), stopped=not approved)
     logger.info(
         "risk checked", extra=summary("risk_check", decision, idempotency_key=event["order"]["idempotency_key"])
     )

@@ -13,7 +13,7 @@ logger, metrics = observability()
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     out = run_step("score", metrics, lambda e: steps.score(e, deps.current()), event)
     signal = out["signal"]
-    count(metrics, "score", signal["action"], signal.get("reason"))
+    count(metrics, "score", signal["action"], signal.get("reason"), stopped=signal["action"] != "COPY")
     trade = signal.get("trade") or {}
     logger.info("scored", extra=summary("score", signal, trade_key=trade.get("key"), wallet=trade.get("wallet")))
     return out

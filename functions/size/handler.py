@@ -12,6 +12,6 @@ logger, metrics = observability()
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     order = run_step("size", metrics, lambda e: steps.size(e, deps.current()), event)
-    count(metrics, "size", order["action"], order.get("reason"))
+    count(metrics, "size", order["action"], order.get("reason"), stopped=order["action"] != "PLACE")
     logger.info("sized", extra=summary("size", order, idempotency_key=order.get("idempotency_key")))
     return order

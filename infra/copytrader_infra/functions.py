@@ -9,6 +9,16 @@ take ~0.8 s at one vCPU with bytecode (AWS-NOTES §B.4), which matters when four
 for a decision targeted under one second, so no step gets less than 1 GB. Execute gets a full vCPU for
 order signing.
 
+Execute runs with Lambda SnapStart (python3.12, published versions, invoked through the `live` alias). A live
+execute needs the CLOB client, whose imports cost ~0.5 s with bytecode and ~0.9 s without on one vCPU
+(`cold_import_py_clob_client_v2_ms` / `_nopyc_ms`); its handler imports it in the init phase (`prewarm`), so the
+snapshot holds it and a cold start is a restore instead of an import. Chosen over provisioned concurrency,
+which also keeps an environment initialised but bills every hour whether whales trade or not, covers only the
+provisioned count (copies of different markets run concurrently), and cannot be combined with SnapStart; and
+over a plain init-phase import, which still puts the whole import on the first copy after every idle period,
+the copy whose price is drifting. Nothing secret or stateful is built at init: credentials, connections and the
+settings are read per environment after the restore, and each restored environment re-seeds `random`.
+
 X-Ray is off: Powertools' Tracer costs ~230-280 ms per cold start (AWS-NOTES §B.4) and needs
 `aws-xray-sdk`, which the dependency layer does not carry. Turning it on means adding
 `aws-lambda-powertools[tracer]` to the runtime dependencies and `Tracing.ACTIVE` here.
@@ -19,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -33,6 +43,8 @@ from copytrader.runtime_env import (
 )
 from copytrader_infra.constants import FUNCTIONS_DIR, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, LOG_RETENTION
 
+SNAPSTART_ALIAS = "live"  # the alias of a SnapStart function's current version
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -43,11 +55,14 @@ class FunctionSpec:
     writes: tuple[str, ...] = ()  # tables read and written
     reads_venue_secret: bool = False
     publishes_alerts: bool = False
+    # Lambda SnapStart on published versions: the state machine invokes the `live` alias (see SNAPSTART_ALIAS)
+    snap_start: bool = False
 
 
 # What each step's code touches (copytrader.pipeline.steps):
 # - score reads whales and our positions (mirror exits) and keeps markets fresh through the `Markets`
-#   read-through cache, which writes Gamma's answer back;
+#   read-through cache, which writes Gamma's answer back; it reads our exposures (risk) to skip a BUY with no
+#   room, and reads and writes whale stances (the conflict check);
 # - size only reads the account's risk state and positions;
 # - risk_check creates the paper account on first use and reserves exposure;
 # - execute writes the ledger, orders, positions and risk state in one transaction and may alert.
@@ -58,8 +73,8 @@ PIPELINE_FUNCTIONS: tuple[FunctionSpec, ...] = (
         "score",
         memory_mb=1024,
         timeout=Duration.seconds(10),
-        reads=("whales", "positions"),
-        writes=("markets",),
+        reads=("whales", "positions", "risk"),
+        writes=("markets", "stances"),
     ),
     FunctionSpec("size", memory_mb=1024, timeout=Duration.seconds(10), reads=("risk", "positions")),
     FunctionSpec("risk_check", memory_mb=1024, timeout=Duration.seconds(10), writes=("risk",)),
@@ -70,6 +85,7 @@ PIPELINE_FUNCTIONS: tuple[FunctionSpec, ...] = (
         writes=("orders", "positions", "ledger", "risk"),
         reads_venue_secret=True,
         publishes_alerts=True,
+        snap_start=True,
     ),
 )
 
@@ -116,4 +132,25 @@ class PipelineFunction(Construct):
                 POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
                 **environment,
             },
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.snap_start else None,
+            # a new version per change of code or configuration; the one it replaces is deleted with its snapshot
+            current_version_options=(
+                lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY) if spec.snap_start else None
+            ),
         )
+        # SnapStart restores only published versions, never $LATEST: callers invoke this alias of the current one
+        if spec.snap_start:
+            Annotations.of(self.function).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish",
+                "the alias below publishes the current version, and the state machine invokes only that alias",
+            )
+        self.alias: lambda_.Alias | None = (
+            lambda_.Alias(self, "Alias", alias_name=SNAPSTART_ALIAS, version=self.function.current_version)
+            if spec.snap_start
+            else None
+        )
+
+    @property
+    def invoke_arn(self) -> str:
+        """What a caller invokes: the SnapStart alias where there is one, else the function itself."""
+        return self.alias.function_arn if self.alias is not None else self.function.function_arn

@@ -2,7 +2,14 @@
 
 The pipeline alarms watch for a trade that was not handled: parked in the dead-letter queue, an execution
 that failed or timed out, a step that raised, or a queue whose oldest trade is older than a copy is worth.
-Missing data (no traffic) is not an alarm there.
+Missing data (no traffic) is not an alarm there. An execution whose outcome is UNKNOWN (the venue call ended
+ambiguously: timeout, 5xx, dropped connection) alarms at once: its reservation is held and nothing retries it
+until reconciliation has asked the venue.
+
+The pipeline widgets show where copies end, one line per named branch of the state machine (the sum of the
+`<step>_reason_<code>` metrics of its reasons, `copytrader.pipeline.branches`), reasons the state machine does not
+route yet (`<step>_unrouted_reason`), the execution outcomes, and the copy gap per copy
+(`copytrader.pipeline.telemetry`: detection and decision latency, our price vs the whale's, fill ratio).
 
 The listener alarms watch its eyes (metrics from `copytrader.listener.telemetry`, dimension
 service=listener): a live feed stale for three minutes in a row (the RTDS silent stall, a dead RPC
@@ -23,6 +30,7 @@ from constructs import Construct
 
 from copytrader.listener.telemetry import metric_name
 from copytrader.model import Source
+from copytrader.pipeline.branches import OUTCOME_BRANCHES, STOP_BRANCHES
 from copytrader.runtime_env import METRICS_NAMESPACE, SERVICE_NAME
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.constants import TRADE_QUEUE_MAX_AGE, TRADE_QUEUE_MAX_RECEIVES
@@ -89,6 +97,13 @@ class Monitoring(Construct):
             ),
             self._alarm("PipelineExecutionsFailed", failed, 1, "A copy pipeline execution failed."),
             self._alarm("PipelineExecutionsTimedOut", timed_out, 1, "A copy pipeline execution timed out."),
+            self._alarm(
+                "ExecutionOutcomeUnknown",
+                pipeline_metric("execute_unknown", labelled=False),
+                1,
+                "An order's outcome is UNKNOWN (timeout, 5xx or dropped connection at the venue): its reservation "
+                "is held and nothing retries it until reconciliation against the venue's orders and trades.",
+            ),
             self._alarm(
                 "TradeQueueBacklog",
                 queue_age,
@@ -167,6 +182,7 @@ class Monitoring(Construct):
                 ),
             ),
         ]
+        rows.extend(_pipeline_widgets())
         if scoring is not None:
             rows.append(_scoring_widgets(scoring))
         for row in rows:
@@ -248,6 +264,86 @@ class Monitoring(Construct):
         )
         alarm.add_alarm_action(self._action)
         return alarm
+
+
+def pipeline_metric(
+    name: str, statistic: str = "Sum", period: Duration = _MINUTE, *, labelled: bool = True
+) -> cloudwatch.Metric:
+    """A pipeline handler's own EMF metric (copytrader.pipeline.telemetry: Powertools, dimension service).
+
+    Unlabelled for an alarm: a label makes CloudFormation describe the alarm's metric as a metric query.
+    """
+    label = (name if statistic == "Sum" else f"{name} {statistic}") if labelled else None
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": SERVICE_NAME},
+        statistic=statistic,
+        period=period,
+        label=label,
+    )
+
+
+# which handlers count the reasons of a kind of stop: skips come from score or size, rejections from risk_check
+# (whose metrics are named risk_*); a reason counted by neither shows up as <step>_unrouted_reason
+_SKIP_STEPS, _REJECT_STEPS = ("score", "size"), ("risk",)
+
+
+def branch_expression(branch: str, period: Duration = _MINUTE) -> cloudwatch.MathExpression:
+    """Copies that ended in `branch` per period: the sum of its reasons' `<step>_reason_<code>` counts."""
+    steps = _REJECT_STEPS if branch.startswith("Rejected") else _SKIP_STEPS
+    names = [
+        f"{step}_reason_{reason.value}" for reason, kind in STOP_BRANCHES.items() if kind == branch for step in steps
+    ]
+    # ids are unique across a graph: prefix them with the branch
+    using = {f"{branch.lower()}_{i}": pipeline_metric(name, period=period) for i, name in enumerate(names)}
+    return cloudwatch.MathExpression(
+        expression=" + ".join(f"FILL({key}, 0)" for key in using), using_metrics=using, label=branch, period=period
+    )
+
+
+def _pipeline_widgets() -> list[tuple[cloudwatch.GraphWidget, cloudwatch.GraphWidget]]:
+    period = Duration.minutes(5)
+    stop_branches = list(dict.fromkeys(STOP_BRANCHES.values()))
+    outcomes = {status.lower(): branch for status, branch in OUTCOME_BRANCHES.items()}
+    return [
+        (
+            cloudwatch.GraphWidget(
+                title="Copies stopped per named branch (per 5 min)",
+                left=[branch_expression(branch, period) for branch in stop_branches],
+                width=_WIDTH,
+            ),
+            _graph(
+                "Execution outcomes, redeliveries, unrouted reasons (per 5 min)",
+                [
+                    *(
+                        pipeline_metric(f"execute_{status}", period=period).with_(label=b)
+                        for status, b in outcomes.items()
+                    ),
+                    pipeline_metric("execute_redelivered", period=period),
+                    *(pipeline_metric(f"{step}_unrouted_reason", period=period) for step in ("score", "size", "risk")),
+                ],
+            ),
+        ),
+        (
+            _graph(
+                "Copy gap: detection and decision latency (ms)",
+                [
+                    pipeline_metric(name, statistic, period)
+                    for name in ("copy_detection_latency_ms", "copy_decision_latency_ms")
+                    for statistic in ("p50", "p99")
+                ],
+            ),
+            _graph(
+                "Copy gap: our price vs the whale's (ticks, adverse > 0) and fill ratio",
+                [
+                    pipeline_metric("copy_price_gap_ticks", "p50", period),
+                    pipeline_metric("copy_price_gap_ticks", "p90", period),
+                    pipeline_metric("copy_fill_ratio", "Average", period),
+                ],
+            ),
+        ),
+    ]
 
 
 def scoring_metric(name: str, statistic: str = "Sum", period: Duration = _DAY) -> cloudwatch.Metric:

@@ -104,19 +104,19 @@ class CopyPipeline(Construct):
             state_machine_type=sfn.StateMachineType.EXPRESS,
             definition_body=sfn.DefinitionBody.from_file(definition_path()),
             definition_substitutions={
-                placeholder: self.functions[name].function.function_arn
-                for placeholder, name in COPY_PIPELINE_FUNCTIONS.items()
+                placeholder: self.functions[name].invoke_arn for placeholder, name in COPY_PIPELINE_FUNCTIONS.items()
             },
             # Every state transition, without the payloads (trades, orders): enough to see where an execution
             # stopped and how long each step took, and nothing sensitive in the logs.
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             tracing_enabled=False,
         )
-        # The ASL's Task states name unqualified function ARNs, so no version or alias (`:*`) is granted.
+        # The ASL's Task states name each function's invoke ARN: the unqualified function, or for a SnapStart
+        # function its alias; exactly those are granted (no `:*` for every version).
         state_machine.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["lambda:InvokeFunction"],
-                resources=[step.function.function_arn for step in self.functions.values()],
+                resources=[step.invoke_arn for step in self.functions.values()],
             )
         )
         acknowledge(

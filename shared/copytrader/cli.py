@@ -2,6 +2,8 @@
 
 copytrader demo [--seed N] [--out DIR]     a simulated trading day through the real pipeline (local AWS)
 copytrader settings [--file F]             validate and print the effective settings
+copytrader preflight [--file F] [--secret ID]   live checks: geoblock, CLOB version, credentials, balance
+copytrader reconcile [--file F] [--limit N]     settle UNKNOWN orders from the venue's orders and trades
 copytrader fetch (--wallets F | --discover) --out-trades F --out-markets F
                                            whale candidates, their Data API history and Gamma markets
 copytrader score --trades F --markets F [--activity F] [--json OUT] | --simulate [--wallets N --skilled K]
@@ -65,8 +67,52 @@ def _risk(args: argparse.Namespace) -> int:
         store.set_kill_switch(args.value == "on", now)
     elif args.action == "reset-breaker":
         store.reset_breaker(now)
+    elif args.action == "reset-drawdown":
+        store.reset_drawdown(now)
     state = store.state(now)
-    print(json.dumps(state.model_dump(mode="json"), indent=2))
+    print(json.dumps({**state.model_dump(mode="json"), **store.risk_status(now)}, indent=2))
+    return 0
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    """Live preflight (geoblock, CLOB version, credentials, balance and allowance); exit 1 unless all pass."""
+    from copytrader.execution.credentials import CredentialsError, load_credentials
+    from copytrader.execution.preflight import run_preflight
+    from copytrader.settings import load_settings
+
+    settings = load_settings(path=args.file)
+    try:
+        credentials = load_credentials(args.secret)
+    except CredentialsError as exc:
+        print(json.dumps({"passed": False, "checks": [{"name": "credentials", "passed": False, "reason": str(exc)}]}))
+        return 1
+    report = run_preflight(settings, credentials)
+    print(json.dumps(report.as_dict(), indent=2))
+    return 0 if report.passed else 1
+
+
+def _reconcile(args: argparse.Namespace) -> int:
+    """Settle UNKNOWN / PENDING orders from the venue's orders and trades (never sends an order)."""
+    from datetime import UTC, datetime, timedelta
+
+    from copytrader.execution.reconcile import reconcile_unresolved
+    from copytrader.pipeline import deps as pipeline_deps
+    from copytrader.settings import load_settings
+
+    settings = load_settings(path=args.file)
+    deps = pipeline_deps.build(settings, clock=lambda: datetime.now(UTC))
+    results = reconcile_unresolved(
+        deps.ledger,
+        deps.venue,
+        deps.clock,
+        reconcile_after=timedelta(seconds=settings.venue.reconcile_after_s),
+        limit=args.limit,
+    )
+    rows = [
+        {k: r.model_dump(mode="json")[k] for k in ("idempotency_key", "status", "reason", "detail", "filled_shares")}
+        for r in results
+    ]
+    print(json.dumps({"reconciled": rows}, indent=2))
     return 0
 
 
@@ -268,10 +314,20 @@ def build_parser() -> argparse.ArgumentParser:
     settings = commands.add_parser("settings", help="validate and print the effective settings")
     settings.add_argument("--file", help="a JSON settings file (else COPYTRADER_SETTINGS_FILE / environment)")
     settings.set_defaults(run=_settings)
-    risk = commands.add_parser("risk", help="show the risk state, flip the kill switch, reset the loss breaker")
-    risk.add_argument("action", choices=["status", "kill-switch", "reset-breaker"])
+    risk = commands.add_parser(
+        "risk", help="show the risk state, flip the kill switch, reset the daily-loss breaker or the drawdown halt"
+    )
+    risk.add_argument("action", choices=["status", "kill-switch", "reset-breaker", "reset-drawdown"])
     risk.add_argument("value", nargs="?", choices=["on", "off"], help="for kill-switch")
     risk.set_defaults(run=_risk)
+    preflight = commands.add_parser("preflight", help="live checks: geoblock, CLOB version, credentials, balance")
+    preflight.add_argument("--file", help="a JSON settings file (else COPYTRADER_SETTINGS_FILE / environment)")
+    preflight.add_argument("--secret", help="venue secret id (default: $COPYTRADER_VENUE_SECRET_ARN)")
+    preflight.set_defaults(run=_preflight)
+    reconcile = commands.add_parser("reconcile", help="settle UNKNOWN/PENDING orders from the venue (sends nothing)")
+    reconcile.add_argument("--file", help="a JSON settings file (else COPYTRADER_SETTINGS_FILE / environment)")
+    reconcile.add_argument("--limit", type=int, default=100, help="at most this many entries")
+    reconcile.set_defaults(run=_reconcile)
     norm = commands.add_parser("normalize", help="recorded feed input -> canonical WhaleTrades as JSON lines")
     norm.add_argument("--source", required=True, choices=["chain", "rtds", "data-api"], help="what the file holds")
     norm.add_argument("file", help="Data API rows (JSON array, JSON lines, CSV), RTDS frames or RPC logs (JSON lines)")

@@ -321,6 +321,20 @@ class WhaleStatus(StrEnum):
 COPYABLE_STATUSES = frozenset({WhaleStatus.ACTIVE, WhaleStatus.PROBATION})
 
 
+class CategoryRecord(_Frozen):
+    """A whale's resolved BUYs in one market category: the inputs of the category posterior (copytrader.sizing)."""
+
+    resolved_trades: int = Field(default=0, ge=0)
+    wins: int = Field(default=0, ge=0)
+    mean_entry_price: Probability = Decimal("0.5")
+
+    @model_validator(mode="after")
+    def _wins_le_trades(self) -> CategoryRecord:
+        if self.wins > self.resolved_trades:
+            raise ValueError("wins cannot exceed resolved_trades")
+        return self
+
+
 class WhaleProfile(_Frozen):
     """What the copy pipeline knows about a wallet: its status and the evidence behind its edge.
 
@@ -343,6 +357,8 @@ class WhaleProfile(_Frozen):
     q_value: Decimal | None = None
     dsr: Decimal | None = None
     specialties: tuple[str, ...] = ()
+    # per market category (Gamma's category, as the scorer saw it): the same resolved-BUY summary as above
+    categories: dict[str, CategoryRecord] = Field(default_factory=dict)
     status_since: UtcTime | None = None
     scored_at: UtcTime | None = None
     reasons: tuple[str, ...] = ()
@@ -371,6 +387,8 @@ class CopySignal(_Frozen):
     whale: WhaleProfile | None = None
     # our own shares of this token when the whale sells (mirror exits), else 0
     held_shares: NonNegative = Decimal(0)
+    # pUSD a BUY may still reserve under every exposure cap when the decision was made (None: not checked)
+    room: NonNegative | None = None
     decided_at: UtcTime
 
     @model_validator(mode="after")
@@ -389,6 +407,16 @@ class OrderType(StrEnum):
     GTD = "GTD"
 
 
+def risk_group_of(market: Market) -> str:
+    """The group whose exposure one cap limits: mutually exclusive outcomes (a neg-risk group) move together, so
+    they count as one; otherwise the event (its markets usually hinge on one fact), else the market alone."""
+    if market.neg_risk and market.neg_risk_market_id:
+        return f"negrisk:{market.neg_risk_market_id}"
+    if market.event_id:
+        return f"event:{market.event_id}"
+    return f"market:{market.condition_id}"
+
+
 class SizedOrder(_Frozen):
     """The size step's output: one order to place (or a skip with its reason)."""
 
@@ -400,6 +428,11 @@ class SizedOrder(_Frozen):
     wallet: str = ""
     condition_id: str = ""
     event_id: str | None = None
+    # the exposure group the risk caps count this market in: the neg-risk group (`neg_risk_market_id`) when the
+    # market belongs to one, else its event, else the market itself (`risk_group_of`)
+    risk_group: str = ""
+    category: str = "other"
+    neg_risk: bool = False
     token_id: str = ""
     side: Side = Side.BUY
     order_type: OrderType = OrderType.FAK

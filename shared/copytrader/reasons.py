@@ -38,8 +38,21 @@ class Reason(StrEnum):
     MARKET_CAP = "market_cap"
     TOTAL_CAP = "total_cap"
     INSUFFICIENT_CASH = "insufficient_cash"
+    GROUP_CAP = "group_cap"  # event or neg-risk group exposure
+    CATEGORY_CAP = "category_cap"
+    WHALE_CAP = "whale_cap"  # exposure opened by copying one wallet
+    OPEN_ORDERS_LIMIT = "open_orders_limit"  # reservations not yet settled
+    ORDER_RATE_LIMIT = "order_rate_limit"  # orders in the current UTC minute
+    DRAWDOWN_HALT = "drawdown_halt"  # equity below (1 - max_drawdown) x high-water mark
     # execute
     DUPLICATE = "duplicate"
     NOT_FILLED = "not_filled"
     VENUE_REJECTED = "venue_rejected"
     VENUE_AMBIGUOUS = "venue_ambiguous"
+    NEVER_PLACED = "never_placed"  # reconciled: the venue has no such order; not re-placed (the copy is stale)
+    # score: whale quality, our room, other whales (copytrader.decision, copytrader.conflicts)
+    WHALE_SCORE_TOO_LOW = "whale_score_too_low"  # score lower bound not above filters.min_score_ci_low
+    MIN_SIZE_UNREACHABLE = "min_size_unreachable"  # the market minimum does not fit the stake, the room or the book
+    EXPOSURE_AT_CAP = "exposure_at_cap"  # what we already hold leaves no room for the market minimum
+    CONFLICTING_WHALES = "conflicting_whales"  # another tracked whale holds the opposite stance (policy skip / net)
+    CONFLICT_LOWER_SCORE = "conflict_lower_score"  # an opposing whale scores at least as high (policy follow_higher)

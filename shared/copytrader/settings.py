@@ -46,6 +46,14 @@ class SizingMode(StrEnum):
     PROPORTIONAL = "proportional"  # a fixed ratio of the whale's notional
 
 
+class ConflictPolicy(StrEnum):
+    """What to do when tracked whales hold opposite stances on one market or neg-risk group (copytrader.conflicts)."""
+
+    SKIP = "skip"  # any opposing stance: skip (reason conflicting_whales)
+    FOLLOW_HIGHER = "follow_higher"  # copy only if this whale's score beats every opposing whale's
+    NET = "net"  # copy only if the score-weighted net direction agrees with this trade
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -56,6 +64,30 @@ class RiskLimits(_Section):
     daily_loss_limit: Dec = Field(Decimal("0.05"), gt=0, le=1, description="fraction of start-of-day equity")
     stop_loss: Dec = Field(Decimal("0.15"), gt=0, le=1, description="per-position loss fraction (exits)")
     kill_switch: bool = Field(False, description="halt all new orders at once")
+    max_group_exposure: Dec = Field(
+        Decimal(1000), gt=0, description="pUSD at cost per event or neg-risk group (model.risk_group_of)"
+    )
+    max_category_exposure: Dec = Field(Decimal(2500), gt=0, description="pUSD at cost per market category")
+    max_whale_exposure: Dec = Field(Decimal(1500), gt=0, description="pUSD at cost opened by copying one wallet")
+    max_open_orders: int = Field(20, ge=1, le=10000, description="BUY reservations not yet settled")
+    max_orders_per_minute: int = Field(30, ge=1, le=100000, description="approved orders per UTC minute")
+    max_drawdown: Dec = Field(
+        Decimal("0.20"), gt=0, lt=1, description="halt BUYs when equity < (1 - x) x equity high-water mark"
+    )
+
+    @model_validator(mode="after")
+    def _nested_caps(self) -> RiskLimits:
+        """A market lies in one group and one category, and every cap is part of the total."""
+        for small, large in (
+            ("max_market_exposure", "max_group_exposure"),
+            ("max_market_exposure", "max_category_exposure"),
+            ("max_group_exposure", "max_total_exposure"),
+            ("max_category_exposure", "max_total_exposure"),
+            ("max_whale_exposure", "max_total_exposure"),
+        ):
+            if getattr(self, small) > getattr(self, large):
+                raise ValueError(f"{small} ({getattr(self, small)}) must not exceed {large} ({getattr(self, large)})")
+        return self
 
 
 class SizingSettings(_Section):
@@ -69,6 +101,15 @@ class SizingSettings(_Section):
     )
     min_edge: Dec = Field(Decimal("0.01"), ge=0, lt=1, description="min q - cost per share to trade")
     max_win_probability: Dec = Field(Decimal("0.97"), gt=0, lt=1)
+    population_edge: Dec = Field(
+        Decimal(0), ge=Decimal("-0.2"), le=Decimal("0.2"), description="prior mean edge per trade of tracked whales"
+    )
+    category_prior_strength: Dec = Field(
+        Decimal(20), gt=0, le=10000, description="pseudo-trades shrinking a category toward the whale's other trades"
+    )
+    probation_multiplier: Dec = Field(
+        Decimal("0.5"), gt=0, le=1, description="stake multiplier for PROBATION whales (DSR not yet passed)"
+    )
 
 
 class FilterSettings(_Section):
@@ -81,6 +122,11 @@ class FilterSettings(_Section):
     min_time_to_resolution_s: int = Field(900, ge=0, le=30 * 86400)
     max_trade_age_s: int = Field(300, gt=0, le=86400)
     min_whale_notional: Dec = Field(Decimal(10), ge=0, description="pUSD; smaller whale fills are noise")
+    min_score_ci_low: Dec = Field(
+        Decimal(0), ge=-1, le=1, description="skip whales whose score lower bound is not above this (when scored)"
+    )
+    conflict_policy: ConflictPolicy = ConflictPolicy.SKIP
+    conflict_window_s: int = Field(6 * 3600, gt=0, le=30 * 86400, description="how long a whale's stance counts")
 
     @model_validator(mode="after")
     def _band(self) -> FilterSettings:
@@ -121,6 +167,23 @@ class ScoringSettings(_Section):
         return self
 
 
+class VenueSettings(_Section):
+    """The order venue: the live CLOB (copytrader.execution.clob_venue) and the paper venue."""
+
+    chain_id: int = Field(137, description="Polygon mainnet 137 (Amoy 80002)")
+    geoblock_url: str = Field("https://polymarket.com", description="host of GET /api/geoblock (preflight)")
+    expected_clob_version: int = Field(2, ge=1, le=9, description="GET /version must report this (CLOB V2)")
+    order_timeout_s: float = Field(5.0, gt=0, le=30, description="read timeout of POST /order; then UNKNOWN")
+    gtd_lifetime_s: int = Field(
+        90, gt=60, le=86400, description="GTD expiry = signing time + this (the venue needs more than 60 s)"
+    )
+    reconcile_after_s: int = Field(
+        120, ge=0, le=3600, description="an order the venue does not know is 'never placed' only after this"
+    )
+    paper_latency_ms: int = Field(0, ge=0, le=10000, description="paper venue: the book is read after this delay")
+    min_live_balance: Dec = Field(Decimal(0), ge=0, description="preflight: pUSD needed beyond one max copy")
+
+
 class Settings(_Section):
     mode: Mode = Mode.PAPER
     live_confirmed: bool = Field(False, description="second switch required for live trading")
@@ -135,13 +198,16 @@ class Settings(_Section):
     sizing: SizingSettings = SizingSettings()
     filters: FilterSettings = FilterSettings()
     scoring: ScoringSettings = ScoringSettings()
+    venue: VenueSettings = VenueSettings()
 
     @model_validator(mode="after")
     def _live_needs_confirmation(self) -> Settings:
         if self.mode is Mode.LIVE and not self.live_confirmed:
             raise ValueError("mode=live also needs live_confirmed=true (paper trading is the default)")
-        if self.order_type not in (OrderType.FOK, OrderType.FAK):
-            raise ValueError("copies are immediate: order_type must be FOK or FAK")
+        # FOK/FAK: immediate, the limit price is the slippage guard. GTC/GTD rest at the limit; a GTD order
+        # expires venue.gtd_lifetime_s after signing; the reservation stays until the reconciler settles it.
+        if self.order_type not in (OrderType.FOK, OrderType.FAK, OrderType.GTC, OrderType.GTD):
+            raise ValueError("order_type must be FOK, FAK, GTC or GTD")
         return self
 
 

@@ -85,7 +85,7 @@ def test_resource_inventory(synthesized: Any) -> None:
             "AWS::CloudWatch::Alarm",
         )
     } == {
-        "AWS::DynamoDB::GlobalTable": 8,
+        "AWS::DynamoDB::GlobalTable": 9,  # + stances (conflicts between whales)
         "AWS::SQS::Queue": 2,
         "AWS::Events::EventBus": 1,
         "AWS::Events::Archive": 1,
@@ -100,7 +100,7 @@ def test_resource_inventory(synthesized: Any) -> None:
         "AWS::ECS::TaskDefinition": 1,
         "AWS::ECS::Service": 1,
         "AWS::CloudWatch::Dashboard": 1,
-        "AWS::CloudWatch::Alarm": 14,
+        "AWS::CloudWatch::Alarm": 15,  # + an UNKNOWN execution outcome
     }
     # Four pipeline functions, three scoring functions, and the provider CDK adds to strip the VPC's default
     # security group.
@@ -145,10 +145,12 @@ def test_every_alarm_notifies_the_alert_topic(synthesized: Any) -> None:
         ("AWS/Lambda", "Errors"),
         # the listener's own metrics (copytrader.listener.telemetry), per live feed
         *(("CopyTrader", f"listener_{feed}_{what}") for feed in ("chain", "rtds") for what in ("stale", "missed")),
+        ("CopyTrader", "execute_unknown"),  # the pipeline's own metric (copytrader.pipeline.telemetry)
     }
     for alarm in alarms.values():
         if alarm["Properties"].get("Namespace") == "CopyTrader":
-            assert alarm["Properties"]["Dimensions"] == [{"Name": "service", "Value": "listener"}]
+            service = "copytrader" if alarm["Properties"]["MetricName"] == "execute_unknown" else "listener"
+            assert alarm["Properties"]["Dimensions"] == [{"Name": "service", "Value": service}]
     stale = [a for a in alarms.values() if a["Properties"]["MetricName"].endswith("_stale")]
     assert all(a["Properties"]["EvaluationPeriods"] == 3 for a in stale)
     lambda_alarms = [a for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]

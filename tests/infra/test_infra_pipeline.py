@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from copytrader.pipeline.branches import OUTCOME_BRANCHES, STOP_BRANCHES
 from copytrader.runtime_env import (
     ALERT_TOPIC_ARN,
     POWERTOOLS_METRICS_NAMESPACE,
@@ -19,7 +20,7 @@ from copytrader.runtime_env import (
 from copytrader.statemachines import COPY_PIPELINE_FUNCTIONS
 from copytrader.store import TABLES
 from copytrader_infra.constants import FUNCTIONS_DIR
-from copytrader_infra.functions import PIPELINE_FUNCTIONS, FunctionSpec
+from copytrader_infra.functions import PIPELINE_FUNCTIONS, SNAPSTART_ALIAS, FunctionSpec
 from copytrader_infra.storage import Access
 
 pytestmark = pytest.mark.infra
@@ -36,6 +37,14 @@ def _machine(synthesized: Any) -> dict[str, Any]:
 def _function_id(synthesized: Any, name: str) -> str:
     logical_id: str = synthesized.logical_id(synthesized.stack.pipeline.functions[name].function)
     return logical_id
+
+
+def _invoke_target(synthesized: Any, name: str) -> dict[str, Any]:
+    """What the state machine invokes for `name`: the SnapStart alias (a Ref) or the function's Arn."""
+    alias = synthesized.stack.pipeline.functions[name].alias
+    if alias is not None:
+        return {"Ref": synthesized.logical_id(alias)}
+    return {"Fn::GetAtt": [_function_id(synthesized, name), "Arn"]}
 
 
 def _staged_definition(synthesized: Any) -> str:
@@ -68,7 +77,7 @@ def test_definition_is_the_shared_asl_with_every_placeholder_filled_by_its_funct
 
     assert set(_PLACEHOLDER.findall(definition)) == set(substitutions) == set(COPY_PIPELINE_FUNCTIONS)
     for placeholder, name in COPY_PIPELINE_FUNCTIONS.items():
-        assert substitutions[placeholder] == {"Fn::GetAtt": [_function_id(synthesized, name), "Arn"]}
+        assert substitutions[placeholder] == _invoke_target(synthesized, name)
     filled = _PLACEHOLDER.sub(lambda m: f"arn:aws:lambda:us-east-1:123456789012:function:{m.group(1)}", definition)
     assert "${" not in filled
     assert json.loads(filled)["StartAt"] == "EachRecord"  # a Map over the pipe's array of records
@@ -80,7 +89,7 @@ def test_state_machine_may_invoke_exactly_the_four_functions(synthesized: Any) -
         s for s in synthesized.role_statements(role_id) if "lambda:InvokeFunction" in synthesized.as_list(s["Action"])
     ]
     (statement,) = invokes
-    expected = [{"Fn::GetAtt": [_function_id(synthesized, spec.name), "Arn"]} for spec in PIPELINE_FUNCTIONS]
+    expected = [_invoke_target(synthesized, spec.name) for spec in PIPELINE_FUNCTIONS]
     assert sorted(map(json.dumps, statement["Resource"])) == sorted(map(json.dumps, expected))
 
 
@@ -187,3 +196,80 @@ def test_function_code_asset_is_only_its_handler_folder(synthesized: Any, spec: 
 
     assert files(staged) == files(source)
     assert "handler.py" in files(staged)
+
+
+def test_execute_runs_with_snapstart_behind_an_alias_of_its_current_version(synthesized: Any) -> None:
+    # the CLOB client's imports are paid when the version is published (the snapshot), not by a cold start
+    functions = synthesized.stack.pipeline.functions
+    execute = synthesized.resources[_function_id(synthesized, "execute")]["Properties"]
+    assert execute["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+    (alias,) = synthesized.of_type("AWS::Lambda::Alias").values()
+    assert alias["Properties"]["Name"] == SNAPSTART_ALIAS
+    assert alias["Properties"]["FunctionName"] == {"Ref": _function_id(synthesized, "execute")}
+    version_id = alias["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+    version = synthesized.resources[version_id]
+    assert version["Type"] == "AWS::Lambda::Version"
+    assert version["Properties"]["FunctionName"] == {"Ref": _function_id(synthesized, "execute")}
+    assert version["DeletionPolicy"] == "Delete"  # a replaced version goes, with its snapshot's cache charge
+    assert execute.get("EphemeralStorage", {"Size": 512})["Size"] <= 512  # SnapStart's limit
+    for name in ("score", "size", "risk_check"):  # their imports fit the budget: no SnapStart, no alias
+        assert "SnapStart" not in synthesized.resources[_function_id(synthesized, name)]["Properties"]
+        assert functions[name].alias is None
+    assert "ProvisionedConcurrencyConfig" not in alias["Properties"]  # SnapStart excludes it
+
+
+def _pipeline_alarms(synthesized: Any) -> dict[str, dict[str, Any]]:
+    return {
+        alarm["Properties"]["MetricName"]: alarm["Properties"]
+        for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("Namespace") == "CopyTrader"
+    }
+
+
+def test_an_unknown_execution_outcome_alarms_at_once(synthesized: Any) -> None:
+    props = _pipeline_alarms(synthesized)["execute_unknown"]
+    assert props["Dimensions"] == [{"Name": "service", "Value": "copytrader"}]
+    assert props["Statistic"] == "Sum" and props["Period"] == 60
+    assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["EvaluationPeriods"] == 1 and props["TreatMissingData"] == "notBreaching"
+    assert props["AlarmActions"] == [{"Ref": synthesized.logical_id(synthesized.stack.alerts.topic)}]
+
+
+def test_dead_letter_queue_alarms_on_its_first_message(synthesized: Any) -> None:
+    dead_letters = synthesized.logical_id(synthesized.stack.messaging.dead_letter_queue)
+    (props,) = [
+        alarm["Properties"]
+        for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == "ApproximateNumberOfMessagesVisible"
+        and synthesized.mentions(alarm["Properties"]["Dimensions"], dead_letters)
+    ]
+    assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert props["AlarmActions"] == [{"Ref": synthesized.logical_id(synthesized.stack.alerts.topic)}]
+
+
+def _dashboard_body(synthesized: Any) -> str:
+    (dashboard,) = synthesized.of_type("AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    return "".join(part if isinstance(part, str) else json.dumps(part) for part in parts)
+
+
+def test_dashboard_shows_every_branch_every_reason_metric_and_the_copy_gap(synthesized: Any) -> None:
+    body = _dashboard_body(synthesized)
+    for branch in set(STOP_BRANCHES.values()) | set(OUTCOME_BRANCHES.values()):
+        assert f'"label":"{branch}"' in body, branch
+    for reason, branch in STOP_BRANCHES.items():
+        steps = ("risk",) if branch.startswith("Rejected") else ("score", "size")
+        for step in steps:
+            assert f'"{step}_reason_{reason.value}"' in body, (step, reason)
+    for name in (
+        "copy_detection_latency_ms",
+        "copy_decision_latency_ms",
+        "copy_price_gap_ticks",
+        "copy_fill_ratio",
+        "execute_redelivered",
+        "score_unrouted_reason",
+        "size_unrouted_reason",
+        "risk_unrouted_reason",
+    ):
+        assert f'"{name}"' in body, name

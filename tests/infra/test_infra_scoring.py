@@ -11,13 +11,13 @@ import pytest
 
 from copytrader.runtime_env import SCORING_BUCKET, SETTINGS_SSM
 from copytrader.scoring import workflow
-from copytrader.store.tables import table_env_var
 from copytrader.statemachines import (
     SCORING_ALERT_TOPIC,
     SCORING_CHILD_EXECUTION_TYPE,
     SCORING_FUNCTIONS,
 )
 from copytrader.statemachines import SCORING_BUCKET as SCORING_BUCKET_PLACEHOLDER
+from copytrader.store.tables import table_env_var
 from copytrader_infra.constants import LAMBDA_UNZIPPED_LIMIT_BYTES
 from copytrader_infra.layer_build import unzipped_bytes
 
@@ -223,7 +223,9 @@ def test_bucket_is_private_encrypted_ssl_only_and_expires_only_run_data(synthesi
     assert [(r["Prefix"], r["ExpirationInDays"]) for r in expiring] == [(workflow.RUNS_PREFIX, workflow.RUN_DATA_DAYS)]
     assert synthesized.resources[_bucket_id(synthesized)]["DeletionPolicy"] == "Retain"  # the cache took a cold run
     policies = [
-        p for p in synthesized.of_type("AWS::S3::BucketPolicy").values() if synthesized.mentions(p, _bucket_id(synthesized))
+        p
+        for p in synthesized.of_type("AWS::S3::BucketPolicy").values()
+        if synthesized.mentions(p, _bucket_id(synthesized))
     ]
     (policy,) = policies
     (deny,) = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]

@@ -3,10 +3,11 @@ from decimal import Decimal
 
 import pytest
 
-from copytrader.decision import decide, drift_limit_price
+from copytrader.conflicts import LONG, SHORT, Stance, conflict_group
+from copytrader.decision import decide, drift_limit_price, stance_to_record
 from copytrader.model import Decision, Side, WhaleStatus
 from copytrader.reasons import Reason
-from copytrader.settings import FilterSettings
+from copytrader.settings import FilterSettings, SizingSettings
 from tests.support import builders as b
 
 D = Decimal
@@ -126,3 +127,142 @@ def test_relative_drift_cap_binds_on_cheap_contracts():
     assert drift_limit_price(Side.SELL, D("0.50"), D("0.01"), FILTERS) == D("0.47")
     assert drift_limit_price(Side.BUY, D("0.985"), D("0.01"), FILTERS) == D("0.99")
     assert drift_limit_price(Side.BUY, D("0.5"), D("0.001"), FILTERS) == D("0.530")
+
+
+# ---------------------------------------------------------------- whale quality, min size, conflicts, room
+
+
+class FullWorld(World):
+    """World with the sizing settings, a stance loader and a room loader (check order recorded in `loaded`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stances = []
+        self.room = None
+
+    def decide(self, trade, now=None, filters=FILTERS, sizing=None):
+        def stances(group):
+            self.loaded.append("stances")
+            return [s for s in self.stances if s.group == group]
+
+        def room(market, t):
+            self.loaded.append("room")
+            return self.room
+
+        def whale(w):
+            self.loaded.append("whale")
+            return self.whales.get(w)
+
+        def market(c):
+            self.loaded.append("market")
+            return self.market if self.market is not None and c == self.market.condition_id else None
+
+        def book(t):
+            self.loaded.append("book")
+            return self.books.get(t)
+
+        return decide(
+            trade,
+            now=now or trade.detected_at,
+            filters=filters,
+            load_whale=whale,
+            load_market=market,
+            load_book=book,
+            load_held_shares=lambda t: self.held.get(t, D(0)),
+            sizing=sizing or SizingSettings(),
+            load_stances=stances,
+            load_room=room,
+        )
+
+
+def test_checks_run_cheap_first_and_a_copy_carries_the_room():
+    w = FullWorld()
+    w.room = D("250")
+    signal = w.decide(b.trade(w.market))
+    assert signal.action is Decision.COPY and signal.room == D("250")
+    assert w.loaded == ["whale", "market", "stances", "room", "book"]
+
+
+def test_whale_score_lower_bound_must_be_above_the_minimum_when_scored():
+    w = FullWorld()
+    w.whales[b.wallet("w1")] = b.whale("w1", status=WhaleStatus.PROBATION, score_ci_low=D("0"))
+    signal = w.decide(b.trade(w.market))
+    assert signal.reason is Reason.WHALE_SCORE_TOO_LOW and "probation" in signal.detail
+    assert w.loaded == ["whale"]
+    w.whales[b.wallet("w1")] = b.whale("w1", status=WhaleStatus.PROBATION, score_ci_low=D("0.01"))
+    assert w.decide(b.trade(w.market)).action is Decision.COPY
+    strict = FilterSettings(min_score_ci_low=D("0.02"))
+    assert w.decide(b.trade(w.market), filters=strict).reason is Reason.WHALE_SCORE_TOO_LOW
+
+
+def test_market_minimum_must_fit_the_stake_ceiling_before_any_book_is_fetched():
+    w = FullWorld()
+    # fixed 2.60 pUSD: 5 shares at the limit 0.53 cost 2.65 + fee 5 x 0.04 x 0.53 x 0.47 = 2.69982 > 2.60
+    sizing = SizingSettings(mode="fixed", fixed_notional=D("2.60"))
+    signal = w.decide(b.trade(w.market), sizing=sizing)
+    assert signal.reason is Reason.MIN_SIZE_UNREACHABLE and "2.6998" in signal.detail
+    assert "book" not in w.loaded and "stances" not in w.loaded
+    assert w.decide(b.trade(w.market), sizing=SizingSettings(mode="fixed", fixed_notional=D("2.70"))).action is (
+        Decision.COPY
+    )
+    # probation halves the fixed stake: 5 pUSD becomes 2.50 < 2.69982
+    w.whales[b.wallet("w1")] = b.whale("w1", status=WhaleStatus.PROBATION)
+    halved = w.decide(b.trade(w.market), sizing=SizingSettings(mode="fixed", fixed_notional=D("5")))
+    assert halved.reason is Reason.MIN_SIZE_UNREACHABLE
+
+
+def test_book_must_hold_the_market_minimum_within_the_limit():
+    w = FullWorld()
+    filters = FilterSettings(min_book_depth=D(0))
+    w.books[w.yes] = b.book(w.yes, bids=[("0.49", "500")], asks=[("0.50", "3"), ("0.54", "500")])
+    signal = w.decide(b.trade(w.market), filters=filters)
+    assert signal.reason is Reason.MIN_SIZE_UNREACHABLE and "3 shares within 0.53" in signal.detail
+
+
+def test_a_sell_of_less_than_the_market_minimum_is_unreachable():
+    w = FullWorld()
+    w.held[w.yes] = D("4.999")
+    signal = w.decide(b.trade(w.market, side="SELL", price="0.49"))
+    assert signal.reason is Reason.MIN_SIZE_UNREACHABLE
+    assert "stances" not in w.loaded and "room" not in w.loaded  # exits are never held back by conflicts or caps
+
+
+def test_an_opposing_whale_stops_the_copy_under_the_default_policy():
+    w = FullWorld()
+    w.stances.append(
+        Stance(
+            group=conflict_group(w.market),
+            condition_id=w.market.condition_id,
+            wallet=b.wallet("rival"),
+            direction=SHORT,
+            score=D("2"),
+            at=b.T0,
+        )
+    )
+    signal = w.decide(b.trade(w.market))
+    assert signal.reason is Reason.CONFLICTING_WHALES and signal.market is not None
+    assert "room" not in w.loaded and "book" not in w.loaded
+    # follow_higher: the rival scores 2 > 1.5, so this whale loses
+    follow = FilterSettings(conflict_policy="follow_higher")
+    assert w.decide(b.trade(w.market), filters=follow).reason is Reason.CONFLICT_LOWER_SCORE
+
+
+def test_no_room_under_our_caps_is_a_skip_before_the_book():
+    w = FullWorld()
+    # the market minimum's worst case: 5 x 0.53 + 5 x 0.04 x 0.5 x 0.5 = 2.70 pUSD
+    w.room = D("2.69")
+    signal = w.decide(b.trade(w.market))
+    assert signal.reason is Reason.EXPOSURE_AT_CAP and signal.room == D("2.69") and "book" not in w.loaded
+    w.room = D("2.70")
+    assert w.decide(b.trade(w.market)).action is Decision.COPY
+
+
+def test_stance_to_record_needs_a_known_market_and_a_whale_that_passed():
+    w = FullWorld()
+    w.books.pop(w.yes)
+    skipped = w.decide(b.trade(w.market))  # skipped for the book: the stance still counts
+    stance = stance_to_record(skipped)
+    assert skipped.reason is Reason.NO_BOOK and stance is not None and stance.direction == LONG
+    assert stance_to_record(w.decide(b.trade(w.market, "stranger"))) is None
+    w.whales[b.wallet("w1")] = b.whale("w1", score_ci_low=D("-0.1"))
+    assert stance_to_record(w.decide(b.trade(w.market))) is None

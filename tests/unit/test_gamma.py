@@ -68,3 +68,46 @@ def test_categories_match_the_longest_known_name(raw, expected):
         m.taker_fee_rate
         == {"geopolitics": D(0), "politics": D("0.04"), "crypto": D("0.07"), "culture": D("0.05")}[expected]
     )
+
+
+class _ScriptedGamma:
+    """Answers `/markets` like Gamma with the `closed=false` default: closed markets only when asked for."""
+
+    def __init__(self, closed_rows):
+        self.closed_rows = closed_rows
+        self.asked = []
+
+    def get(self, path, params=None):
+        self.asked.append((path, dict(params or {})))
+        return self.closed_rows if (params or {}).get("closed") == "true" else []
+
+
+def test_a_closed_market_missing_from_the_plain_lookup_is_asked_again_and_reads_closed():
+    from copytrader.polymarket.gamma import GammaMarkets
+
+    payload = {
+        "conditionId": "0x" + "ab" * 32,
+        "question": "q",
+        "clobTokenIds": '["1", "2"]',
+        "outcomes": '["Yes", "No"]',
+        "outcomePrices": '["1", "0"]',
+        "closed": True,
+        "acceptingOrders": False,
+        "orderPriceMinTickSize": 0.01,
+        "orderMinSize": 5,
+    }
+    http = _ScriptedGamma([payload])
+    market = GammaMarkets(http).market(payload["conditionId"])
+
+    assert market is not None and market.closed and not market.accepting_orders
+    assert market.payouts == {"1": D(1), "2": D(0)}
+    assert http.asked == [
+        ("/markets", {"condition_ids": payload["conditionId"]}),
+        ("/markets", {"condition_ids": payload["conditionId"], "closed": "true"}),
+    ]
+
+
+def test_a_market_gamma_does_not_know_at_all_is_none():
+    from copytrader.polymarket.gamma import GammaMarkets
+
+    assert GammaMarkets(_ScriptedGamma([])).market("0x" + "cd" * 32) is None

@@ -6,11 +6,21 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from copytrader.model import CopySignal, Decision, Level, OrderBook, Side, WhaleProfile, WhaleStatus
+from copytrader.limits import worst_case_cost
+from copytrader.model import CategoryRecord, CopySignal, Decision, Level, OrderBook, Side, WhaleProfile, WhaleStatus
 from copytrader.money import SIZE_STEP, ZERO
 from copytrader.reasons import Reason
 from copytrader.settings import load_settings
-from copytrader.sizing import beta_posterior, kelly_fraction, plan, size_copy, whale_edge, win_probability
+from copytrader.sizing import (
+    beta_posterior,
+    category_edge,
+    kelly_fraction,
+    plan,
+    shares_within_room,
+    size_copy,
+    whale_edge,
+    win_probability,
+)
 from tests.support import builders as b
 from tests.support.handbook import vector
 
@@ -175,3 +185,95 @@ def test_copyable_statuses_size_alike(status):
     book = b.book("1", bids=[("0.49", "300")], asks=[("0.50", "1000")])
     order = size_copy(_signal(book, b.whale(status=status)), bankroll=D(10000), settings=s, account="paper")
     assert order.action == "PLACE"
+
+
+# ------------------------------------------------- hierarchical posterior, status multiplier, room (exact values)
+
+
+def _sizing(**overrides):
+    return load_settings(environ={}, overrides={"sizing": overrides}).sizing
+
+
+def test_whale_edge_shrinks_toward_the_population_edge():
+    whale = b.whale(resolved_trades=200, wins=130, mean_entry_price=D("0.5"))
+    # (s·μ + k − n·p̄)/(s + n) = (30 x 0.02 + 130 − 100)/230
+    assert whale_edge(whale, D(30), D("0.02")) == D("30.6") / D(230)
+    assert whale_edge(b.whale(resolved_trades=0, wins=0), D(30), D("0.02")) == D("0.02")  # unproven: the population
+    assert whale_edge(whale, D(30)) == D(30) / D(230)  # μ = 0: the no-skill prior
+    alpha, beta = beta_posterior(whale, D(30), D("0.02"))
+    assert (alpha, beta) == (D("145.6"), D("84.4"))  # 30 x 0.52 + 130, 30 x 0.48 + 70
+    assert alpha / (alpha + beta) - whale.mean_entry_price == whale_edge(whale, D(30), D("0.02"))
+
+
+def test_category_edge_shrinks_toward_the_whales_other_trades():
+    sizing = _sizing()  # s = 30, μ = 0, s_c = 20
+    record = CategoryRecord(resolved_trades=50, wins=40, mean_entry_price=D("0.5"))
+    specialist = b.whale(resolved_trades=200, wins=130, categories={"politics": record})
+    # other trades: n = 150, k = 90, paid 75 -> centre 15/180 = 1/12; δ_c = (20/12 + 40 − 25)/70 = 5/21
+    assert abs(category_edge(specialist, "politics", sizing) - D(5) / D(21)) < D("1e-25")
+    assert category_edge(specialist, "sports", sizing) == D(30) / D(230)  # no record: the whale's edge
+    weak = b.whale(
+        resolved_trades=200,
+        wins=130,
+        categories={"politics": CategoryRecord(resolved_trades=50, wins=20, mean_entry_price=D("0.5"))},
+    )
+    # centre (110 − 75)/180 = 7/36; δ_c = (20 x 7/36 + 20 − 25)/70 = −1/63
+    assert abs(category_edge(weak, "politics", sizing) - D(-1) / D(63)) < D("1e-25")
+    only = b.whale(
+        resolved_trades=200,
+        wins=130,
+        categories={"politics": CategoryRecord(resolved_trades=200, wins=130, mean_entry_price=D("0.5"))},
+    )
+    assert category_edge(only, "politics", sizing) == D(30) / D(220)  # δ_w with s_c in place of s
+    broken = b.whale(
+        resolved_trades=10,
+        wins=6,
+        categories={"politics": CategoryRecord(resolved_trades=50, wins=40, mean_entry_price=D("0.5"))},
+    )
+    overall = whale_edge(broken, D(30))
+    assert category_edge(broken, "politics", sizing) == (20 * overall + 15) / 70  # centre falls back to δ_w
+
+
+def test_a_weak_category_gives_no_edge_and_a_specialist_a_larger_order():
+    s = load_settings(environ={}, overrides={"sizing": {"max_trade_notional": "5000"}})
+    book = b.book("1", bids=[("0.49", "300")], asks=[("0.50", "100000")])
+    weak = b.whale(categories={"politics": CategoryRecord(resolved_trades=50, wins=20, mean_entry_price=D("0.5"))})
+    assert size_copy(_signal(book, weak), bankroll=D(10000), settings=s, account="a").reason is Reason.NO_EDGE
+    strong = b.whale(categories={"politics": CategoryRecord(resolved_trades=50, wins=40, mean_entry_price=D("0.5"))})
+    plain = size_copy(_signal(book, b.whale()), bankroll=D(10000), settings=s, account="a")
+    special = size_copy(_signal(book, strong), bankroll=D(10000), settings=s, account="a")
+    assert special.win_probability == D("0.5") + D(5) / D(21) and special.shares > plain.shares
+
+
+def test_probation_whales_stake_the_multiplier_times_the_kelly_stake():
+    s = load_settings(environ={}, overrides={"sizing": {"max_trade_notional": "5000"}})
+    book = b.book("1", bids=[("0.49", "300")], asks=[("0.50", "100000")])
+    active = size_copy(_signal(book, b.whale()), bankroll=D(10000), settings=s, account="a")
+    probation = size_copy(
+        _signal(book, b.whale(status=WhaleStatus.PROBATION)), bankroll=D(10000), settings=s, account="a"
+    )
+    # one price level: a share costs 0.51 whatever the size, so stake = m x 0.25 x f* x 10000, floored to 0.01 share
+    f_star = kelly_fraction(active.win_probability, D("0.51"))
+    for order, m in ((active, D(1)), (probation, D("0.5"))):
+        stake = m * D("0.25") * f_star * 10000
+        assert order.shares == (stake / D("0.51") / SIZE_STEP).to_integral_value(rounding="ROUND_FLOOR") * SIZE_STEP
+
+
+def test_the_room_under_our_caps_bounds_the_worst_case_cost_in_every_mode():
+    book = b.book("1", bids=[("0.49", "300")], asks=[("0.50", "1000")])
+    for mode in ("kelly", "fixed", "proportional"):
+        s = load_settings(environ={}, overrides={"sizing": {"mode": mode, "proportional_ratio": "1"}})
+        signal = _signal(book, b.whale()).model_copy(update={"room": D(20)})
+        order = size_copy(signal, bankroll=D(10000), settings=s, account="a")
+        # worst case per share: limit 0.53 + fee at 0.5 (0.01) = 0.54 -> floor(20 / 0.54) on the 0.01 grid
+        assert order.action == "PLACE" and order.shares == D("37.03") and order.max_cost == D("19.9962")
+        tight = size_copy(signal.model_copy(update={"room": D(2)}), bankroll=D(10000), settings=s, account="a")
+        assert tight.action == "SKIP" and tight.reason is Reason.EXPOSURE_AT_CAP and "room 2" in tight.detail
+
+
+def test_shares_within_room_never_exceed_it_after_the_micro_round_up():
+    for room in (D("0.54"), D("2.7"), D("19.9962"), D("19.9961"), D("1234.567891")):
+        shares = shares_within_room(room, D("0.50"), D("0.53"), D("0.04"))
+        assert worst_case_cost(shares, D("0.53"), D("0.04"), D("0.50")) <= room
+        assert worst_case_cost(shares + SIZE_STEP, D("0.53"), D("0.04"), D("0.50")) > room
+    assert shares_within_room(D(0), D("0.5"), D("0.53"), D("0.04")) == 0

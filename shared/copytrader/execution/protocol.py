@@ -1,39 +1,67 @@
 """The exactly-once protocol: one order per whale fill, whatever is retried or redelivered.
 
-    1. `ledger.begin` writes the entry (PENDING) with a conditional put keyed by the copy's
-       idempotency key. If an entry exists, this is a redelivery or a retry: return what the entry
-       says and place nothing. An entry still PENDING means an earlier attempt died between the
-       venue call and its record, so the venue may hold an order: mark it UNKNOWN.
-    2. Call the venue once.
-    3. A definite answer is settled by `ledger.record` (status, cash, position, reservation, ledger
-       entry in one transaction). A rejection is definite too (nothing exists at the venue).
-       Anything ambiguous (VenueAmbiguous, or any unexpected exception, since the request may have
-       gone out) marks the entry UNKNOWN and keeps the reservation: reconciliation against the venue's
-       orders and trades decides what happened before anything is retried.
-No path calls the venue twice for one idempotency key.
+    1. `venue.prepare` builds (and for the CLOB signs) the order without sending it. Its venue id is a
+       deterministic function of the copy: the CLOB order's salt derives from the idempotency key and its
+       timestamp is the ledger entry's creation time, so the id is the EIP-712 hash of exactly the order
+       that may be sent.
+    2. `ledger.begin` writes the entry (PENDING, with that venue id) with a conditional put keyed by the
+       idempotency key. If an entry exists, this is a redelivery or a retry: a settled entry is returned as
+       it is; an unsettled one (PENDING or UNKNOWN) is *reconciled* (below). Nothing is sent either way.
+    3. Send once (`venue.place`). A definite answer (filled, partly filled, not filled, rejected) is
+       settled by `ledger.record` (status, cash, position, reservation, ledger entry in one transaction).
+       An order still working at the venue (resting GTC/GTD, delayed match) and anything ambiguous
+       (VenueAmbiguous, or any unexpected exception, since the request may have gone out) mark the entry
+       UNKNOWN and keep the reservation.
+
+Reconciliation (`reconcile`, also run by the sweep `copytrader reconcile`) asks the venue for the entry's
+order id: found and done -> its fills are recorded (FILLED / PARTIAL / UNFILLED) through `ledger.record`,
+which releases the reservation; found and still working -> stays UNKNOWN; not found -> once the entry is
+older than `reconcile_after` (no request can still be in flight) it is recorded as not filled with reason
+`never_placed`, and *not* re-placed: the whale's fill is stale by then. Before that it stays UNKNOWN.
+No path sends a second order for one idempotency key.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from copytrader.execution.venue import Venue, VenueAmbiguous, VenueRejected
-from copytrader.model import ExecutionResult, ExecutionStatus, Side, SizedOrder
+from copytrader.execution.venue import PreparedOrder, Venue, VenueAmbiguous, VenueOrder, VenueRejected
+from copytrader.model import TERMINAL_STATUSES, ExecutionResult, ExecutionStatus, Side, SizedOrder
 from copytrader.money import ZERO
 from copytrader.reasons import Reason
 
+DEFAULT_RECONCILE_AFTER = timedelta(seconds=120)
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """What reconciliation needs from a ledger entry."""
+
+    idempotency_key: str
+    status: ExecutionStatus
+    venue_order_id: str | None
+    created_at: datetime  # the signed order's timestamp
+    result: ExecutionResult
+
 
 class Ledger(Protocol):
-    def begin(self, order: SizedOrder, reserved: Decimal, now: datetime) -> ExecutionResult | None:
+    def begin(
+        self, order: SizedOrder, reserved: Decimal, now: datetime, venue_order_id: str | None = None
+    ) -> ExecutionResult | None:
         """Write the PENDING entry; None when written, else the result the existing entry stands for."""
         ...
 
+    def entry(self, idempotency_key: str) -> LedgerEntry | None: ...
+
     def mark_unknown(self, idempotency_key: str, detail: str, now: datetime) -> bool: ...
 
-    def record(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime) -> None: ...
+    def record(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime) -> None:
+        """Settle a definite outcome of an unsettled (PENDING or UNKNOWN) entry."""
+        ...
 
 
 def execute_once(
@@ -43,49 +71,94 @@ def execute_once(
     ledger: Ledger,
     venue: Venue,
     clock: Callable[[], datetime],
+    reconcile_after: timedelta = DEFAULT_RECONCILE_AFTER,
 ) -> ExecutionResult:
     """Place `order` at most once; see the module docstring for the protocol."""
-    result = ledger.begin(order, reserved, clock())
-    if result is not None:
-        if result.status is ExecutionStatus.PENDING:
-            ledger.mark_unknown(
-                order.idempotency_key, "found PENDING on redelivery: earlier attempt unfinished", clock()
-            )
-            return result.model_copy(update={"status": ExecutionStatus.UNKNOWN, "reason": Reason.VENUE_AMBIGUOUS})
-        return result
+    now = clock()
+    prepared: PreparedOrder | None = None
+    unbuildable = ""
+    try:
+        prepared = venue.prepare(order, now)
+    except Exception as exc:  # nothing left the process: a definite rejection
+        unbuildable = str(exc) if isinstance(exc, VenueRejected) else f"order not built: {type(exc).__name__}: {exc}"
+    existing = ledger.begin(order, reserved, now, venue_order_id=prepared.venue_order_id if prepared else None)
+    if existing is not None:
+        if existing.status in TERMINAL_STATUSES:
+            return existing
+        return reconcile(order, reserved, ledger=ledger, venue=venue, clock=clock, reconcile_after=reconcile_after)
+    if prepared is None:
+        return _settle(ledger, order, _rejected(order, unbuildable, clock()), reserved, clock)
 
     try:
-        placed = venue.place(order)
+        placed = venue.place(order, prepared)
     except VenueRejected as exc:
-        result = ExecutionResult(
-            idempotency_key=order.idempotency_key,
-            status=ExecutionStatus.REJECTED,
-            reason=Reason.VENUE_REJECTED,
-            detail=str(exc),
-            side=order.side,
-            executed_at=clock(),
-        )
-        ledger.record(order, result, reserved, clock())
-        return result
+        return _settle(ledger, order, _rejected(order, str(exc), clock()), reserved, clock)
     except Exception as exc:
-        detail = f"{type(exc).__name__}: {exc}" if not isinstance(exc, VenueAmbiguous) else str(exc)
+        detail = str(exc) if isinstance(exc, VenueAmbiguous) else f"{type(exc).__name__}: {exc}"
         ledger.mark_unknown(order.idempotency_key, detail, clock())
-        return ExecutionResult(
-            idempotency_key=order.idempotency_key,
-            status=ExecutionStatus.UNKNOWN,
-            reason=Reason.VENUE_AMBIGUOUS,
-            detail=detail,
-            side=order.side,
-            executed_at=clock(),
-        )
+        return _unknown(order, prepared.venue_order_id, detail, clock())
+    if placed.status is ExecutionStatus.UNKNOWN:  # accepted and still working at the venue
+        detail = placed.detail or "working at the venue"
+        ledger.mark_unknown(order.idempotency_key, detail, clock())
+        return _unknown(order, placed.venue_order_id, detail, clock())
+    return _settle(ledger, order, result_of(order, placed, clock()), reserved, clock)
 
+
+def reconcile(
+    order: SizedOrder,
+    reserved: Decimal,
+    *,
+    ledger: Ledger,
+    venue: Venue,
+    clock: Callable[[], datetime],
+    reconcile_after: timedelta = DEFAULT_RECONCILE_AFTER,
+) -> ExecutionResult:
+    """Settle an unsettled entry from what the venue holds for its order id; never sends an order."""
+    key = order.idempotency_key
+    entry = ledger.entry(key)
+    if entry is None:
+        raise RuntimeError(f"ledger entry {key} vanished")
+    if entry.status in TERMINAL_STATUSES:
+        return entry.result.model_copy(update={"duplicate": True})
+    now = clock()
+    if entry.status is ExecutionStatus.PENDING:
+        ledger.mark_unknown(key, "found PENDING on redelivery: earlier attempt unfinished", now)
+    if not entry.venue_order_id:
+        return _unknown(order, None, "no venue order id recorded: an operator must check the venue", now, True)
+    try:
+        found = venue.lookup(order, entry.venue_order_id, entry.created_at)
+    except Exception as exc:
+        return _unknown(order, entry.venue_order_id, f"lookup failed: {type(exc).__name__}: {exc}", now, True)
+    if found is None:
+        if now - entry.created_at < reconcile_after:
+            detail = f"not at the venue yet; concluded only after {reconcile_after.total_seconds():.0f}s"
+            return _unknown(order, entry.venue_order_id, detail, now, True)
+        result = ExecutionResult(
+            idempotency_key=key,
+            status=ExecutionStatus.UNFILLED,
+            reason=Reason.NEVER_PLACED,
+            detail=f"reconciled: the venue has no order {entry.venue_order_id}; not re-placed (the copy is stale)",
+            venue_order_id=entry.venue_order_id,
+            side=order.side,
+            executed_at=now,
+        )
+    elif found.status is ExecutionStatus.UNKNOWN:
+        return _unknown(order, entry.venue_order_id, found.detail or "still working at the venue", now, True)
+    else:
+        result = result_of(order, found, now)
+    return _settle(ledger, order, result, reserved, clock).model_copy(update={"duplicate": True})
+
+
+def result_of(order: SizedOrder, placed: VenueOrder, now: datetime) -> ExecutionResult:
+    """The ExecutionResult of a definite venue answer: cash = notional + fee (BUY) or notional - fee (SELL)."""
     notional = placed.notional
     filled = placed.filled_shares
     cash = notional + placed.fee if order.side is Side.BUY else notional - placed.fee
-    result = ExecutionResult(
+    return ExecutionResult(
         idempotency_key=order.idempotency_key,
         status=placed.status,
         reason=Reason.NOT_FILLED if filled == 0 else None,
+        detail=placed.detail,
         venue_order_id=placed.venue_order_id,
         side=order.side,
         filled_shares=filled,
@@ -93,7 +166,45 @@ def execute_once(
         fee=placed.fee,
         cash_amount=max(cash, ZERO),
         fills=placed.fills,
-        executed_at=clock(),
+        executed_at=now,
     )
-    ledger.record(order, result, reserved, clock())
+
+
+def _settle(
+    ledger: Ledger, order: SizedOrder, result: ExecutionResult, reserved: Decimal, clock: Callable[[], datetime]
+) -> ExecutionResult:
+    """Record `result`; if another caller settled the entry first, return what it recorded."""
+    try:
+        ledger.record(order, result, reserved, clock())
+    except Exception:
+        entry = ledger.entry(order.idempotency_key)
+        if entry is not None and entry.status in TERMINAL_STATUSES:
+            return entry.result
+        raise
     return result
+
+
+def _rejected(order: SizedOrder, detail: str, now: datetime) -> ExecutionResult:
+    return ExecutionResult(
+        idempotency_key=order.idempotency_key,
+        status=ExecutionStatus.REJECTED,
+        reason=Reason.VENUE_REJECTED,
+        detail=detail[:500],
+        side=order.side,
+        executed_at=now,
+    )
+
+
+def _unknown(
+    order: SizedOrder, venue_order_id: str | None, detail: str, now: datetime, duplicate: bool = False
+) -> ExecutionResult:
+    return ExecutionResult(
+        idempotency_key=order.idempotency_key,
+        status=ExecutionStatus.UNKNOWN,
+        reason=Reason.VENUE_AMBIGUOUS,
+        detail=detail[:500],
+        venue_order_id=venue_order_id,
+        side=order.side,
+        duplicate=duplicate,
+        executed_at=now,
+    )

@@ -5,14 +5,18 @@
 - `VenueAmbiguous`: we do not know (timeout, 5xx, dropped connection). The venue is known to fill orders
   whose request "failed" (py-clob-client #273, #261), so this must be reconciled, never blindly retried.
 
+Every venue prepares an order (its id known before sending), places it once, and looks an order up by
+that id, which is how an ambiguous outcome is reconciled (`copytrader.execution.protocol`).
+
 Any other exception escaping `place` is treated as ambiguous by the protocol, for the same reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from copytrader.model import ExecutionStatus, Fill, SizedOrder
 
@@ -32,10 +36,20 @@ class VenueAmbiguous(Exception):
 
 @dataclass(frozen=True)
 class VenueOrder:
+    """What the venue did with one order.
+
+    `status` is FILLED, PARTIAL or UNFILLED when the outcome is final, or UNKNOWN when the order is still
+    working at the venue (a resting GTC/GTD order, a delayed match): the reservation stays and the
+    reconciler settles it once the venue reports it done. `cash_notional`, when the venue reports it,
+    is the exact pUSD the fills moved (sum of shares x price otherwise).
+    """
+
     venue_order_id: str
-    status: ExecutionStatus  # FILLED, PARTIAL or UNFILLED
+    status: ExecutionStatus
     fills: tuple[Fill, ...]
     fee: Decimal
+    cash_notional: Decimal | None = None
+    detail: str = ""
 
     @property
     def filled_shares(self) -> Decimal:
@@ -43,12 +57,39 @@ class VenueOrder:
 
     @property
     def notional(self) -> Decimal:
+        if self.cash_notional is not None:
+            return self.cash_notional
         return sum((f.shares * f.price for f in self.fills), Decimal(0))
+
+
+@dataclass(frozen=True)
+class PreparedOrder:
+    """An order ready to send: its venue id is known before anything leaves the process.
+
+    `venue_order_id` is a deterministic function of the copy (idempotency key, order fields, `signed_at`):
+    for the CLOB it is the EIP-712 hash of the signed order, whose salt derives from the idempotency key.
+    It is written to the ledger before the order is sent, so an ambiguous send can be looked up.
+    """
+
+    venue_order_id: str
+    signed_at: datetime
+    payload: Any = None  # the venue's own form of the order (e.g. the signed CLOB order); never logged
 
 
 class Venue(Protocol):
     name: str
 
-    def place(self, order: SizedOrder) -> VenueOrder:
-        """Place one immediate (FOK/FAK) order identified by `order.idempotency_key`."""
+    def prepare(self, order: SizedOrder, signed_at: datetime) -> PreparedOrder:
+        """Build (and sign) the order without sending it; raises VenueRejected if it cannot be built."""
+        ...
+
+    def place(self, order: SizedOrder, prepared: PreparedOrder) -> VenueOrder:
+        """Send the prepared order once. Never retries internally."""
+        ...
+
+    def lookup(self, order: SizedOrder, venue_order_id: str, signed_at: datetime) -> VenueOrder | None:
+        """What the venue holds for `venue_order_id` (fills from its trades), or None when it has no such order.
+
+        Raises VenueAmbiguous when the venue cannot be asked right now.
+        """
         ...

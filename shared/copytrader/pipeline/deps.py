@@ -10,6 +10,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from copytrader import runtime_env
 from copytrader.alerts import Alerts, NoAlerts, SnsAlerts
@@ -24,6 +25,7 @@ from copytrader.store.markets import Markets
 from copytrader.store.orders import OrderLedger
 from copytrader.store.portfolio import PortfolioStore
 from copytrader.store.positions import Positions
+from copytrader.store.stances import Stances
 from copytrader.store.whales import Whales
 
 
@@ -43,6 +45,8 @@ class Deps:
     ledger: OrderLedger
     venue: Venue
     alerts: Alerts
+    # whale stances for the conflict check (copytrader.conflicts); None: no conflict check, nothing recorded
+    stances: Stances | None = None
 
 
 def build(settings: Settings, clock: Callable[[], datetime] = system_clock, alerts: Alerts | None = None) -> Deps:
@@ -55,9 +59,11 @@ def build(settings: Settings, clock: Callable[[], datetime] = system_clock, aler
     gamma = GammaMarkets(JsonHttp(settings.gamma_url, settings.http_timeout_s))
     portfolio = PortfolioStore(settings.account)
     positions = Positions(portfolio)
+    venue: Venue
     if settings.mode is Mode.LIVE:
-        raise RuntimeError("live trading is not available yet: the CLOB venue adapter lands with the pipeline issue")
-    venue: Venue = PaperVenue(clob.book)
+        venue = live_venue(settings)
+    else:
+        venue = PaperVenue(clob.book, latency_s=settings.venue.paper_latency_ms / 1000)
     if alerts is None:
         topic = os.environ.get(runtime_env.ALERT_TOPIC_ARN)
         alerts = SnsAlerts(topic) if topic else NoAlerts()
@@ -72,8 +78,46 @@ def build(settings: Settings, clock: Callable[[], datetime] = system_clock, aler
         ledger=OrderLedger(portfolio, positions),
         venue=venue,
         alerts=alerts,
+        stances=Stances(settings.filters.conflict_window_s),
     )
     return deps
+
+
+_live_venues: dict[tuple[str, str, int], Venue] = {}
+
+
+def live_venue(settings: Settings, credentials: Any = None) -> Venue:
+    """The CLOB venue, built only after the live preflight passed (once per process and endpoint).
+
+    `mode=live` already implies `live_confirmed=true` (the settings refuse one without the other). Credentials
+    come from Secrets Manager (COPYTRADER_VENUE_SECRET_ARN) unless given. A failed preflight refuses with
+    every failing check's reason and is not cached, so the next cold start checks again.
+    """
+    if settings.mode is not Mode.LIVE or not settings.live_confirmed:
+        raise RuntimeError("live venue requested without mode=live and live_confirmed=true")
+    cache_key = (settings.clob_url, settings.account, settings.venue.chain_id)
+    if cache_key in _live_venues:
+        return _live_venues[cache_key]
+    from copytrader.execution.clob_venue import ClobVenue
+    from copytrader.execution.credentials import load_credentials
+    from copytrader.execution.preflight import run_preflight
+    from copytrader.polymarket.clob_auth import ClobAuthHttp
+
+    creds = credentials if credentials is not None else load_credentials()
+    report = run_preflight(settings, creds)
+    if not report.passed or report.credentials is None:
+        raise RuntimeError(f"live trading refused: preflight failed: {report.failures()}")
+    http = ClobAuthHttp(
+        settings.clob_url, report.credentials, chain_id=settings.venue.chain_id, timeout_s=settings.http_timeout_s
+    )
+    venue = ClobVenue(
+        http,
+        chain_id=settings.venue.chain_id,
+        gtd_lifetime_s=settings.venue.gtd_lifetime_s,
+        order_timeout_s=settings.venue.order_timeout_s,
+    )
+    _live_venues[cache_key] = venue
+    return venue
 
 
 _current: Deps | None = None

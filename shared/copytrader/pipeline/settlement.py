@@ -16,7 +16,7 @@ from copytrader.store.positions import Redemption
 def settle_resolved(market: Market, deps: Deps) -> list[Redemption]:
     """Redeem every open position in `market` (which must be resolved) and trip the breaker if needed."""
     done = deps.positions.redeem(market, deps.clock())
-    if any(r.pnl < 0 for r in done):
+    if done:  # a gain raises the equity high-water mark, a loss may trip the breakers
         check_breaker(deps)
     return done
 

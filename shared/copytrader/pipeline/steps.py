@@ -8,18 +8,32 @@ strings. Bad input never raises: it becomes a SKIP with reason `invalid_trade`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from pydantic import ValidationError
 
-from copytrader.decision import decide, skip
+from copytrader.conflicts import Stance
+from copytrader.decision import decide, skip, stance_to_record
 from copytrader.errors import UpstreamError
 from copytrader.execution.protocol import execute_once
-from copytrader.model import CopySignal, ExecutionStatus, RiskDecision, Side, SizedOrder, WhaleTrade
+from copytrader.model import (
+    CopySignal,
+    ExecutionStatus,
+    Market,
+    RiskDecision,
+    Side,
+    SizedOrder,
+    WhaleTrade,
+    risk_group_of,
+)
 from copytrader.pipeline.deps import Deps
 from copytrader.reasons import Reason
-from copytrader.risk import ReservationRequest, breaker_floor, screen
+from copytrader.risk import ReservationRequest, breaker_floor, drawdown_floor, room, screen, utc_day
+from copytrader.settings import Mode
 from copytrader.sizing import size_copy
 
 State = dict[str, Any]
@@ -68,14 +82,40 @@ def score(event: State, deps: Deps) -> State:
                 load_book=deps.books,
                 load_held_shares=deps.positions.held_shares,
                 book_levels_kept=settings.book_levels_kept,
+                sizing=settings.sizing,
+                load_stances=_stances_loader(deps, now),
+                load_room=lambda market, trade: _room(deps, market, trade.wallet),
             )
         except UpstreamError as exc:  # not retryable: a retry would get the same answer
             signal = skip(Reason.UPSTREAM_UNUSABLE, str(exc)[:300], now, trade=parsed)
+        stance = stance_to_record(signal)
+        if stance is not None and deps.stances is not None:
+            deps.stances.record(stance)  # copied or not: other whales' trades are checked against it
     return {"signal": signal.model_dump(mode="json"), "telemetry": telemetry}
 
 
+def _stances_loader(deps: Deps, now: datetime) -> Callable[[str], list[Stance]] | None:
+    stances = deps.stances
+    return None if stances is None else (lambda group: stances.in_group(group, now))
+
+
+def _room(deps: Deps, market: Market, wallet: str) -> Decimal:
+    """pUSD a BUY in `market` copied from `wallet` may still reserve under every exposure cap (`risk.room`).
+
+    A paper account risk_check has not created yet reads as all zeros; it will start with `paper_bankroll` of
+    cash, so its room is counted from that (risk_check stays the authority either way).
+    """
+    exposures = deps.portfolio.exposures(market.condition_id, risk_group_of(market), market.category, wallet)
+    if exposures.committed == 0 and exposures.available == 0 and deps.settings.mode is Mode.PAPER:
+        exposures = replace(exposures, available=deps.settings.paper_bankroll)
+    return room(exposures, deps.settings.risk)
+
+
 def size(event: State, deps: Deps) -> State:
-    """Size a COPY signal against the account's current book equity (cash + open positions at cost)."""
+    """Size a COPY signal against the account's current book equity (cash + open positions at cost).
+
+    The order's worst-case cost also fits the room under every exposure cap the score step saw (`signal.room`).
+    """
     signal = CopySignal.model_validate(event["signal"])
     try:
         state = deps.portfolio.state(deps.clock())
@@ -87,9 +127,19 @@ def size(event: State, deps: Deps) -> State:
 
 
 def risk_check(event: State, deps: Deps) -> State:
-    """Approve or reject; a BUY is approved only once its worst-case cost is reserved under every limit."""
-    order = SizedOrder.model_validate(event["order"])
+    """Approve or reject; a BUY is approved only once its worst-case cost is reserved under every limit.
+
+    One DynamoDB transaction (`PortfolioStore.reserve`) checks the daily breaker, the drawdown halt, the kill
+    switch, the market / group / category / whale / total caps, cash, open orders and the minute's order
+    rate; every rejection names its reason. An order that does not parse is rejected as `invalid_trade`.
+    """
     now = deps.clock()
+    try:
+        order = SizedOrder.model_validate(event["order"])
+    except (KeyError, TypeError, ValidationError) as exc:
+        detail = _first_error(exc) if isinstance(exc, ValidationError) else f"no order: {exc}"[:300]
+        rejected = RiskDecision(approved=False, reason=Reason.INVALID_TRADE, detail=detail, day=utc_day(now))
+        return rejected.model_dump(mode="json")
     deps.portfolio.ensure_account(deps.settings.paper_bankroll, now)
     screened = screen(order, deps.settings.risk, now)
     if isinstance(screened, ReservationRequest):
@@ -118,6 +168,7 @@ def execute(event: State, deps: Deps) -> State:
         ledger=deps.ledger,
         venue=deps.venue,
         clock=deps.clock,
+        reconcile_after=timedelta(seconds=deps.settings.venue.reconcile_after_s),
     )
     if order.side is Side.SELL and result.status in (ExecutionStatus.FILLED, ExecutionStatus.PARTIAL):
         check_breaker(deps)
@@ -125,9 +176,14 @@ def execute(event: State, deps: Deps) -> State:
 
 
 def check_breaker(deps: Deps) -> bool:
-    """Trip today's breaker if realized losses reached the limit; alert once, from the call that tripped it."""
+    """After a settlement (sell fill, redemption): trip today's breaker if realized losses reached the limit,
+    alert once, from the call that tripped it; then the drawdown check (`check_drawdown`).
+
+    Returns whether this call tripped the daily-loss breaker.
+    """
     now = deps.clock()
     limits = deps.settings.risk
+    check_drawdown(deps)
     tripped = deps.portfolio.trip_breaker_if_needed(now, lambda equity: breaker_floor(equity, limits))
     if tripped:
         state = deps.portfolio.state(now)
@@ -143,3 +199,25 @@ def check_breaker(deps: Deps) -> bool:
             },
         )
     return tripped
+
+
+def check_drawdown(deps: Deps) -> bool:
+    """Raise the equity high-water mark, then halt new BUYs if equity < (1 - max_drawdown) x mark; alert once,
+    from the call that set the halt. Returns whether this call set it."""
+    now = deps.clock()
+    limits = deps.settings.risk
+    deps.portfolio.update_high_water_mark(now)
+    halted = deps.portfolio.trip_drawdown_if_needed(now, lambda mark: drawdown_floor(mark, limits))
+    if halted:
+        status = deps.portfolio.risk_status(now)
+        deps.alerts.send(
+            "copytrader: drawdown halt",
+            {
+                "account": deps.settings.account,
+                "equity": status["equity"],
+                "equity_high_water_mark": status["equity_high_water_mark"],
+                "max_drawdown": str(limits.max_drawdown),
+                "at": now.isoformat(),
+            },
+        )
+    return halted

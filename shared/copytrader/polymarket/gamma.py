@@ -127,7 +127,15 @@ class GammaMarkets:
         self._http = http
 
     def market(self, condition_id: str) -> Market | None:
+        """The market, or None when Gamma knows no market with this condition id.
+
+        A plain lookup by id may inherit a `closed=false` default and drop closed markets (see
+        `copytrader.discovery.gamma_markets`), so an empty answer is asked again with `closed=true`: a closed
+        market must read as closed (`market_closed`), not unknown.
+        """
         rows = self._http.get("/markets", {"condition_ids": condition_id})
+        if not rows:
+            rows = self._http.get("/markets", {"condition_ids": condition_id, "closed": "true"})
         if not rows:
             return None
         if not isinstance(rows, list):

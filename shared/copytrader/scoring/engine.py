@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from copytrader.model import WhaleProfile
+from copytrader.model import CategoryRecord, WhaleProfile
 from copytrader.scoring.activity import ActivityReport, position_rows
 from copytrader.scoring.evidence import WalletEvidence, wallet_evidence
 from copytrader.scoring.market_table import MarketFacts, MarketReport, load_markets, token_facts
@@ -144,13 +144,26 @@ def _dec(value: float, places: str = "0.000001") -> Decimal | None:
     return Decimal(repr(value)).quantize(Decimal(places)) if np.isfinite(value) else None
 
 
+def _price(value: float) -> Decimal:
+    return Decimal(repr(min(max(value, 1e-6), 1 - 1e-6))).quantize(Decimal("0.000001"))
+
+
+def _category_records(e: WalletEvidence) -> dict[str, CategoryRecord]:
+    """Per category with resolved BUYs: their count, wins and mean entry price (the sizing's category posterior)."""
+    return {
+        name: CategoryRecord(resolved_trades=c.buys, wins=c.wins, mean_entry_price=_price(c.paid / c.buys))
+        for name, c in sorted(e.categories.items())
+        if c.buys > 0
+    }
+
+
 def profiles(
     universe: Universe, prior: Mapping[str, PriorStatus] | None = None, *, scored_at: datetime | None = None
 ) -> list[WhaleProfile]:
     """The whales-table rows for a scored universe: status, score and the evidence the copy pipeline sizes on.
 
     `status_since` moves only when the status changes. `resolved_trades`, `wins` and `mean_entry_price` describe
-    the resolved BUYs (the Beta-posterior inputs of `copytrader.sizing`).
+    the resolved BUYs (the Beta-posterior inputs of `copytrader.sizing`); `categories` the same per category.
     """
     prior = prior or {}
     when = scored_at or datetime.fromtimestamp(universe.summary.get("as_of", 0), tz=UTC)
@@ -172,12 +185,13 @@ def profiles(
                 score_ci_low=_dec(w.score_ci_low),
                 resolved_trades=e.scored_buys,
                 wins=e.wins,
-                mean_entry_price=Decimal(repr(min(max(breakeven, 1e-6), 1 - 1e-6))).quantize(Decimal("0.000001")),
+                mean_entry_price=_price(breakeven),
                 edge=_dec(e.edge),
                 edge_ci_low=_dec(e.edge_ci_low),
                 q_value=_dec(w.q_value),
                 dsr=_dec(w.dsr),
                 specialties=e.specialties,
+                categories=_category_records(e),
                 status_since=since,
                 scored_at=when,
                 reasons=w.reasons[:8],

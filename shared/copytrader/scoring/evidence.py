@@ -62,6 +62,10 @@ class CategoryEdge:
     trades: int
     edge: float
     z: float
+    # resolved decisive BUYs in the category, their wins and summed entry prices (the sizing's category posterior)
+    buys: int = 0
+    wins: int = 0
+    paid: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -306,13 +310,26 @@ def _chunk_evidence(
     cat_var = np.bincount(
         cat_index, weights=edges.yes_price[s] * (1 - edges.yes_price[s]), minlength=cat_unique.size
     )  # per-trade null variance (a quick screen; the wallet-level test uses the clustered one)
+    buy_s = (edges.scored & tape.buy)[s]
+    cat_buys = np.bincount(cat_index, weights=buy_s.astype(np.float64), minlength=cat_unique.size)
+    cat_wins = np.bincount(cat_index, weights=(buy_s & edges.won[s]).astype(np.float64), minlength=cat_unique.size)
+    cat_paid = np.bincount(cat_index, weights=np.where(buy_s, tape.price[s], 0.0), minlength=cat_unique.size)
     by_wallet_categories: list[dict[str, CategoryEdge]] = [{} for _ in range(wallets)]
-    for key, n_c, total, var in zip(
-        cat_unique.tolist(), cat_n.tolist(), cat_sum.tolist(), cat_var.tolist(), strict=True
+    for key, n_c, total, var, b_c, w_c, p_c in zip(
+        cat_unique.tolist(),
+        cat_n.tolist(),
+        cat_sum.tolist(),
+        cat_var.tolist(),
+        cat_buys.tolist(),
+        cat_wins.tolist(),
+        cat_paid.tolist(),
+        strict=True,
     ):
         wallet_i, c = divmod(key, len(facts.categories))
         z = total / math.sqrt(var) if var > 0 else math.nan
-        by_wallet_categories[wallet_i][facts.categories[c]] = CategoryEdge(n_c, total / n_c, z)
+        by_wallet_categories[wallet_i][facts.categories[c]] = CategoryEdge(
+            n_c, total / n_c, z, int(b_c), int(w_c), float(p_c)
+        )
 
     # daily series: P&L from the ledger; edge sums and counts on the same calendar by trade day
     day_of_trade = tape.timestamp // SECONDS_PER_DAY

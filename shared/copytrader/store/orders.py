@@ -1,14 +1,17 @@
 """The orders ledger: the exactly-once record of every copy, and the settlement of its outcome.
 
-`begin` writes the entry (status PENDING) with a conditional put *before* any venue call; a second
-`begin` for the same idempotency key finds the first entry instead of creating one, which is what
-makes a redelivered whale fill place no second order. `record` then settles the venue's answer in one
-transaction: the order's final status together with the cash, reservation, exposure, position and
-ledger entry it implies, so a crash leaves either all of it or none of it.
+`begin` writes the entry (status PENDING, with the venue order id the order will carry and the sized
+order itself) with a conditional put *before* any venue call; a second `begin` for the same idempotency
+key finds the first entry instead of creating one, which is what makes a redelivered whale fill place no
+second order. `record` then settles the venue's answer in one transaction: the order's final status
+together with the cash, reservation, exposure, position and ledger entry it implies, so a crash leaves
+either all of it or none of it. An UNKNOWN entry (ambiguous send, order still working at the venue) is
+settled the same way once reconciliation knows the outcome; `unresolved` lists them for the sweep.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 
@@ -16,9 +19,11 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
+from copytrader.execution.protocol import LedgerEntry
 from copytrader.model import ExecutionResult, ExecutionStatus, Fill, Side, SizedOrder
 from copytrader.money import MICRO, ZERO
 from copytrader.reasons import Reason
+from copytrader.risk import scopes_of
 from copytrader.store.conditional import put_if_absent, update_if
 from copytrader.store.portfolio import PortfolioStore, run_transaction
 from copytrader.store.positions import Positions
@@ -26,6 +31,7 @@ from copytrader.store.tables import OrderModel
 
 Orders = OrderModel
 _MAX_POSITION_RETRIES = 5
+_UNSETTLED = (ExecutionStatus.PENDING.value, ExecutionStatus.UNKNOWN.value)
 
 
 class OrderLedger:
@@ -42,9 +48,13 @@ class OrderLedger:
         except DoesNotExist:
             return None
 
-    def begin(self, order: SizedOrder, reserved: Decimal, now: datetime) -> ExecutionResult | None:
+    def begin(
+        self, order: SizedOrder, reserved: Decimal, now: datetime, venue_order_id: str | None = None
+    ) -> ExecutionResult | None:
         """Create the PENDING entry; None when created, else the result the existing entry stands for."""
         entry = Orders(
+            venue_order_id=venue_order_id,
+            order_json=order.model_dump_json(),
             idempotency_key=order.idempotency_key,
             account=self.account,
             trade_key=order.trade_key,
@@ -68,6 +78,31 @@ class OrderLedger:
             raise RuntimeError(f"ledger entry {order.idempotency_key} vanished after a conflicting put")
         return result_from_entry(existing, duplicate=True, now=now)
 
+    def entry(self, idempotency_key: str) -> LedgerEntry | None:
+        """The entry as reconciliation sees it (consistent read)."""
+        found = self.get(idempotency_key)
+        if found is None:
+            return None
+        return LedgerEntry(
+            idempotency_key=found.idempotency_key,
+            status=ExecutionStatus(found.status),
+            venue_order_id=found.venue_order_id,
+            created_at=found.created_at,
+            result=result_from_entry(found, duplicate=False, now=found.updated_at),
+        )
+
+    def unresolved(self, limit: int = 100) -> Iterator[tuple[SizedOrder, Decimal]]:
+        """This account's UNKNOWN and PENDING entries, oldest first, with the order and reservation to settle."""
+        count = 0
+        for status in (ExecutionStatus.UNKNOWN, ExecutionStatus.PENDING):
+            for item in Orders.by_status.query(status.value, scan_index_forward=True):
+                if item.account != self.account or not item.order_json:
+                    continue
+                yield SizedOrder.model_validate_json(item.order_json), item.reserved or ZERO
+                count += 1
+                if count >= limit:
+                    return
+
     def mark_unknown(self, idempotency_key: str, detail: str, now: datetime) -> bool:
         """PENDING -> UNKNOWN: the venue may hold an order we cannot see; reconcile before anything else."""
         return update_if(
@@ -83,7 +118,9 @@ class OrderLedger:
         )
 
     def record(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime) -> None:
-        """Settle the venue's definite answer (FILLED, PARTIAL, UNFILLED or REJECTED) in one transaction."""
+        """Settle the venue's definite answer (FILLED, PARTIAL, UNFILLED or REJECTED) in one transaction.
+
+        Only an unsettled entry (PENDING, or UNKNOWN being reconciled) can be settled, and only once."""
         if result.status not in (
             ExecutionStatus.FILLED,
             ExecutionStatus.PARTIAL,
@@ -105,7 +142,7 @@ class OrderLedger:
 
     def _still_pending(self, order: SizedOrder) -> bool:
         entry = self.get(order.idempotency_key)
-        return entry is not None and entry.status == ExecutionStatus.PENDING.value
+        return entry is not None and entry.status in _UNSETTLED
 
     def _settle(
         self, tx: TransactWrite, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime
@@ -129,20 +166,22 @@ class OrderLedger:
         tx.update(
             Orders(idempotency_key=order.idempotency_key),
             actions=actions,
-            condition=Orders.status == ExecutionStatus.PENDING.value,
+            condition=Orders.status.is_in(*_UNSETTLED),
         )
         filled = result.filled_shares
         if reserved > 0:
             self.portfolio.add_settle_reservation(tx, order.idempotency_key, now)
         if filled <= 0:
             if reserved > 0:
-                self.portfolio.add_account_change(tx, now, reserved=-reserved)
-                self.portfolio.add_market_change(tx, order.condition_id, -reserved, now)
+                self.portfolio.add_account_change(tx, now, reserved=-reserved, open_orders=-1)
+                self.portfolio.add_order_exposure(tx, order, -reserved, now)
             return
         if order.side is Side.BUY:
             cost = result.cash_amount
-            self.portfolio.add_account_change(tx, now, cash=-cost, reserved=-reserved, open_cost=cost)
-            self.portfolio.add_market_change(tx, order.condition_id, cost - reserved, now)
+            self.portfolio.add_account_change(
+                tx, now, cash=-cost, reserved=-reserved, open_cost=cost, open_orders=-1 if reserved > 0 else 0
+            )
+            self.portfolio.add_order_exposure(tx, order, cost - reserved, now, filled_cost=cost)
             self.positions.add_buy(
                 tx,
                 token_id=order.token_id,
@@ -152,6 +191,8 @@ class OrderLedger:
                 cost=cost,
                 fee=result.fee,
                 now=now,
+                scope=scopes_of(order),
+                stop_loss=self.portfolio.stop_loss_at_entry(order.idempotency_key) if reserved > 0 else None,
             )
             cash_delta, shares_delta = -cost, filled
         else:
@@ -163,7 +204,7 @@ class OrderLedger:
             proceeds = result.cash_amount
             pnl = proceeds - released
             self.portfolio.add_account_change(tx, now, cash=proceeds, open_cost=-released)
-            self.portfolio.add_market_change(tx, order.condition_id, -released, now)
+            self.portfolio.add_position_release(tx, position, filled, released, now)
             self.portfolio.add_realized(tx, now, pnl)
             self.positions.add_reduce(
                 tx, position, shares=filled, released_cost=released, pnl=pnl, fee=result.fee, now=now

@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactWrite
 
 from copytrader.model import Market
 from copytrader.money import ZERO
+from copytrader.risk import Scopes
 from copytrader.store.conditional import put_if_absent
 from copytrader.store.portfolio import PortfolioStore, run_transaction
 from copytrader.store.tables import LedgerEntryModel, PositionModel
@@ -102,7 +103,12 @@ class Positions:
         cost: Decimal,
         fee: Decimal,
         now: datetime,
+        scope: Scopes | None = None,
+        stop_loss: Decimal | None = None,
     ) -> None:
+        """Add bought shares and their cost; record what the position counts against (`copytrader.risk`): its
+        group and category, the copied whale (a set: several whales' copies can build one position) and the
+        stop-loss fraction of the first entry (kept by later buys)."""
         actions: list[Action] = [
             P.shares.add(shares),
             P.cost_basis.add(cost),
@@ -114,6 +120,10 @@ class Positions:
         ]
         if event_id:
             actions.append(P.event_id.set(event_id))
+        if scope is not None:
+            actions += [P.risk_group.set(scope.group), P.category.set(scope.category), P.whales.add({scope.wallet})]
+        if stop_loss is not None:
+            actions.append(P.stop_loss.set(P.stop_loss | stop_loss))
         tx.update(P(self.account, token_id), actions=actions)
 
     def add_reduce(
@@ -177,7 +187,7 @@ class Positions:
             def build(tx: TransactWrite, position: PositionModel = position, r: Redemption = redemption) -> None:
                 self.add_reduce(tx, position, shares=r.shares, released_cost=r.cost_basis, pnl=r.pnl, fee=ZERO, now=now)
                 self.portfolio.add_account_change(tx, now, cash=r.payout, open_cost=-r.cost_basis)
-                self.portfolio.add_market_change(tx, market.condition_id, -r.cost_basis, now)
+                self.portfolio.add_position_release(tx, position, r.shares, r.cost_basis, now)
                 self.portfolio.add_realized(tx, now, r.pnl)
                 self.add_ledger_entry(
                     tx,

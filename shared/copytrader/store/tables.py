@@ -26,6 +26,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.constants import NUMBER
@@ -134,6 +135,8 @@ class WhaleModel(Model):
     status_since = UTCDateTimeAttribute(null=True)
     scored_at = UTCDateTimeAttribute(null=True)
     reasons = ListAttribute(of=UnicodeAttribute, default=list)
+    # per market category: {"<category>": {"resolved_trades": n, "wins": k, "mean_entry_price": "0.42"}}
+    categories = JSONAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
     by_status = WhaleByStatus()
 
@@ -245,7 +248,8 @@ class OrderModel(Model):
     limit_price = DecimalAttribute()
     reserved = DecimalAttribute(default=_zero)
     status = UnicodeAttribute()
-    venue_order_id = UnicodeAttribute(null=True)
+    venue_order_id = UnicodeAttribute(null=True)  # written with the PENDING entry, before the order is sent
+    order_json = UnicodeAttribute(null=True)  # the SizedOrder, so the reconcile sweep can settle the entry
     filled_shares = DecimalAttribute(default=_zero)
     avg_price = DecimalAttribute(null=True)
     fee = DecimalAttribute(default=_zero)
@@ -279,6 +283,12 @@ class PositionModel(Model):
     opened_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     closed = BooleanAttribute(default=False)
+    # risk attribution (copytrader.risk): the caps this position's cost counts against, the wallets whose copies
+    # opened it (their cost per token: risk item `#WPOS#<token>#<wallet>`) and the stop-loss fraction at entry
+    risk_group = UnicodeAttribute(null=True)
+    category = UnicodeAttribute(null=True)
+    whales = UnicodeSetAttribute(null=True)
+    stop_loss = DecimalAttribute(null=True)
 
 
 # --------------------------------------------------------------------------------------- cash ledger
@@ -311,7 +321,9 @@ class RiskStateModel(Model):
 
     Keys (all prefixed with the account): `<acct>#ACCOUNT` (cash, reserved, open cost, kill switch),
     `<acct>#DAY#YYYY-MM-DD` (start-of-day equity, realized P&L, breaker), `<acct>#MARKET#<condition_id>`
-    (exposure at cost) and `<acct>#RESV#<idempotency_key>` (one reservation per copy, makes it idempotent).
+    (exposure at cost) and `<acct>#RESV#<idempotency_key>` (one reservation per copy, makes it idempotent);
+    the exposure items `#GROUP#<group>`, `#CATEGORY#<name>`, `#WHALE#<wallet>`, `#WPOS#<token>#<wallet>` (a whale's
+    cost in one position) and the order-rate counters `#RATE#<YYYY-MM-DDTHH:MM>` (TTL) (`copytrader.store.portfolio`).
     """
 
     class Meta(_Meta):
@@ -335,6 +347,48 @@ class RiskStateModel(Model):
     settled = BooleanAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
+    # exposure items other than markets (`#GROUP#`, `#CATEGORY#`, `#WHALE#`, `#WPOS#<token>#<wallet>`): what they count
+    scope = UnicodeAttribute(null=True)
+    # account: BUY reservations not yet settled; book equity (cash + open cost, kept like committed/available);
+    # its high-water mark and the drawdown halt
+    open_orders = NumberAttribute(null=True)
+    equity = DecimalAttribute(null=True)
+    equity_hwm = DecimalAttribute(null=True)
+    drawdown_halt = BooleanAttribute(null=True)
+    drawdown_halted_at = UTCDateTimeAttribute(null=True)
+    # `#RATE#<minute>`: orders approved in that UTC minute
+    order_count = NumberAttribute(null=True)
+    # reservation: what the copy is counted against, and the stop-loss fraction at entry
+    risk_group = UnicodeAttribute(null=True)
+    category = UnicodeAttribute(null=True)
+    wallet = UnicodeAttribute(null=True)
+    stop_loss = DecimalAttribute(null=True)
+
+
+# ------------------------------------------------------------------------------------ whale stances
+
+
+class StanceModel(Model):
+    """Each tracked wallet's latest view per market, grouped for the conflict check (`copytrader.conflicts`).
+
+    Partition `group` (`negrisk:<id>` or `market:<condition_id>`), sort `member` = `<condition_id>#<wallet>`: one
+    query reads every stance of a group; a newer trade replaces the pair's item (an older one never does). Items
+    expire with the conflict window (`expires_at`); readers filter by `at` too, TTL deletion being lazy.
+    """
+
+    class Meta(_Meta):
+        table_name = _table_name("stances")
+        region = _region()
+
+    group = UnicodeAttribute(hash_key=True)
+    member = UnicodeAttribute(range_key=True)
+    condition_id = UnicodeAttribute()
+    wallet = UnicodeAttribute()
+    direction = NumberAttribute()
+    score = DecimalAttribute(default=_zero)
+    at = UTCDateTimeAttribute()
+    trade_key = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute()
 
 
 MODELS: dict[str, type[Model]] = {
@@ -346,6 +400,7 @@ MODELS: dict[str, type[Model]] = {
     "positions": PositionModel,
     "ledger": LedgerEntryModel,
     "risk": RiskStateModel,
+    "stances": StanceModel,
 }
 
 

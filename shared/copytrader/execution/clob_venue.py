@@ -1,0 +1,385 @@
+"""`ClobVenue`: live orders on the Polymarket CLOB V2, signed with py-clob-client-v2's order builder.
+
+Order (REFERENCE.md section f, docs "trading/orders"):
+- exchange: the V2 CTF Exchange, or the V2 Neg Risk CTF Exchange when `order.neg_risk` (the EIP-712 domain
+  "Polymarket CTF Exchange", version "2", chain 137, verifyingContract = that exchange);
+- FOK/FAK are market orders: BUY makerAmount = pUSD = floor_2dp(min(shares x limit, max_cost / (1 + rate x
+  (1 - tick)))), takerAmount = floor_{amount dp}(makerAmount / limit) shares (the least the fill may give:
+  the limit price is the slippage guard). A market BUY spends its pUSD, so at better prices it gets more
+  shares; the cap keeps amount + the largest fee those shares can cost (fee/pUSD = rate x (1 - p) <=
+  rate x (1 - tick)) within the reservation. SELL makerAmount = floor_2dp(shares), takerAmount =
+  floor_{amount dp}(shares x limit);
+- GTC/GTD are limit orders: BUY takerAmount = floor_2dp(shares), makerAmount = shares x limit; SELL the
+  mirror; a GTD order expires at signing time + `gtd_lifetime_s` (UTC seconds; the venue wants > 60 s);
+- amounts carry 6 decimals (integers in micro-units); the decimals per tick are the SDK's ROUNDING_CONFIG;
+- salt = the top 53 bits of blake2b("clob-salt-v1" | idempotency key) (a JSON-safe integer), timestamp =
+  the ledger entry's creation time in ms, metadata and builder zero: the signed order, and so its
+  EIP-712 hash (the venue's order id), is a deterministic function of the copy. ECDSA signing is
+  deterministic too (RFC 6979), so re-signing a copy gives the identical order.
+- signer = the key's address (EOA, POLY_PROXY, GNOSIS_SAFE) or the deposit wallet (POLY_1271); maker =
+  the funder (proxy, Safe or deposit wallet; the key's address for EOA).
+
+Outcomes of `POST /order` (sent once, never retried here):
+- 200 `success:true`: `matched` -> fills from makingAmount/takingAmount (one fill at their average price;
+  fee = the market's taker fee on it); `unmatched` -> not filled; `live` (resting GTC/GTD) and `delayed`
+  -> UNKNOWN: working at the venue, settled later by `lookup`;
+- 200 `success:false` or 4xx with `{"error": ...}` -> VenueRejected with the venue's code (an FOK that could
+  not fill is "not filled", not a rejection);
+- connection not made -> VenueRejected("VENUE_UNREACHABLE") (nothing was sent);
+- read timeout, dropped connection, 425, 429, 5xx -> VenueAmbiguous: reconcile by order id.
+
+`lookup` reads `GET /data/order/{id}` (404 or empty: the venue has no such order) and our trades on the
+token since the order was signed (`GET /data/trades?asset_id=&after=`), keeping those whose taker order or
+maker order is ours, skipping FAILED ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
+from typing import Any
+
+from copytrader.execution import signing_libs  # noqa: F401  (before the SDK: keeps the recursion limit)
+from copytrader.execution.credentials import SignatureType, VenueCredentials
+from copytrader.execution.venue import PreparedOrder, VenueAmbiguous, VenueOrder, VenueRejected
+from copytrader.model import ExecutionStatus, Fill, OrderType, Side, SizedOrder
+from copytrader.money import ONE, ZERO, taker_fee
+from copytrader.polymarket.clob_auth import ClobAuthHttp, ClobTransportError
+
+MICRO = Decimal(10) ** 6
+SIZE_DP = 2
+KNOWN_ERRORS = (
+    "INVALID_ORDER_MIN_TICK_SIZE",
+    "INVALID_ORDER_MIN_SIZE",
+    "INVALID_ORDER_DUPLICATED",
+    "INVALID_ORDER_NOT_ENOUGH_BALANCE",
+    "INVALID_ORDER_EXPIRATION",
+    "INVALID_POST_ONLY_ORDER_TYPE",
+    "INVALID_POST_ONLY_ORDER",
+    "INVALID_ORDER_ERROR",
+    "EXECUTION_ERROR",
+    "DELAYING_ORDER_ERROR",
+    "MARKET_NOT_READY",
+)
+_FOK_KILLED = (  # the venue's "nothing (or not all, for FOK) could match": not filled, not a rejection
+    "FOK_ORDER_NOT_FILLED_ERROR",
+    "FULLY FILLED OR KILLED",
+    "COULDN'T BE FULLY FILLED",
+    "NO ORDERS FOUND TO MATCH",
+)
+_AMBIGUOUS_STATUSES = frozenset({408, 425, 429})
+_END_CURSOR = "LTE="
+_MAX_TRADE_PAGES = 20
+
+
+def order_salt(idempotency_key: str) -> int:
+    """The order's salt: 53 bits of blake2b over the key, so it is fixed per copy and exact in JSON."""
+    digest = hashlib.blake2b(f"clob-salt-v1|{idempotency_key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 11
+
+
+def _floor(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+
+
+def _amount_places(tick: Decimal) -> int:
+    from py_clob_client_v2.order_builder.builder import ROUNDING_CONFIG  # type: ignore[import-untyped]
+
+    config = ROUNDING_CONFIG.get(format(tick.normalize(), "f"))
+    if config is None:
+        raise VenueRejected("INVALID_ORDER_MIN_TICK_SIZE", f"unsupported tick size {tick}")
+    return int(config.amount)
+
+
+def order_amounts(order: SizedOrder) -> tuple[int, int]:
+    """(makerAmount, takerAmount) in micro-units for `order` (module docstring gives the formulas)."""
+    tick, price = order.tick_size, order.limit_price
+    if not (tick <= price <= ONE - tick) or price % tick != 0:
+        raise VenueRejected("INVALID_ORDER_MIN_TICK_SIZE", f"price {price} vs tick {tick}")
+    places = _amount_places(tick)
+    shares = _floor(order.shares, SIZE_DP)
+    if shares < order.min_order_size or shares <= 0:
+        raise VenueRejected("INVALID_ORDER_MIN_SIZE", f"size {shares} < {order.min_order_size}")
+    market = order.order_type in (OrderType.FOK, OrderType.FAK)
+    if order.side is Side.BUY:
+        if market:
+            spend = shares * price
+            if order.max_cost > 0:  # amount + the largest fee it can incur (at the lowest price) fits max_cost
+                spend = min(spend, order.max_cost / (ONE + order.taker_fee_rate * (ONE - tick)))
+            maker = _floor(spend, SIZE_DP)
+            taker = _floor(maker / price, places)
+        else:
+            taker, maker = shares, _floor(shares * price, places)
+    else:
+        maker = shares
+        taker = _floor(shares * price, places)
+    return int(maker * MICRO), int(taker * MICRO)
+
+
+def wanted_shares(order: SizedOrder) -> Decimal:
+    """The shares a complete fill gives at least: a market BUY's takerAmount (its pUSD floored to cents at the
+    limit), else the signed share count."""
+    maker, taker = order_amounts(order)
+    return Decimal(taker if order.side is Side.BUY else maker) / MICRO
+
+
+@dataclass(frozen=True)
+class SignedClobOrder:
+    """The body of `POST /order` (already serialized) and the amounts it commits to."""
+
+    body: str
+    order_hash: str
+    maker_amount: int
+    taker_amount: int
+
+
+def build_signed_order(
+    order: SizedOrder,
+    credentials: VenueCredentials,
+    *,
+    signed_at: datetime,
+    chain_id: int = 137,
+    gtd_lifetime_s: int = 90,
+) -> SignedClobOrder:
+    """Sign `order` deterministically (module docstring) and serialize it as the CLOB expects."""
+    from py_clob_client_v2.config import get_contract_config  # type: ignore[import-untyped]
+    from py_clob_client_v2.constants import BYTES32_ZERO  # type: ignore[import-untyped]
+    from py_clob_client_v2.order_utils import (  # type: ignore[import-untyped]
+        ExchangeOrderBuilderV2,
+        OrderDataV2,
+        SignatureTypeV2,
+    )
+    from py_clob_client_v2.order_utils import Side as ClobSide
+    from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2  # type: ignore[import-untyped]
+    from py_clob_client_v2.signer import Signer  # type: ignore[import-untyped]
+
+    if credentials.api is None:
+        raise RuntimeError("API credentials are not set (derive them before signing)")
+    maker_amount, taker_amount = order_amounts(order)
+    signer = Signer(credentials.private_key, chain_id)
+    contracts = get_contract_config(chain_id)
+    exchange = contracts.neg_risk_exchange_v2 if order.neg_risk else contracts.exchange_v2
+    funder = credentials.funder or signer.address()
+    signer_address = funder if credentials.signature_type is SignatureType.POLY_1271 else signer.address()
+    salt = order_salt(order.idempotency_key)
+    builder = ExchangeOrderBuilderV2(exchange, chain_id, signer, generate_salt=lambda: str(salt))
+    timestamp_ms = int(signed_at.timestamp() * 1000)
+    expiration = timestamp_ms // 1000 + gtd_lifetime_s if order.order_type is OrderType.GTD else 0
+    data = OrderDataV2(
+        maker=funder,
+        tokenId=order.token_id,
+        makerAmount=str(maker_amount),
+        takerAmount=str(taker_amount),
+        side=ClobSide.BUY if order.side is Side.BUY else ClobSide.SELL,
+        signer=signer_address,
+        signatureType=SignatureTypeV2(int(credentials.signature_type)),
+        timestamp=str(timestamp_ms),
+        metadata=BYTES32_ZERO,
+        builder=BYTES32_ZERO,
+        expiration=str(expiration),
+    )
+    signed = builder.build_signed_order(data)
+    order_hash = builder.build_order_hash(builder.build_order_typed_data(signed))
+    payload = order_to_json_v2(signed, credentials.api.api_key, order.order_type.value)
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return SignedClobOrder(body, order_hash, maker_amount, taker_amount)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _shares(value: Any) -> Decimal:
+    """A size the venue reports: decimal shares ("25.0000"), or micro-units when a bare integer >= 1e6."""
+    amount = _decimal(value) or ZERO
+    if "." not in str(value) and amount >= MICRO:
+        amount = amount / MICRO
+    return amount
+
+
+def _code_of(text: str) -> str:
+    upper = text.upper()
+    for code in KNOWN_ERRORS:
+        if code in upper:
+            return code
+    if "BALANCE" in upper or "ALLOWANCE" in upper:
+        return "INVALID_ORDER_NOT_ENOUGH_BALANCE"
+    if "TICK" in upper:
+        return "INVALID_ORDER_MIN_TICK_SIZE"
+    if "MINIMUM" in upper or "MIN SIZE" in upper:
+        return "INVALID_ORDER_MIN_SIZE"
+    return "INVALID_ORDER_ERROR"
+
+
+class ClobVenue:
+    """The live venue. Construct with credentials that already hold API credentials (see `connect`)."""
+
+    name = "clob"
+
+    def __init__(
+        self, http: ClobAuthHttp, *, chain_id: int = 137, gtd_lifetime_s: int = 90, order_timeout_s: float = 5.0
+    ) -> None:
+        if http.credentials.api is None:
+            raise RuntimeError("ClobVenue needs API credentials; derive them with ClobAuthHttp first")
+        self._http = http
+        self._chain_id = chain_id
+        self._gtd_lifetime_s = gtd_lifetime_s
+        self._order_timeout_s = order_timeout_s
+
+    @property
+    def credentials(self) -> VenueCredentials:
+        return self._http.credentials
+
+    def prepare(self, order: SizedOrder, signed_at: datetime) -> PreparedOrder:
+        signed = build_signed_order(
+            order, self.credentials, signed_at=signed_at, chain_id=self._chain_id, gtd_lifetime_s=self._gtd_lifetime_s
+        )
+        return PreparedOrder(signed.order_hash, signed_at, signed)
+
+    def place(self, order: SizedOrder, prepared: PreparedOrder) -> VenueOrder:
+        signed: SignedClobOrder = prepared.payload
+        try:
+            response = self._http.l2("POST", "/order", body=signed.body, timeout_s=self._order_timeout_s)
+        except ClobTransportError as exc:
+            if not exc.sent:
+                raise VenueRejected("VENUE_UNREACHABLE", str(exc)) from None
+            raise VenueAmbiguous(f"order {prepared.venue_order_id}: {exc}") from None
+        status, body = response.status, response.body
+        if status in _AMBIGUOUS_STATUSES or status >= 500:
+            raise VenueAmbiguous(f"order {prepared.venue_order_id}: HTTP {status} {response.error_text()}")
+        if status != 200 or not isinstance(body, dict) or not body.get("success", False):
+            text = response.error_text() or f"HTTP {status}"
+            if any(marker in text.upper() for marker in _FOK_KILLED):
+                return VenueOrder(prepared.venue_order_id, ExecutionStatus.UNFILLED, (), ZERO, detail=text)
+            raise VenueRejected(_code_of(text), text)
+        # the venue's order id is the order hash (docs: "its ID (order hash)"); should it ever differ, the
+        # definite answer still stands and the venue's id is what gets recorded
+        venue_id = str(body.get("orderID") or prepared.venue_order_id)
+        note = "" if venue_id.lower() == prepared.venue_order_id.lower() else f"signed hash {prepared.venue_order_id}"
+        state = str(body.get("status") or "").lower()
+        if state == "matched":
+            matched = self._matched(order, venue_id, signed, body)
+            return replace(matched, detail=" ".join(filter(None, (matched.detail, note))))
+        if state == "unmatched":
+            return VenueOrder(
+                venue_id, ExecutionStatus.UNFILLED, (), ZERO, detail=" ".join(filter(None, ("unmatched", note)))
+            )
+        return VenueOrder(
+            venue_id, ExecutionStatus.UNKNOWN, (), ZERO, detail=f"working at the venue ({state}) {note}".strip()
+        )
+
+    def _matched(self, order: SizedOrder, venue_id: str, signed: SignedClobOrder, body: dict[str, Any]) -> VenueOrder:
+        making, taking = _decimal(body.get("makingAmount")), _decimal(body.get("takingAmount"))
+        if not making or not taking:  # matched without amounts: read them from the trades
+            found = self.lookup(order, venue_id, None)
+            if found is None:
+                raise VenueAmbiguous(f"order {venue_id} matched but unknown to the venue")
+            return found
+        shares, cash = (taking, making) if order.side is Side.BUY else (making, taking)
+        price = (cash / shares).quantize(Decimal("0.000001"))
+        if not (ZERO < price < ONE):
+            raise VenueAmbiguous(f"order {venue_id}: matched amounts give price {price}")
+        fee = taker_fee(shares, price, order.taker_fee_rate)
+        complete = shares >= wanted_shares(order) or order.order_type is OrderType.FOK
+        status = ExecutionStatus.FILLED if complete else ExecutionStatus.PARTIAL
+        return VenueOrder(venue_id, status, (Fill(price=price, shares=shares),), fee, cash_notional=cash)
+
+    def lookup(self, order: SizedOrder, venue_order_id: str, signed_at: datetime | None) -> VenueOrder | None:
+        path = f"/data/order/{venue_order_id}"
+        found = self._get(path)
+        if found.status == 404 or not found.body:
+            return None
+        if found.status != 200 or not isinstance(found.body, dict):
+            raise VenueAmbiguous(f"GET {path}: HTTP {found.status}")
+        state = str(found.body.get("status") or "").upper().removeprefix("ORDER_STATUS_")
+        fills, fee = self._fills(order, venue_order_id, signed_at)
+        filled = sum((f.shares for f in fills), ZERO)
+        matched = _shares(found.body.get("size_matched"))
+        if matched > filled:  # trades not visible yet: the rest at our limit (the worst price we allowed)
+            rest = matched - filled
+            fills = (*fills, Fill(price=order.limit_price, shares=rest))
+            fee += taker_fee(rest, order.limit_price, order.taker_fee_rate)
+            filled = matched
+        if state in ("LIVE", "DELAYED"):
+            return VenueOrder(
+                venue_order_id, ExecutionStatus.UNKNOWN, (), ZERO, detail=f"working at the venue ({state})"
+            )
+        if filled == 0:
+            return VenueOrder(venue_order_id, ExecutionStatus.UNFILLED, (), ZERO, detail=f"venue status {state}")
+        complete = state == "MATCHED" or filled >= wanted_shares(order)
+        status = ExecutionStatus.FILLED if complete else ExecutionStatus.PARTIAL
+        return VenueOrder(venue_order_id, status, fills, fee, detail=f"reconciled: venue status {state}")
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        try:
+            return self._http.l2("GET", path, params=params)
+        except ClobTransportError as exc:
+            raise VenueAmbiguous(str(exc)) from None
+
+    def _fills(
+        self, order: SizedOrder, venue_order_id: str, signed_at: datetime | None
+    ) -> tuple[tuple[Fill, ...], Decimal]:
+        """Our fills of `venue_order_id` from the trades on its token (taker legs pay the taker fee)."""
+        params: dict[str, Any] = {"asset_id": order.token_id}
+        if signed_at is not None:
+            params["after"] = int(signed_at.timestamp()) - 5
+        fills: list[Fill] = []
+        fee = ZERO
+        cursor = "MA=="
+        for _ in range(_MAX_TRADE_PAGES):
+            response = self._get("/data/trades", {**params, "next_cursor": cursor})
+            if response.status != 200 or not isinstance(response.body, dict):
+                raise VenueAmbiguous(f"GET /data/trades: HTTP {response.status}")
+            for trade in response.body.get("data") or []:
+                if str(trade.get("status", "")).upper() == "FAILED":
+                    continue
+                for fill, taker in self._legs(order, venue_order_id, trade):
+                    fills.append(fill)
+                    if taker:
+                        fee += taker_fee(fill.shares, fill.price, order.taker_fee_rate)
+            cursor = str(response.body.get("next_cursor") or _END_CURSOR)
+            if cursor == _END_CURSOR:
+                break
+        return tuple(fills), fee
+
+    @staticmethod
+    def _legs(order: SizedOrder, venue_order_id: str, trade: dict[str, Any]) -> list[tuple[Fill, bool]]:
+        ours = venue_order_id.lower()
+        if str(trade.get("taker_order_id", "")).lower() == ours:
+            legs = []
+            for maker in trade.get("maker_orders") or []:
+                price, size = _decimal(maker.get("price")), _shares(maker.get("matched_amount"))
+                if price is None or size <= 0:
+                    continue
+                if str(maker.get("asset_id", order.token_id)) != order.token_id:
+                    price = ONE - price  # matched against the complementary token's order
+                legs.append((Fill(price=price, shares=size), True))
+            if not legs:
+                price, size = _decimal(trade.get("price")), _shares(trade.get("size"))
+                if price is not None and size > 0:
+                    legs.append((Fill(price=price, shares=size), True))
+            return legs
+        for maker in trade.get("maker_orders") or []:
+            if str(maker.get("order_id", "")).lower() == ours:
+                price, size = _decimal(maker.get("price")), _shares(maker.get("matched_amount"))
+                if price is not None and size > 0:
+                    return [(Fill(price=price, shares=size), False)]
+        return []
+
+
+def connect(
+    clob_url: str, credentials: VenueCredentials, *, chain_id: int = 137, timeout_s: float = 5.0
+) -> ClobAuthHttp:
+    """An authenticated transport for `credentials`, deriving the API credentials via L1 when absent."""
+    http = ClobAuthHttp(clob_url, credentials, chain_id=chain_id, timeout_s=timeout_s)
+    if credentials.api is None:
+        http.credentials = credentials.with_api(http.derive_api_credentials())
+    return http

@@ -1,0 +1,33 @@
+"""The live venue's signing libraries leave the interpreter's recursion limit alone (py_ecc would raise it)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+PROBE = """
+import json, sys
+before = sys.getrecursionlimit()
+import copytrader.execution.signing_libs
+from py_clob_client_v2.signer import Signer
+from eth_account import Account
+assert sys.getrecursionlimit() == before, (before, sys.getrecursionlimit())
+try:
+    json.loads("[" * 100_000)
+except RecursionError:
+    print("recursion-error")
+"""
+
+
+def test_importing_the_venue_sdk_keeps_the_recursion_limit_and_deep_json_raises_instead_of_crashing() -> None:
+    done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "recursion-error"
+
+
+def test_without_the_guard_py_ecc_raises_the_limit() -> None:
+    """The hazard the guard exists for (if a py_ecc release drops the side effect, this says the guard can go)."""
+    probe = "import sys; import py_ecc; print(sys.getrecursionlimit())"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout) >= 100_000
