@@ -14,7 +14,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     decision = run_step("risk_check", metrics, lambda e: steps.risk_check(e, deps.current()), event)
     approved = decision["approved"] is True
     count(metrics, "risk", "approved" if approved else "rejected", decision.get("reason"), stopped=not approved)
-    logger.info(
-        "risk checked", extra=summary("risk_check", decision, idempotency_key=event["order"]["idempotency_key"])
-    )
+    order = event.get("order") if isinstance(event, dict) else None
+    key = order.get("idempotency_key") if isinstance(order, dict) else None  # bad input is a rejection, not a crash
+    logger.info("risk checked", extra=summary("risk_check", decision, idempotency_key=key))
     return decision

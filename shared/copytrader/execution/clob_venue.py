@@ -296,7 +296,16 @@ class ClobVenue:
         path = f"/data/order/{venue_order_id}"
         found = self._get(path)
         if found.status == 404 or not found.body:
-            return None
+            # Not found by id. Whether the venue keeps a killed or fully matched immediate order under its id is
+            # not documented, so its trades decide: any fill of this order id means it was placed and matched.
+            fills, fee = self._fills(order, venue_order_id, signed_at)
+            if not fills:
+                return None
+            filled = sum((f.shares for f in fills), ZERO)
+            status = ExecutionStatus.FILLED if filled >= wanted_shares(order) else ExecutionStatus.PARTIAL
+            return VenueOrder(
+                venue_order_id, status, fills, fee, detail="reconciled from trades: order not found by id"
+            )
         if found.status != 200 or not isinstance(found.body, dict):
             raise VenueAmbiguous(f"GET {path}: HTTP {found.status}")
         state = str(found.body.get("status") or "").upper().removeprefix("ORDER_STATUS_")

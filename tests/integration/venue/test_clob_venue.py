@@ -174,6 +174,22 @@ def test_timeout_or_dropped_connection_after_the_fill_is_ambiguous_and_lookup_fi
     assert len(clob.posts) == 1
 
 
+def test_a_matched_order_the_venue_no_longer_shows_by_id_is_found_through_its_trades(clob):
+    # GIVEN an order that filled while our request timed out, and a venue that keeps no record of it by id
+    clob.hang_s = 1.0
+    venue, _ = venue_for(clob, order_timeout_s=0.3)
+    clob.script.append("fill_then_hang")
+    prepared = venue.prepare(order(), datetime.now(UTC))
+    with pytest.raises(VenueAmbiguous):
+        venue.place(order(), prepared)
+    clob.orders.pop(prepared.venue_order_id)
+
+    # WHEN it is looked up THEN its trades show the fill: never concluded "never placed"
+    found = venue.lookup(order(), prepared.venue_order_id, prepared.signed_at)
+    assert found is not None and found.status is ExecutionStatus.FILLED and found.filled_shares == D("15.38")
+    assert len(clob.posts) == 1
+
+
 def test_lookup_of_an_order_the_venue_never_saw_is_none(clob):
     venue, _ = venue_for(clob)
     prepared = venue.prepare(order(), datetime.now(UTC))
