@@ -41,6 +41,8 @@ from copytrader_infra.pipeline import CopyPipeline
 from copytrader_infra.scoring import WhaleScoring
 
 _MINUTE = Duration.minutes(1)
+_FIVE_MINUTES = Duration.minutes(5)
+UNRESOLVED_ALARM_S = 1800  # an order UNKNOWN for half an hour after a sweep needs a person
 _HOUR = Duration.hours(1)
 _DAY = Duration.days(1)
 _WIDTH = 12  # two widgets per dashboard row
@@ -103,6 +105,22 @@ class Monitoring(Construct):
                 1,
                 "An order's outcome is UNKNOWN (timeout, 5xx or dropped connection at the venue): its reservation "
                 "is held and nothing retries it until reconciliation against the venue's orders and trades.",
+            ),
+            self._alarm(
+                "OrdersUnresolved",
+                pipeline_metric(
+                    "reconcile_oldest_unresolved_s", statistic="Maximum", period=_FIVE_MINUTES, labelled=False
+                ),
+                UNRESOLVED_ALARM_S,
+                f"An order has been UNKNOWN for over {UNRESOLVED_ALARM_S // 60} minutes after a reconcile sweep: the "
+                "venue still shows it working (a resting GTC/GTD) or cannot be asked; its reservation is held.",
+            ),
+            self._alarm(
+                "ReconcileSweepErrors",
+                pipeline_metric("reconcile_error", period=_FIVE_MINUTES, labelled=False),
+                1,
+                "The reconcile sweep raised (venue or ledger unreachable): UNKNOWN orders are not being settled.",
+                periods=2,
             ),
             self._alarm(
                 "TradeQueueBacklog",

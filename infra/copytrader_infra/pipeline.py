@@ -10,10 +10,12 @@ with a Map over `$` and the pipe needs no input template.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_pipes as pipes
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -30,6 +32,9 @@ from copytrader_infra.messaging import Messaging
 from copytrader_infra.nag import acknowledge
 from copytrader_infra.naming import pascal_case
 from copytrader_infra.storage import Access, Storage
+
+RECONCILE_EVERY = Duration.minutes(5)
+RECONCILE_LIMIT = 100  # entries per sweep (copytrader.pipeline.sweep caps it at 1,000)
 
 
 class CopyPipeline(Construct):
@@ -57,6 +62,7 @@ class CopyPipeline(Construct):
         self.functions = {spec.name: self._function(spec) for spec in PIPELINE_FUNCTIONS}
         self.state_machine = self._state_machine()
         self.pipe = self._pipe(messaging.trade_queue)
+        self.reconcile_schedule = self._reconcile_schedule()
 
     def _function(self, spec: FunctionSpec) -> PipelineFunction:
         environment = {
@@ -132,6 +138,34 @@ class CopyPipeline(Construct):
             "against a sub-second decision target; per-state timing is in the ALL-level execution log.",
         )
         return state_machine
+
+    def _reconcile_schedule(self) -> scheduler.Schedule:
+        """Every RECONCILE_EVERY, the execute function settles UNKNOWN and PENDING orders from the venue
+        (`copytrader.pipeline.sweep`). It runs in execute because execute's role is the venue secret's one reader;
+        the sweep never places an order. The schedule's role may invoke that function's alias and nothing else."""
+        execute = self.functions["execute"]
+        target_function = execute.alias if execute.alias is not None else execute.function
+        role = iam.Role(
+            self,
+            "ReconcileScheduleRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
+            ),
+            description="copytrader reconcile sweep schedule",
+        )
+        return scheduler.Schedule(
+            self,
+            "ReconcileSweep",
+            description="copytrader: settle UNKNOWN orders from the venue's orders and trades",
+            schedule=scheduler.ScheduleExpression.rate(RECONCILE_EVERY),
+            target=scheduler_targets.LambdaInvoke(
+                target_function,
+                input=scheduler.ScheduleTargetInput.from_object({"sweep": {"limit": RECONCILE_LIMIT}}),
+                role=role,
+                retry_attempts=0,  # the next sweep is minutes away; a failed one shows as reconcile_error
+                max_event_age=Duration.minutes(5),
+            ),
+        )
 
     def _pipe(self, queue: sqs.IQueue) -> pipes.CfnPipe:
         role = iam.Role(

@@ -100,12 +100,12 @@ def test_resource_inventory(synthesized: Any) -> None:
         "AWS::ECS::TaskDefinition": 1,
         "AWS::ECS::Service": 1,
         "AWS::CloudWatch::Dashboard": 1,
-        "AWS::CloudWatch::Alarm": 15,  # + an UNKNOWN execution outcome
+        "AWS::CloudWatch::Alarm": 17,  # + an UNKNOWN execution outcome, an order unresolved, a failing sweep
     }
     # Four pipeline functions, three scoring functions, and the provider CDK adds to strip the VPC's default
     # security group.
     assert counts["AWS::Lambda::Function"] == 8
-    assert counts["AWS::S3::Bucket"] == 1 and counts["AWS::Scheduler::Schedule"] == 1
+    assert counts["AWS::S3::Bucket"] == 1 and counts["AWS::Scheduler::Schedule"] == 2  # daily scoring, reconcile sweep
     assert counts["AWS::EC2::NatGateway"] == 0
 
 
@@ -146,10 +146,13 @@ def test_every_alarm_notifies_the_alert_topic(synthesized: Any) -> None:
         # the listener's own metrics (copytrader.listener.telemetry), per live feed
         *(("CopyTrader", f"listener_{feed}_{what}") for feed in ("chain", "rtds") for what in ("stale", "missed")),
         ("CopyTrader", "execute_unknown"),  # the pipeline's own metric (copytrader.pipeline.telemetry)
+        ("CopyTrader", "reconcile_oldest_unresolved_s"),  # the reconcile sweep's (copytrader.pipeline.sweep)
+        ("CopyTrader", "reconcile_error"),
     }
     for alarm in alarms.values():
         if alarm["Properties"].get("Namespace") == "CopyTrader":
-            service = "copytrader" if alarm["Properties"]["MetricName"] == "execute_unknown" else "listener"
+            listener = alarm["Properties"]["MetricName"].startswith("listener_")
+            service = "listener" if listener else "copytrader"
             assert alarm["Properties"]["Dimensions"] == [{"Name": "service", "Value": service}]
     stale = [a for a in alarms.values() if a["Properties"]["MetricName"].endswith("_stale")]
     assert all(a["Properties"]["EvaluationPeriods"] == 3 for a in stale)

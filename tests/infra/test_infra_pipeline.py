@@ -273,3 +273,38 @@ def test_dashboard_shows_every_branch_every_reason_metric_and_the_copy_gap(synth
         "risk_unrouted_reason",
     ):
         assert f'"{name}"' in body, name
+
+
+def test_reconcile_sweep_invokes_only_the_execute_alias_every_five_minutes(synthesized: Any) -> None:
+    from copytrader_infra.pipeline import RECONCILE_LIMIT
+
+    execute = synthesized.stack.pipeline.functions["execute"]
+    alias_id = synthesized.logical_id(execute.alias)
+    sweeps = [
+        s["Properties"]
+        for s in synthesized.of_type("AWS::Scheduler::Schedule").values()
+        if synthesized.mentions(s["Properties"]["Target"]["Arn"], alias_id)
+    ]
+    (props,) = sweeps
+    assert props["ScheduleExpression"] == "rate(5 minutes)"
+    assert json.loads(props["Target"]["Input"]) == {"sweep": {"limit": RECONCILE_LIMIT}}
+    role_id = props["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    granted = {
+        (action, json.dumps(resource))
+        for statement in synthesized.role_statements(role_id)
+        for action in synthesized.as_list(statement["Action"])
+        for resource in synthesized.as_list(statement["Resource"])
+    }
+    assert {action for action, _ in granted} == {"lambda:InvokeFunction"}
+    assert all(alias_id in resource for _, resource in granted)
+
+
+def test_unresolved_orders_and_a_failing_sweep_alarm(synthesized: Any) -> None:
+    alarms = {
+        alarm["Properties"]["MetricName"]: alarm["Properties"]
+        for alarm in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+        if "MetricName" in alarm["Properties"]
+    }
+    oldest = alarms["reconcile_oldest_unresolved_s"]
+    assert oldest["Statistic"] == "Maximum" and oldest["Threshold"] == 1800 and oldest["Period"] == 300
+    assert alarms["reconcile_error"]["EvaluationPeriods"] == 2

@@ -234,7 +234,11 @@ def test_bucket_is_private_encrypted_ssl_only_and_expires_only_run_data(synthesi
 
 # ------------------------------------------------------------------------------------ schedule and alarms
 def test_schedule_starts_the_machine_daily_at_five_utc_with_a_role_that_can_do_nothing_else(synthesized: Any) -> None:
-    (schedule,) = synthesized.of_type("AWS::Scheduler::Schedule").values()
+    (schedule,) = [
+        schedule
+        for schedule in synthesized.of_type("AWS::Scheduler::Schedule").values()
+        if schedule["Properties"]["Target"]["Arn"] == {"Ref": _machine_id(synthesized)}
+    ]
     props = schedule["Properties"]
     assert props["ScheduleExpression"] == "cron(0 5 * * ? *)"
     assert props["ScheduleExpressionTimezone"] == "Etc/UTC"

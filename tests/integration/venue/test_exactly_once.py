@@ -7,6 +7,7 @@ orders ledger in moto's DynamoDB; the only venue is tests/support/fake_clob.py, 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
@@ -17,6 +18,7 @@ from eth_account import Account
 from copytrader.execution.clob_venue import ClobVenue, connect
 from copytrader.execution.credentials import VenueCredentials
 from copytrader.execution.reconcile import reconcile_unresolved
+from copytrader.local.lambdas import LambdaContext, emf_metrics, load_handler
 from copytrader.local.pipe import LocalPipe
 from copytrader.store.tables import LedgerEntryModel, OrderModel
 from tests.support import builders as b
@@ -121,3 +123,61 @@ def test_an_order_the_venue_never_received_is_settled_by_the_sweep_and_not_resen
     assert reconcile_unresolved(deps.ledger, deps.venue, clock) == []
     redelivered = _result(pipe.run([record]))
     assert redelivered["status"] == "UNFILLED" and len(clob.posts) == 1
+
+
+def _emitted(capsys) -> Counter:
+    totals: Counter = Counter()
+    for line in capsys.readouterr().out.splitlines():
+        totals.update(emf_metrics(line))
+    return totals
+
+
+def test_the_scheduled_sweep_in_the_execute_function_settles_an_unknown_order_without_a_redelivery(
+    aws, polymarket, make_deps, clock, clob, capsys
+):
+    # GIVEN a copy whose order filled while the answer timed out: UNKNOWN, and the message is gone (a success)
+    deps, trade, record, pipe = _setup(aws, polymarket, make_deps, clock, clob)
+    clob.hang_s = 1.0
+    clob.script.append("fill_then_hang")
+    first = _result(pipe.run([record]))
+    assert first["status"] == "UNKNOWN"
+    handler = load_handler("execute")
+    capsys.readouterr()
+
+    # WHEN the schedule invokes the execute function with its sweep event
+    report = handler({"sweep": {"limit": 10}}, LambdaContext("execute"))
+
+    # THEN the order is settled FILLED from the venue's order and trades, nothing is sent, metrics say so
+    assert report == {
+        "examined": 1,
+        "settled": {"FILLED": 1},
+        "unresolved": 0,
+        "oldest_unresolved_s": 0.0,
+        "limit_reached": False,
+    }
+    assert OrderModel.get(first["idempotency_key"]).status == "FILLED"
+    assert len(clob.posts) == 1
+    assert deps.portfolio.state(clock()).reserved == 0
+    assert deps.positions.get(trade.token_id).shares == sum(Decimal(t["size"]) for t in clob.trades)
+    counted = _emitted(capsys)
+    assert counted["reconcile_settled_filled"] == 1 and counted["reconcile_unresolved"] == 0
+
+    # AND a later sweep finds nothing to do
+    assert handler({"sweep": {}}, LambdaContext("execute"))["examined"] == 0
+
+
+def test_a_sweep_inside_the_grace_period_reports_the_unresolved_order_and_its_age(
+    aws, polymarket, make_deps, clock, clob, capsys
+):
+    _, _, record, pipe = _setup(aws, polymarket, make_deps, clock, clob)
+    clob.script.append("http:502")
+    first = _result(pipe.run([record]))
+    clock.now += timedelta(seconds=30)
+    capsys.readouterr()
+
+    report = load_handler("execute")({"sweep": {"limit": "not a number"}}, LambdaContext("execute"))
+
+    assert report["examined"] == 1 and report["unresolved"] == 1 and report["settled"] == {}
+    assert report["oldest_unresolved_s"] == pytest.approx(30.0, abs=1.0)
+    assert OrderModel.get(first["idempotency_key"]).status == "UNKNOWN"
+    assert _emitted(capsys)["reconcile_unresolved"] == 1
