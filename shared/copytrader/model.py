@@ -359,6 +359,9 @@ class WhaleProfile(_Frozen):
     specialties: tuple[str, ...] = ()
     # per market category (Gamma's category, as the scorer saw it): the same resolved-BUY summary as above
     categories: dict[str, CategoryRecord] = Field(default_factory=dict)
+    # the population prior of this run's scorer (copytrader.scoring.population): sizing shrinks the edge toward it
+    prior_edge: Decimal | None = None
+    prior_strength: Decimal | None = Field(default=None, gt=0)
     status_since: UtcTime | None = None
     scored_at: UtcTime | None = None
     reasons: tuple[str, ...] = ()

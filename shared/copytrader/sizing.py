@@ -8,6 +8,8 @@ Win probability: whale shrunk toward the population, category shrunk toward the 
     whale's posterior-mean edge per trade is
         δ_w = (s·μ + k − n·p̄)/(s + n),
     μ for an unproven wallet, approaching the raw edge k/n − p̄ as n grows (μ = 0 gives the no-skill prior).
+    (μ, s) are the scorer's estimate for the run that wrote the profile (`prior_edge`, `prior_strength`:
+    DerSimonian-Laird across the eligible wallets, `copytrader.scoring.population`), else the settings.
     Category level (when the profile carries a record for the market's category, with n_c trades, k_c wins, mean
     price p̄_c): the category's edge is shrunk toward the whale's edge on its OTHER trades (leave-category-out, so
     the category's own trades are counted once), with strength s_c (`sizing.category_prior_strength`):
@@ -66,6 +68,14 @@ def copy_idempotency_key(account: str, trade_key: str) -> str:
     return hashlib.blake2b(material.encode(), digest_size=16).hexdigest()
 
 
+def population_of(whale: WhaleProfile, sizing: SizingSettings) -> tuple[Decimal, Decimal]:
+    """(s, μ): the population prior the scorer estimated with this profile (copytrader.scoring.population), else
+    the settings' (`sizing.prior_strength`, `sizing.population_edge`: no skill by default)."""
+    if whale.prior_strength is not None and whale.prior_edge is not None:
+        return whale.prior_strength, whale.prior_edge
+    return sizing.prior_strength, sizing.population_edge
+
+
 def whale_edge(whale: WhaleProfile, prior_strength: Decimal, population_edge: Decimal = ZERO) -> Decimal:
     """Posterior-mean edge per trade shrunk toward the population, δ_w = (s·μ + k − n·p̄)/(s + n)."""
     n = Decimal(whale.resolved_trades)
@@ -79,7 +89,7 @@ def category_edge(whale: WhaleProfile, category: str, sizing: SizingSettings) ->
     A record that claims more trades or wins than the whale's total (stale or inconsistent data) is shrunk toward
     the whale's overall edge δ_w instead of the leave-category-out one.
     """
-    s, mu = sizing.prior_strength, sizing.population_edge
+    s, mu = population_of(whale, sizing)
     overall = whale_edge(whale, s, mu)
     record = whale.categories.get(category)
     if record is None or record.resolved_trades == 0:

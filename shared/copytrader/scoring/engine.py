@@ -24,6 +24,7 @@ from copytrader.model import CategoryRecord, WhaleProfile
 from copytrader.scoring.activity import ActivityReport, position_rows
 from copytrader.scoring.evidence import WalletEvidence, wallet_evidence
 from copytrader.scoring.market_table import MarketFacts, MarketReport, load_markets, token_facts
+from copytrader.scoring.population import PopulationPrior, population_prior
 from copytrader.scoring.tape import LoadReport, load_rows
 from copytrader.scoring.universe import PriorStatus, Universe, score_universe
 from copytrader.settings import ScoringSettings
@@ -167,6 +168,9 @@ def profiles(
     """
     prior = prior or {}
     when = scored_at or datetime.fromtimestamp(universe.summary.get("as_of", 0), tz=UTC)
+    population = _population(universe)
+    prior_edge = _dec(population.edge) if population is not None else None
+    prior_strength = _dec(population.strength, "0.001") if population is not None else None
     out: list[WhaleProfile] = []
     for w in universe.wallets:
         e = w.evidence
@@ -192,12 +196,24 @@ def profiles(
                 dsr=_dec(w.dsr),
                 specialties=e.specialties,
                 categories=_category_records(e),
+                prior_edge=prior_edge,
+                prior_strength=prior_strength,
                 status_since=since,
                 scored_at=when,
                 reasons=w.reasons[:8],
             )
         )
     return out
+
+
+def _population(universe: Universe) -> PopulationPrior | None:
+    """The sizing prior (copytrader.scoring.population) over the eligible wallets' resolved BUYs."""
+    chosen = [w.evidence for w in universe.wallets if w.eligible and w.evidence.scored_buys > 0]
+    return population_prior(
+        [e.wins for e in chosen],
+        [e.scored_buys for e in chosen],
+        [e.breakeven_win_rate for e in chosen],
+    )
 
 
 def universe_from_records(

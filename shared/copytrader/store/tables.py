@@ -137,6 +137,9 @@ class WhaleModel(Model):
     reasons = ListAttribute(of=UnicodeAttribute, default=list)
     # per market category: {"<category>": {"resolved_trades": n, "wins": k, "mean_entry_price": "0.42"}}
     categories = JSONAttribute(null=True)
+    # the scorer's population prior for the sizing posterior (copytrader.scoring.population)
+    prior_edge = DecimalAttribute(null=True)
+    prior_strength = DecimalAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
     by_status = WhaleByStatus()
 
