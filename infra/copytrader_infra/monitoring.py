@@ -365,15 +365,9 @@ def _pipeline_widgets() -> list[tuple[cloudwatch.GraphWidget, cloudwatch.GraphWi
 
 
 def scoring_metric(name: str, statistic: str = "Sum", period: Duration = _DAY) -> cloudwatch.Metric:
-    """A scoring step's own metric (copytrader.scoring.workflow_telemetry: Powertools, dimension service)."""
-    return cloudwatch.Metric(
-        namespace=METRICS_NAMESPACE,
-        metric_name=name,
-        dimensions_map={"service": SERVICE_NAME},
-        statistic=statistic,
-        period=period,
-        label=name,
-    )
+    """A scoring step's own metric (copytrader.scoring.workflow_telemetry): the same namespace and dimension as the
+    pipeline's, summed per day by default."""
+    return pipeline_metric(name, statistic, period)
 
 
 def _scoring_widgets(scoring: WhaleScoring) -> tuple[cloudwatch.GraphWidget, cloudwatch.GraphWidget]:

@@ -10,7 +10,7 @@ with a Map over `$` and the pipe needs no input template.
 
 from __future__ import annotations
 
-from aws_cdk import Aws, Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_pipes as pipes
@@ -31,6 +31,7 @@ from copytrader_infra.layers import PipelineLayers
 from copytrader_infra.messaging import Messaging
 from copytrader_infra.nag import acknowledge
 from copytrader_infra.naming import pascal_case
+from copytrader_infra.roles import service_role
 from copytrader_infra.storage import Access, Storage
 
 RECONCILE_EVERY = Duration.minutes(5)
@@ -145,13 +146,8 @@ class CopyPipeline(Construct):
         the sweep never places an order. The schedule's role may invoke that function's alias and nothing else."""
         execute = self.functions["execute"]
         target_function = execute.alias if execute.alias is not None else execute.function
-        role = iam.Role(
-            self,
-            "ReconcileScheduleRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-            ),
-            description="copytrader reconcile sweep schedule",
+        role = service_role(
+            self, "ReconcileScheduleRole", "scheduler.amazonaws.com", "copytrader reconcile sweep schedule"
         )
         return scheduler.Schedule(
             self,
@@ -168,14 +164,7 @@ class CopyPipeline(Construct):
         )
 
     def _pipe(self, queue: sqs.IQueue) -> pipes.CfnPipe:
-        role = iam.Role(
-            self,
-            "PipeRole",
-            assumed_by=iam.ServicePrincipal(
-                "pipes.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-            ),
-            description="copytrader trade queue -> copy pipeline pipe",
-        )
+        role = service_role(self, "PipeRole", "pipes.amazonaws.com", "copytrader trade queue -> copy pipeline pipe")
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"],

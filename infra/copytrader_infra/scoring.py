@@ -28,7 +28,7 @@ writes the table in batches of 25.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, ArnFormat, Aws, Duration, RemovalPolicy, Stack, TimeZone, Validations
+from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, TimeZone, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -56,6 +56,7 @@ from copytrader_infra.functions import FunctionSpec, PipelineFunction
 from copytrader_infra.layers import PipelineLayers, ScoringLayers
 from copytrader_infra.nag import acknowledge
 from copytrader_infra.naming import pascal_case
+from copytrader_infra.roles import service_role
 from copytrader_infra.storage import Storage
 
 # The schedule: daily at 05:00 UTC, after US evening markets have resolved and before European trading.
@@ -290,14 +291,7 @@ class WhaleScoring(Construct):
 
     # -------------------------------------------------------------------------------------- schedule
     def _schedule(self) -> scheduler.Schedule:
-        role = iam.Role(
-            self,
-            "ScheduleRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
-            ),
-            description="copytrader daily whale scoring schedule",
-        )
+        role = service_role(self, "ScheduleRole", "scheduler.amazonaws.com", "copytrader daily whale scoring schedule")
         return scheduler.Schedule(
             self,
             "Daily",
