@@ -67,11 +67,17 @@ def decide(
     sizing: SizingSettings | None = None,
     load_stances: Callable[[str], Sequence[Stance]] | None = None,
     load_room: Callable[[Market, WhaleTrade], Decimal | None] | None = None,
+    record_stance: Callable[[Stance], object] | None = None,
 ) -> CopySignal:
     """Run the checks in order and return a COPY signal (with market, book and whale) or a SKIP.
 
     `sizing` enables check 7, `load_stances` (conflict group -> stances) check 8, `load_room` (pUSD still allowed
     for a BUY of this trade's market by this whale, None when unknown) check 9.
+
+    `record_stance`, when given, stores this trade's stance *before* the group's stances are read. Two whales
+    trading opposite views of one group at the same moment (different markets of a neg-risk group run in
+    different FIFO groups, so concurrently) then cannot both miss each other: whichever reads second sees the
+    other's stance (DynamoDB's consistent reads are linearizable), so at most one is copied under `skip`.
     """
     age = (now - trade.timestamp).total_seconds()
     if age > filters.max_trade_age_s:
@@ -158,6 +164,8 @@ def decide(
                 )
         if load_stances is not None:
             new = stance_of(trade, market, whale)
+            if record_stance is not None:
+                record_stance(new)  # write before read: see the docstring
             conflict = assess(new, load_stances(new.group), filters.conflict_policy, now, filters.conflict_window_s)
             if conflict is not None:
                 return skip(conflict.reason, conflict.detail, now, **context)

@@ -266,3 +266,49 @@ def test_stance_to_record_needs_a_known_market_and_a_whale_that_passed():
     assert stance_to_record(w.decide(b.trade(w.market, "stranger"))) is None
     w.whales[b.wallet("w1")] = b.whale("w1", score_ci_low=D("-0.1"))
     assert stance_to_record(w.decide(b.trade(w.market))) is None
+
+
+def _neg_risk_member(label: str):
+    return b.market(label, neg_risk=True, neg_risk_market_id="0xgroup", event_id="e")
+
+
+def _decide_in(market, trade, *, load_stances, record_stance):
+    yes = market.tokens[0].token_id
+    books = {yes: b.book(yes, bids=[("0.49", "500")], asks=[("0.50", "500"), ("0.51", "500")])}
+    whales = {b.wallet("a"): b.whale("a"), b.wallet("b"): b.whale("b")}
+    return decide(
+        trade,
+        now=trade.detected_at,
+        filters=FILTERS,
+        load_whale=whales.get,
+        load_market=lambda c: market if c == market.condition_id else None,
+        load_book=books.get,
+        load_held_shares=lambda t: D(0),
+        sizing=SizingSettings(),
+        load_stances=load_stances,
+        record_stance=record_stance,
+    )
+
+
+def test_two_whales_long_on_two_members_of_one_neg_risk_group_at_once_are_not_both_copied():
+    # GIVEN whale a buying YES on member X and whale b buying YES on member Y of one neg-risk group (each implies
+    # the other is short) in two score executions that interleave: b runs entirely while a is reading the group
+    x, y = _neg_risk_member("x"), _neg_risk_member("y")
+    store: list[Stance] = []
+    outcomes: dict[str, object] = {}
+
+    def read(group: str) -> list[Stance]:
+        return [s for s in store if s.group == group]
+
+    def read_while_b_runs(group: str) -> list[Stance]:
+        seen = read(group)  # a's read reaches the table first ...
+        outcomes["b"] = _decide_in(y, b.trade(y, "b"), load_stances=read, record_stance=store.append)
+        return seen  # ... and returns before b's stance was written
+
+    # WHEN a records its stance before reading (write-then-read)
+    outcomes["a"] = _decide_in(x, b.trade(x, "a"), load_stances=read_while_b_runs, record_stance=store.append)
+
+    # THEN b's read saw a's stance: at most one of the two is copied
+    assert outcomes["a"].action is Decision.COPY
+    assert outcomes["b"].action is Decision.SKIP and outcomes["b"].reason is Reason.CONFLICTING_WHALES
+    assert {s.wallet for s in store} == {b.wallet("a"), b.wallet("b")}

@@ -72,6 +72,13 @@ def score(event: State, deps: Deps) -> State:
         signal = skip(Reason.INVALID_TRADE, parsed, now)
     else:
         settings = deps.settings
+        recorded: list[Stance] = []
+
+        def record_first(stance: Stance) -> None:
+            assert deps.stances is not None
+            deps.stances.record(stance)
+            recorded.append(stance)
+
         try:
             signal = decide(
                 parsed,
@@ -85,11 +92,12 @@ def score(event: State, deps: Deps) -> State:
                 sizing=settings.sizing,
                 load_stances=_stances_loader(deps, now),
                 load_room=lambda market, trade: _room(deps, market, trade.wallet),
+                record_stance=record_first if deps.stances is not None else None,
             )
         except UpstreamError as exc:  # not retryable: a retry would get the same answer
             signal = skip(Reason.UPSTREAM_UNUSABLE, str(exc)[:300], now, trade=parsed)
         stance = stance_to_record(signal)
-        if stance is not None and deps.stances is not None:
+        if stance is not None and deps.stances is not None and stance not in recorded:
             deps.stances.record(stance)  # copied or not: other whales' trades are checked against it
     return {"signal": signal.model_dump(mode="json"), "telemetry": telemetry}
 
