@@ -361,6 +361,23 @@ def _pipeline_widgets() -> list[tuple[cloudwatch.GraphWidget, cloudwatch.GraphWi
                 ],
             ),
         ),
+        (
+            _graph(
+                "Reconcile sweep: UNKNOWN orders settled, by outcome (per 5 min)",
+                [
+                    pipeline_metric(f"reconcile_settled_{status}", period=period)
+                    for status in ("filled", "partial", "unfilled", "rejected")
+                ],
+            ),
+            _graph(
+                "Reconcile sweep: orders still unresolved, and the oldest one's age (s)",
+                [
+                    pipeline_metric("reconcile_unresolved", "Maximum", period),
+                    pipeline_metric("reconcile_oldest_unresolved_s", "Maximum", period),
+                    pipeline_metric("reconcile_error", period=period),
+                ],
+            ),
+        ),
     ]
 
 
