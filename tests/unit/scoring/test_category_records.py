@@ -5,20 +5,13 @@ from __future__ import annotations
 import json
 import math
 
-from copytrader.scoring.engine import profiles, score_rows
+from copytrader.scoring.engine import profiles
 from copytrader.scoring.evidence import WalletEvidence
-from copytrader.settings import ScoringSettings
-from copytrader.sim import SimConfig, build_world
+from tests.support.scored_worlds import scored_world
 
 
 def test_category_records_add_up_to_the_wallet_and_reach_the_profiles() -> None:
-    world = build_world(SimConfig(seed=7, n_wallets=60, n_skilled=4, history_days=30))
-    run = score_rows(
-        world.history_trade_rows(),
-        world.history_markets_gamma(),
-        ScoringSettings(),
-        as_of=int(world.day_start.timestamp()),
-    )
+    _, run = scored_world(seed=7, wallets=60, skilled=4, days=30)
     checked = 0
     for w in run.universe.wallets:
         e = w.evidence

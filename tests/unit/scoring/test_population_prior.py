@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from copytrader.model import WhaleProfile, WhaleStatus
-from copytrader.scoring.engine import profiles, score_rows
+from copytrader.scoring.engine import profiles
 from copytrader.scoring.population import population_prior
-from copytrader.settings import ScoringSettings, SizingSettings
-from copytrader.sim import SimConfig, build_world
+from copytrader.settings import SizingSettings
 from copytrader.sizing import category_edge, population_of, whale_edge
+from tests.support.scored_worlds import scored_world
 
 
 def _oracle(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> tuple[float, float]:
@@ -73,13 +73,7 @@ def test_sizing_shrinks_toward_the_profiles_population_prior_when_it_has_one() -
 
 
 def test_every_profile_of_a_run_carries_the_runs_population_prior_over_its_eligible_wallets() -> None:
-    world = build_world(SimConfig(seed=7, n_wallets=60, n_skilled=4, history_days=30))
-    run = score_rows(
-        world.history_trade_rows(),
-        world.history_markets_gamma(),
-        ScoringSettings(),
-        as_of=int(world.day_start.timestamp()),
-    )
+    _, run = scored_world(seed=7, wallets=60, skilled=4, days=30)
     chosen = [w.evidence for w in run.universe.wallets if w.eligible and w.evidence.scored_buys]
     expected = population_prior(
         [e.wins for e in chosen], [e.scored_buys for e in chosen], [e.breakeven_win_rate for e in chosen]

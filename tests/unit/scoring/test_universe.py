@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from copytrader.model import WhaleStatus
-from copytrader.scoring.engine import profiles, score_rows, universe_from_records
+from copytrader.scoring.engine import profiles, universe_from_records
 from copytrader.scoring.evidence import WalletEvidence
 from copytrader.scoring.universe import PriorStatus, score_universe
 from copytrader.settings import ScoringSettings
-from copytrader.sim import SimConfig, build_world
 from copytrader.sim.wallets import WalletKind
+from tests.support.scored_worlds import scored_world
 
 AS_OF = 1_800_000_000
 DAY = 86_400
@@ -148,14 +148,7 @@ def test_records_round_trip_through_json() -> None:
 
 @pytest.fixture(scope="module")
 def simulated() -> tuple[object, object]:
-    world = build_world(SimConfig(seed=4, n_wallets=400, n_skilled=12, history_days=60))
-    run = score_rows(
-        world.history_trade_rows(),
-        world.history_markets_gamma(),
-        ScoringSettings(),
-        as_of=int(world.day_start.timestamp()),
-    )
-    return world, run
+    return scored_world(seed=4, wallets=400, skilled=12, days=60)
 
 
 def test_on_the_simulated_market_only_skilled_wallets_are_selected(simulated: tuple[object, object]) -> None:
