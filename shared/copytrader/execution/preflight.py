@@ -8,8 +8,10 @@
    (`GET /auth/api-keys`).
 4. balance and allowance: `GET /balance-allowance?asset_type=COLLATERAL&signature_type=N` (L2). Amounts are
    pUSD micro-units (integers; a decimal string is read as pUSD). The balance must cover one maximum copy
-   (`sizing.max_trade_notional`) plus `venue.min_live_balance`; the allowance (the smallest of
-   `allowances` per exchange when the venue lists them) must cover `risk.max_total_exposure`.
+   (`sizing.max_trade_notional`) plus `venue.min_live_balance`, and the bankroll the risk account starts from
+   (`paper_bankroll`: its cash is what risk_check reserves against, so a bankroll above the real balance would
+   approve orders the wallet cannot pay for); the allowance (the smallest of `allowances` per exchange when the
+   venue lists them) must cover `risk.max_total_exposure`.
 """
 
 from __future__ import annotations
@@ -145,6 +147,15 @@ def _balance_checks(settings: Settings, status: int, body: Any) -> list[Check]:
         out.append(Check("balance", False, "no balance in the answer"))
     elif balance < need_balance:
         out.append(Check("balance", False, f"pUSD balance {balance} < {need_balance} (one max copy + reserve)"))
+    elif balance < settings.paper_bankroll:
+        out.append(
+            Check(
+                "balance",
+                False,
+                f"pUSD balance {balance} < the risk account's bankroll {settings.paper_bankroll}: set "
+                "paper_bankroll to at most the balance",
+            )
+        )
     else:
         out.append(Check("balance", True, f"pUSD balance {balance} >= {need_balance}"))
     allowances = body.get("allowances")

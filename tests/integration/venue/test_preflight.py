@@ -114,3 +114,11 @@ def test_paper_stays_the_default(clob):
     assert settings.mode.value == "paper"
     built = pipeline_deps.build(settings)
     assert isinstance(built.venue, PaperVenue) and clob.requests == []
+
+
+def test_a_bankroll_above_the_wallets_balance_fails_with_the_setting_to_change(clob):
+    clob.balance = 2_000 * 10**6  # covers one max copy, not the default 10,000 pUSD bankroll
+    report = run_preflight(live_settings(clob), throwaway())
+    (failed,) = [c for c in report.checks if not c.passed]
+    assert failed.name == "balance" and "bankroll 10000" in failed.reason and "paper_bankroll" in failed.reason
+    assert run_preflight(live_settings(clob, paper_bankroll="2000"), throwaway()).passed
