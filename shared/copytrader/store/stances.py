@@ -2,8 +2,9 @@
 
 Written by the score step for every trade of a copyable whale whose market is known, copied or not; read by the
 same step before a BUY is copied (`copytrader.conflicts`). For a BUY the write comes before the read
-(`decision.decide(record_stance=...)`), so two concurrent opposite trades in one group cannot both miss each other. A put replaces the (market, wallet) item only when the
-trade is not older than the stored one (`at <= :at`), so out-of-order deliveries never roll a stance back.
+(`decision.decide(record_stance=...)`), so two concurrent opposite trades in one group cannot both miss each
+other. A put replaces the (market, wallet) item only when the trade is not older than the stored one
+(`at <= :at`), so out-of-order deliveries never roll a stance back.
 """
 
 from __future__ import annotations
