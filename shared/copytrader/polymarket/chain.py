@@ -35,6 +35,7 @@ from enum import StrEnum
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.exceptions import DecodingError
+from eth_utils.crypto import keccak  # already loaded by eth_abi
 
 from copytrader.model import Side, trade_key
 
@@ -42,10 +43,16 @@ CTF_EXCHANGE = "0xe111180000d2663c0091e4f400237545b87b996b"
 NEG_RISK_CTF_EXCHANGE = "0xe2222d279d744050d28e00520010520000310f59"
 EXCHANGES: tuple[str, str] = (CTF_EXCHANGE, NEG_RISK_CTF_EXCHANGE)
 
+
+def event_topic(signature: str) -> str:
+    """topic0 of an event: keccak-256 of its canonical signature, as 0x-prefixed lower-case hex."""
+    return "0x" + keccak(text=signature).hex()
+
+
 ORDER_FILLED_SIGNATURE = "OrderFilled(bytes32,address,address,uint8,uint256,uint256,uint256,uint256,bytes32,bytes32)"
-ORDER_FILLED_TOPIC = "0xd543adfd945773f1a62f74f0ee55a5e3b9b1a28262980ba90b1a89f2ea84d8ee"
+ORDER_FILLED_TOPIC = event_topic(ORDER_FILLED_SIGNATURE)
 LEGACY_ORDER_FILLED_SIGNATURE = "OrderFilled(bytes32,address,address,uint256,uint256,uint256,uint256,uint256)"
-LEGACY_ORDER_FILLED_TOPIC = "0xd0a08e8c493f9c94f29311604c9de1b4e8c8d4c06bd0c789af57f2d65bfec0f6"
+LEGACY_ORDER_FILLED_TOPIC = event_topic(LEGACY_ORDER_FILLED_SIGNATURE)
 
 DATA_TYPES = ("uint8", "uint256", "uint256", "uint256", "uint256", "bytes32", "bytes32")
 DATA_BYTES = 32 * len(DATA_TYPES)
