@@ -23,7 +23,7 @@ class World:
         self.held = {}
         self.loaded = []
 
-    def decide(self, trade, now=None, filters=FILTERS):
+    def decide(self, trade, now=None, filters=FILTERS, **loaders):
         def whale(w):
             self.loaded.append("whale")
             return self.whales.get(w)
@@ -44,6 +44,7 @@ class World:
             load_market=market,
             load_book=book,
             load_held_shares=lambda t: self.held.get(t, D(0)),
+            **loaders,
         )
 
 
@@ -149,29 +150,8 @@ class FullWorld(World):
             self.loaded.append("room")
             return self.room
 
-        def whale(w):
-            self.loaded.append("whale")
-            return self.whales.get(w)
-
-        def market(c):
-            self.loaded.append("market")
-            return self.market if self.market is not None and c == self.market.condition_id else None
-
-        def book(t):
-            self.loaded.append("book")
-            return self.books.get(t)
-
-        return decide(
-            trade,
-            now=now or trade.detected_at,
-            filters=filters,
-            load_whale=whale,
-            load_market=market,
-            load_book=book,
-            load_held_shares=lambda t: self.held.get(t, D(0)),
-            sizing=sizing or SizingSettings(),
-            load_stances=stances,
-            load_room=room,
+        return super().decide(
+            trade, now, filters, sizing=sizing or SizingSettings(), load_stances=stances, load_room=room
         )
 
 
