@@ -32,9 +32,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from tests.support.loopback import JsonHandler, Loopback
 
 MICRO = Decimal(10) ** 6
 CTF_EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
@@ -101,7 +102,7 @@ def order_hash_and_signer(order: dict[str, Any], exchange: str, chain_id: int = 
     return "0x" + digest.hex(), recovered
 
 
-class FakeClob:
+class FakeClob(Loopback):
     def __init__(self, *, chain_id: int = 137) -> None:
         self.chain_id = chain_id
         self.books: dict[str, FakeBook] = {}
@@ -120,15 +121,8 @@ class FakeClob:
         self.revoked: set[str] = set()
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------ set-up helpers
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
     def set_book(
         self,
         token: str,
@@ -343,22 +337,7 @@ class FakeClob:
     def start(self) -> FakeClob:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            wbufsize = -1
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def _send(self, status: int, payload: Any) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(JsonHandler):
             def _body(self) -> bytes:
                 length = int(self.headers.get("Content-Length") or 0)
                 return self.rfile.read(length) if length else b""
@@ -436,12 +415,7 @@ class FakeClob:
                     return None
                 return self._send(status, answer)
 
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 128
-            daemon_threads = True
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._serve(Handler)
         return self
 
     @staticmethod
@@ -457,12 +431,6 @@ class FakeClob:
             "tick_size": str(book.tick),
             "neg_risk": book.neg_risk,
         }
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
 
 @contextmanager

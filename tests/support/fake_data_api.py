@@ -34,11 +34,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+
+from tests.support.loopback import JsonHandler, Loopback
 
 LEADERBOARD_ENUMS = {
     "category": {
@@ -279,13 +280,7 @@ def _newest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: -_stamp(row))
 
 
-class _Server(ThreadingHTTPServer):
-    # The default backlog of 5 drops the SYNs of a burst of concurrent connections, and a dropped SYN is
-    # retried after a 1 s timeout: a test would wait a second now and then for nothing.
-    request_queue_size = 128
-
-
-class FakeDataApi:
+class FakeDataApi(Loopback):
     def __init__(self) -> None:
         self.taker_trades: list[dict[str, Any]] = []
         self.maker_trades: list[dict[str, Any]] = []
@@ -300,7 +295,6 @@ class FakeDataApi:
         self._lock = threading.Lock()
         self._sorted: dict[str, list[dict[str, Any]]] | None = None  # see `_trades`
         self._keys: dict[str, list[int]] = {}
-        self._server: ThreadingHTTPServer | None = None
 
     # ------------------------------------------------------------------------------------------ setup
     def add_trades(self, rows: Sequence[dict[str, Any]], maker: bool = False) -> None:
@@ -442,45 +436,17 @@ class FakeDataApi:
 
         return httpx.MockTransport(handle)
 
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
     def start(self) -> FakeDataApi:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs serve
-            wbufsize = -1
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                return
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 answer = fake.answer(parts.path, parts.query)
-                body = answer.encoded()
-                self.send_response(answer.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
+                self._send_bytes(answer.status, answer.encoded(), answer.headers)
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+        self._serve(Handler, poll_interval=0.02)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
 
 @contextmanager

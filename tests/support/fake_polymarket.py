@@ -8,14 +8,13 @@ directly; a test can also make the CLOB fail (`fail_books`, HTTP 503) or answer 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from copytrader.model import Market, OrderBook
+from tests.support.loopback import JsonHandler, Loopback
 
 
 def gamma_payload(market: Market) -> dict[str, Any]:
@@ -46,46 +45,18 @@ def gamma_payload(market: Market) -> dict[str, Any]:
     }
 
 
-class _Server(ThreadingHTTPServer):
-    # the default listen backlog of 5 drops SYNs when tests open more connections at once (a 1 s client retry)
-    request_queue_size = 128
-    daemon_threads = True
-
-
-class FakePolymarket:
+class FakePolymarket(Loopback):
     def __init__(self) -> None:
         self.books: dict[str, OrderBook] = {}
         self.markets: dict[str, Market] = {}
         self.fail_books = False
         self.malformed_books: set[str] = set()  # tokens whose book comes back unparseable
         self.requests: list[str] = []
-        self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
 
     def start(self) -> FakePolymarket:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as the real CLOB and Gamma serve
-            wbufsize = -1  # headers and body leave in one write ...
-            disable_nagle_algorithm = True  # ... and at once: no 40 ms delayed-ACK stall on kept-alive sockets
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-            def _send(self, status: int, payload: Any) -> None:
-                body = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 parsed = urlparse(self.path)
                 query = parse_qs(parsed.query)
@@ -107,15 +78,8 @@ class FakePolymarket:
                     return self._send(200, rows)
                 return self._send(404, {"error": "not found"})
 
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._serve(Handler)
         return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
 
 @contextmanager
