@@ -10,9 +10,8 @@ with a Map over `$` and the pipe needs no input template.
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -21,10 +20,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from copytrader.runtime_env import ALERT_TOPIC_ARN, SETTINGS_SSM, VENUE_SECRET_ARN
-from copytrader.statemachines import COPY_PIPELINE_FUNCTIONS, definition_path
+from copytrader.statemachines import COPY_PIPELINE, COPY_PIPELINE_FUNCTIONS
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.configuration import Configuration
-from copytrader_infra.constants import LOG_RETENTION
 from copytrader_infra.credentials import Credentials
 from copytrader_infra.functions import PIPELINE_FUNCTIONS, FunctionSpec, PipelineFunction
 from copytrader_infra.layers import PipelineLayers
@@ -32,6 +30,7 @@ from copytrader_infra.messaging import Messaging
 from copytrader_infra.nag import acknowledge
 from copytrader_infra.naming import pascal_case
 from copytrader_infra.roles import service_role
+from copytrader_infra.state_machines import asl_state_machine
 from copytrader_infra.storage import Access, Storage
 
 RECONCILE_EVERY = Duration.minutes(5)
@@ -97,40 +96,17 @@ class CopyPipeline(Construct):
         return step
 
     def _state_machine(self) -> sfn.StateMachine:
-        log_group = logs.LogGroup(
-            self,
-            "StateMachineLogs",
-            # The /aws/vendedlogs/ prefix keeps the account's CloudWatch Logs resource policy from growing per group.
-            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-copy-pipeline",
-            retention=LOG_RETENTION,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        state_machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_type=sfn.StateMachineType.EXPRESS,
-            definition_body=sfn.DefinitionBody.from_file(definition_path()),
-            definition_substitutions={
-                placeholder: self.functions[name].invoke_arn for placeholder, name in COPY_PIPELINE_FUNCTIONS.items()
-            },
-            # Every state transition, without the payloads (trades, orders): enough to see where an execution
-            # stopped and how long each step took, and nothing sensitive in the logs.
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            tracing_enabled=False,
-        )
         # The ASL's Task states name each function's invoke ARN: the unqualified function, or for a SnapStart
         # function its alias; exactly those are granted (no `:*` for every version).
-        state_machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["lambda:InvokeFunction"],
-                resources=[step.invoke_arn for step in self.functions.values()],
-            )
-        )
-        acknowledge(
-            state_machine.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "CloudWatch Logs vended-log delivery actions (logs:CreateLogDelivery, PutResourcePolicy, ...) that "
-            "Step Functions logging needs do not support resource-level permissions.",
+        state_machine = asl_state_machine(
+            self,
+            asl=COPY_PIPELINE,
+            log_name="copy-pipeline",
+            machine_type=sfn.StateMachineType.EXPRESS,
+            substitutions={
+                placeholder: self.functions[name].invoke_arn for placeholder, name in COPY_PIPELINE_FUNCTIONS.items()
+            },
+            invokes=[step.invoke_arn for step in self.functions.values()],
         )
         acknowledge(
             state_machine,

@@ -31,7 +31,6 @@ from __future__ import annotations
 from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, TimeZone, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -47,16 +46,15 @@ from copytrader.statemachines import (
     SCORING_CHILD_EXECUTION_TYPE,
     SCORING_CHILD_EXECUTION_TYPE_AWS,
     SCORING_FUNCTIONS,
-    definition_path,
 )
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.configuration import Configuration
-from copytrader_infra.constants import LOG_RETENTION
 from copytrader_infra.functions import FunctionSpec, PipelineFunction
 from copytrader_infra.layers import PipelineLayers, ScoringLayers
 from copytrader_infra.nag import acknowledge
 from copytrader_infra.naming import pascal_case
 from copytrader_infra.roles import service_role
+from copytrader_infra.state_machines import asl_state_machine
 from copytrader_infra.storage import Storage
 
 # The schedule: daily at 05:00 UTC, after US evening markets have resolved and before European trading.
@@ -201,19 +199,12 @@ class WhaleScoring(Construct):
 
     # --------------------------------------------------------------------------------- state machine
     def _state_machine(self, alerts: Alerts) -> sfn.StateMachine:
-        log_group = logs.LogGroup(
+        machine = asl_state_machine(
             self,
-            "StateMachineLogs",
-            log_group_name=f"/aws/vendedlogs/states/{Stack.of(self).stack_name}-whale-scoring",
-            retention=LOG_RETENTION,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
-        machine = sfn.StateMachine(
-            self,
-            "StateMachine",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_file(definition_path(SCORING)),
-            definition_substitutions={
+            asl=SCORING,
+            log_name="whale-scoring",
+            machine_type=sfn.StateMachineType.STANDARD,
+            substitutions={
                 **{
                     placeholder: self.functions[name].function.function_arn
                     for placeholder, name in SCORING_FUNCTIONS.items()
@@ -222,26 +213,11 @@ class WhaleScoring(Construct):
                 SCORING_ALERT_TOPIC: alerts.topic.topic_arn,
                 SCORING_CHILD_EXECUTION_TYPE: SCORING_CHILD_EXECUTION_TYPE_AWS,
             },
-            # Every state transition without payloads (wallets, evidence): where a run stopped and how long each
-            # step took. A daily run makes a few hundred events, so ALL costs nothing worth saving.
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            tracing_enabled=False,
-        )
-        machine.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["lambda:InvokeFunction"],
-                resources=[step.function.function_arn for step in self.functions.values()],
-            )
+            invokes=[step.function.function_arn for step in self.functions.values()],
         )
         machine.add_to_role_policy(iam.PolicyStatement(actions=[_GET], resources=[self._objects(workflow.RUNS_PREFIX)]))
         alerts.grant_publish(machine)
         self._distributed_map_policy(machine)
-        acknowledge(
-            machine.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "CloudWatch Logs vended-log delivery actions (logs:CreateLogDelivery, PutResourcePolicy, ...) that "
-            "Step Functions logging needs do not support resource-level permissions.",
-        )
         bucket_id = self._logical_id(self.bucket)
         acknowledge(
             machine.role,
