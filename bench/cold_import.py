@@ -19,7 +19,7 @@ library's bytecode only: with a prefix set, Python reads and writes `.pyc` files
 `__pycache__` folder beside the sources.
 
 `import py_clob_client_v2` is measured the same way (`cold_import_py_clob_client_v2_ms`): the CLOB client that a
-live execute needs, kept off the invocation path by SnapStart (see functions/execute/handler.py).
+live execute needs, kept off the invocation path by SnapStart (see functions/copy_execute/handler.py).
 """
 
 from __future__ import annotations
@@ -38,11 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.figure import BenchmarkError, Figure
+from copytrader.workflows import COPY
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "infra"))  # copytrader_infra: the layer builds (an app package, not installed)
 
-FUNCTIONS = ("score", "size", "risk_check", "execute")
+FUNCTIONS = COPY.steps  # figure names keep the step: cold_import_score_ms
 CLOB_CLIENT = "py_clob_client_v2"
 TARGET_MS = 300  # score, size, risk_check: the hot path's import budget per cold start
 BENCH_BUILD = ROOT / ".build" / "bench"
@@ -163,7 +164,7 @@ def cold_import(args: argparse.Namespace) -> list[Figure]:
         for name in FUNCTIONS:
             task = work / "task" / name  # /var/task: the function's code asset, handler.py without bytecode
             task.mkdir(parents=True)
-            shutil.copy2(ROOT / "functions" / name / "handler.py", task / "handler.py")
+            shutil.copy2(ROOT / "functions" / COPY.function(name) / "handler.py", task / "handler.py")
             tasks[name] = [str(task), *built.layers]
         if not built.lambda_like:
             tasks = {name: [paths[0], str(ROOT / "shared")] for name, paths in tasks.items()}

@@ -23,12 +23,12 @@ from typing import Any
 from bench.figure import BenchmarkError, Figure, p
 from copytrader.listener.chain_legs import LegGroup, whale_trade
 from copytrader.listener.outbox import Outbox
+from copytrader.listener.publish import TradePublisher
 from copytrader.local.aws import LocalAws
 from copytrader.model import Source, WhaleProfile, WhaleStatus, WhaleTrade
 from copytrader.polymarket.chain import ChainReject, decode_order_filled
 from copytrader.polymarket.rtds import TradeFrame, parse_frame
 from copytrader.polymarket.tokens import TokenResolver
-from copytrader.publish import TradePublisher
 from copytrader.sim.config import SimConfig
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import build_world

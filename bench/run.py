@@ -38,9 +38,10 @@ from bench.figure import BenchmarkError, Figure, p  # noqa: E402
 from bench.listener import listener_frames, listener_task, listener_to_queue  # noqa: E402
 from bench.scoring import scoring, scoring_simulation  # noqa: E402
 from bench.workload import make_workload, pipeline_world, sqs_record, stop_reason  # noqa: E402
-from copytrader.local.lambdas import PIPELINE_FUNCTIONS, LambdaContext, load_handler  # noqa: E402
+from copytrader.listener.publish import TradePublisher  # noqa: E402
+from copytrader.local.lambdas import LambdaContext, load_handler  # noqa: E402
 from copytrader.local.pipe import LocalPipe  # noqa: E402
-from copytrader.publish import TradePublisher  # noqa: E402
+from copytrader.workflows import COPY  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results.json"
 WARMUP = 20
@@ -77,11 +78,11 @@ Step = Callable[[dict[str, Any]], Any]
 
 def timed(name: str, samples: list[float]) -> Step:
     """The real handler `name`, called as Lambda would (event, context), its wall time appended to samples."""
-    handler = load_handler(name)
+    handler = load_handler(COPY, name)
 
     def call(event: dict[str, Any]) -> Any:
         started = time.perf_counter()
-        output = handler(event, LambdaContext(function_name=name))
+        output = handler(event, LambdaContext(function_name=COPY.function(name)))
         samples.append(time.perf_counter() - started)
         return output
 
@@ -105,7 +106,7 @@ def run_inline(step: dict[str, Step], record: dict[str, Any]) -> dict[str, Any]:
 def pipeline_inprocess(args: argparse.Namespace) -> list[Figure]:
     """score -> size -> risk_check -> execute through the real handlers, called in this process."""
     workload = make_workload(WARMUP + args.trades, seed=args.seed)
-    step_s: dict[str, list[float]] = {name: [] for name in PIPELINE_FUNCTIONS}
+    step_s: dict[str, list[float]] = {name: [] for name in COPY.steps}
     totals: list[float] = []
     states = []
     # the handlers print their EMF metric lines to stdout, as in Lambda: discard them

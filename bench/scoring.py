@@ -136,7 +136,7 @@ def _parse_figures() -> list[Figure]:
 
 
 def _one_seed(task: tuple[int, int, int]) -> tuple[int, int, float, int, int, int, int]:
-    from copytrader.scoring.command import check_against_truth
+    from copytrader.cli.score import check_against_truth
     from copytrader.scoring.engine import score_rows
     from copytrader.sim import SimConfig, build_world
 

@@ -20,8 +20,8 @@ from typing import Any
 from copytrader.local.aws import LocalAws, LocalResources
 from copytrader.local.pipe import pipe_record
 from copytrader.model import Market, OrderBook, WhaleProfile, WhaleTrade
-from copytrader.pipeline import deps as pipeline_deps
 from copytrader.settings import load_settings
+from copytrader.workflows import wiring
 from tests.support import builders as b
 from tests.support.fake_polymarket import FakePolymarket, fake_polymarket
 
@@ -130,7 +130,7 @@ class World:
     aws: LocalAws
     polymarket: FakePolymarket
     clock: Clock
-    deps: pipeline_deps.Deps
+    deps: wiring.Deps
 
     @property
     def resources(self) -> LocalResources:
@@ -149,11 +149,11 @@ def pipeline_world(workload: Workload) -> Iterator[World]:
             environ={},
             overrides={"clob_url": f"{polymarket.url}/clob", "gamma_url": f"{polymarket.url}/gamma", **CAPS_LIFTED},
         )
-        deps = pipeline_deps.build(settings, clock=clock)
+        deps = wiring.Deps(settings, clock=clock)
         for whale in workload.whales:
             deps.whales.put(whale, clock())
-        pipeline_deps.install(deps)
+        wiring.install(deps)
         try:
             yield World(aws, polymarket, clock, deps)
         finally:
-            pipeline_deps.install(None)
+            wiring.install(None)

@@ -22,8 +22,9 @@ from collections.abc import Mapping
 import httpx
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
-from copytrader.listener import ConfigError, ListenerConfig, deployed_listener
-from copytrader.runtime_env import POWERTOOLS_SERVICE_NAME, SERVICE_NAME
+from copytrader.errors import ConfigError
+from copytrader.listener import ListenerConfig, deployed_listener
+from copytrader.runtime.env import POWERTOOLS_SERVICE_NAME, SERVICE_NAME
 
 logger = logging.getLogger("copytrader.listener.main")
 

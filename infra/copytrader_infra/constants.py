@@ -8,7 +8,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 
-from copytrader.runtime_env import POLYGON_RPC_URL
+from copytrader.runtime.env import POLYGON_RPC_URL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_DIR = REPO_ROOT / ".build"  # gitignored; holds the content-keyed layer builds

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -35,12 +36,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from copytrader.runtime_env import (
+from copytrader.runtime.env import (
     METRICS_NAMESPACE,
     POWERTOOLS_METRICS_NAMESPACE,
     POWERTOOLS_SERVICE_NAME,
     SERVICE_NAME,
 )
+from copytrader.workflows import COPY, Workflow
 from copytrader_infra.constants import FUNCTIONS_DIR, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, LOG_RETENTION
 
 SNAPSTART_ALIAS = "live"  # the alias of a SnapStart function's current version
@@ -48,7 +50,7 @@ SNAPSTART_ALIAS = "live"  # the alias of a SnapStart function's current version
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    name: str  # folder under functions/, and the function's name in COPY_PIPELINE_FUNCTIONS
+    name: str  # the workflow's step: its code is functions/<workflow>_<step>/ (`Workflow.function`)
     memory_mb: int
     timeout: Duration
     reads: tuple[str, ...] = ()  # tables read
@@ -57,9 +59,14 @@ class FunctionSpec:
     publishes_alerts: bool = False
     # Lambda SnapStart on published versions: the state machine invokes the `live` alias (see SNAPSTART_ALIAS)
     snap_start: bool = False
+    workflow: Workflow = COPY
+
+    @property
+    def folder(self) -> Path:
+        return FUNCTIONS_DIR / self.workflow.function(self.name)
 
 
-# What each step's code touches (copytrader.pipeline.steps):
+# What each step's code touches (copytrader.workflows.copy.steps):
 # - score reads whales and our positions (mirror exits) and keeps markets fresh through the `Markets`
 #   read-through cache, which writes Gamma's answer back; it reads our exposures (risk) to skip a BUY with no
 #   room, and reads and writes whale stances (the conflict check);
@@ -120,7 +127,7 @@ class PipelineFunction(Construct):
             runtime=LAMBDA_RUNTIME,
             architecture=LAMBDA_ARCHITECTURE,
             handler="handler.lambda_handler",
-            code=lambda_.Code.from_asset(str(FUNCTIONS_DIR / spec.name), exclude=["__pycache__", "*.pyc"]),
+            code=lambda_.Code.from_asset(str(spec.folder), exclude=["__pycache__", "*.pyc"]),
             layers=list(layers),
             memory_size=spec.memory_mb,
             timeout=spec.timeout,

@@ -128,8 +128,14 @@ def unzipped_bytes(folder: Path) -> int:
     return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
 
 
+# Subpackages of copytrader that are the developer's and operator's tools, not code a Lambda function runs: the
+# command line, local mode (moto server, the demo) and the simulated market. tests/unit/test_architecture.py
+# checks that nothing shipped imports them.
+DEV_TOOLS = ("cli", "local", "sim")
+
+
 def domain_layer() -> LayerBuild:
-    """The domain package `copytrader` (shared/copytrader -> python/copytrader)."""
+    """The domain package `copytrader` (shared/copytrader -> python/copytrader), without its dev tools."""
     # The bytes hashed are the bytes written, so the key describes the build even while files are edited.
     contents = {path.relative_to(DOMAIN_PACKAGE_DIR).as_posix(): path.read_bytes() for path in _package_files()}
     digest = hashlib.sha256()
@@ -228,5 +234,8 @@ def _package_files() -> list[Path]:
     return sorted(
         path
         for path in DOMAIN_PACKAGE_DIR.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and path.suffix not in (".pyc", ".pyo")
+        and path.relative_to(DOMAIN_PACKAGE_DIR).parts[0] not in DEV_TOOLS
     )

@@ -20,7 +20,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from copytrader.runtime_env import (
+from copytrader.runtime.env import (
     EVENT_BUS_NAME,
     METRICS_NAMESPACE,
     POWERTOOLS_METRICS_NAMESPACE,

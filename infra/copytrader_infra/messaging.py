@@ -14,7 +14,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from copytrader.runtime_env import EVENT_DETAIL_TYPE, EVENT_SOURCE
+from copytrader.runtime.env import EVENT_DETAIL_TYPE, EVENT_SOURCE
 from copytrader_infra.constants import (
     TRADE_QUEUE_MAX_RECEIVES,
     TRADE_QUEUE_VISIBILITY_TIMEOUT,

@@ -7,9 +7,9 @@ ambiguously: timeout, 5xx, dropped connection) alarms at once: its reservation i
 until reconciliation has asked the venue.
 
 The pipeline widgets show where copies end, one line per named branch of the state machine (the sum of the
-`<step>_reason_<code>` metrics of its reasons, `copytrader.pipeline.branches`), reasons the state machine does not
+`<step>_reason_<code>` metrics of its reasons, `copytrader.workflows.copy.branches`), reasons the state machine does not
 route yet (`<step>_unrouted_reason`), the execution outcomes, and the copy gap per copy
-(`copytrader.pipeline.telemetry`: detection and decision latency, our price vs the whale's, fill ratio).
+(`copytrader.workflows.copy.telemetry`: detection and decision latency, our price vs the whale's, fill ratio).
 
 The listener alarms watch its eyes (metrics from `copytrader.listener.telemetry`, dimension
 service=listener): a live feed stale for three minutes in a row (the RTDS silent stall, a dead RPC
@@ -30,8 +30,8 @@ from constructs import Construct
 
 from copytrader.listener.telemetry import metric_name
 from copytrader.model import Source
-from copytrader.pipeline.branches import OUTCOME_BRANCHES, STOP_BRANCHES
-from copytrader.runtime_env import METRICS_NAMESPACE, SERVICE_NAME
+from copytrader.runtime.env import METRICS_NAMESPACE, SERVICE_NAME
+from copytrader.workflows.copy.branches import OUTCOME_BRANCHES, STOP_BRANCHES
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.constants import TRADE_QUEUE_MAX_AGE, TRADE_QUEUE_MAX_RECEIVES
 from copytrader_infra.listener import Listener
@@ -287,7 +287,7 @@ class Monitoring(Construct):
 def pipeline_metric(
     name: str, statistic: str = "Sum", period: Duration = _MINUTE, *, labelled: bool = True
 ) -> cloudwatch.Metric:
-    """A pipeline handler's own EMF metric (copytrader.pipeline.telemetry: Powertools, dimension service).
+    """A pipeline handler's own EMF metric (copytrader.workflows.copy.telemetry: Powertools, dimension service).
 
     Unlabelled for an alarm: a label makes CloudFormation describe the alarm's metric as a metric query.
     """
@@ -382,7 +382,7 @@ def _pipeline_widgets() -> list[tuple[cloudwatch.GraphWidget, cloudwatch.GraphWi
 
 
 def scoring_metric(name: str, statistic: str = "Sum", period: Duration = _DAY) -> cloudwatch.Metric:
-    """A scoring step's own metric (copytrader.scoring.workflow_telemetry): the same namespace and dimension as the
+    """A scoring step's own metric (copytrader.workflows.scoring.telemetry): the same namespace and dimension as the
     pipeline's, summed per day by default."""
     return pipeline_metric(name, statistic, period)
 

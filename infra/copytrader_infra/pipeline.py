@@ -1,6 +1,6 @@
 """The copy pipeline: trade queue -> EventBridge Pipe -> Express state machine (score -> size -> risk_check -> execute).
 
-The state machine's definition is `copytrader/statemachines/copy_pipeline.asl.json`, shared with local mode;
+The state machine's definition is `copytrader/workflows/copy/definition.asl.json`, shared with local mode;
 CDK only fills its `${...FunctionArn}` placeholders. The pipe reads one message at a time (FIFO order
 within a market) and waits for the Express execution to finish (REQUEST_RESPONSE): a failed execution
 leaves the message on the queue to be received again, and after three receives it moves to the
@@ -19,8 +19,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from copytrader.runtime_env import ALERT_TOPIC_ARN, SETTINGS_SSM, VENUE_SECRET_ARN
-from copytrader.statemachines import COPY_PIPELINE, COPY_PIPELINE_FUNCTIONS
+from copytrader.runtime.env import ALERT_TOPIC_ARN, SETTINGS_SSM, VENUE_SECRET_ARN
+from copytrader.workflows import COPY
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.configuration import Configuration
 from copytrader_infra.credentials import Credentials
@@ -34,7 +34,7 @@ from copytrader_infra.state_machines import asl_state_machine
 from copytrader_infra.storage import Access, Storage
 
 RECONCILE_EVERY = Duration.minutes(5)
-RECONCILE_LIMIT = 100  # entries per sweep (copytrader.pipeline.sweep caps it at 1,000)
+RECONCILE_LIMIT = 100  # entries per sweep (copytrader.workflows.copy.sweep caps it at 1,000)
 
 
 class CopyPipeline(Construct):
@@ -57,8 +57,8 @@ class CopyPipeline(Construct):
         self._configuration = configuration
         self._layers = layers
         declared = {spec.name for spec in PIPELINE_FUNCTIONS}
-        if declared != set(COPY_PIPELINE_FUNCTIONS.values()):
-            raise ValueError(f"functions {sorted(declared)} do not match the ASL's {COPY_PIPELINE_FUNCTIONS}")
+        if declared != set(COPY.steps):
+            raise ValueError(f"functions {sorted(declared)} do not match the ASL's {dict(COPY.functions)}")
         self.functions = {spec.name: self._function(spec) for spec in PIPELINE_FUNCTIONS}
         self.state_machine = self._state_machine()
         self.pipe = self._pipe(messaging.trade_queue)
@@ -100,11 +100,11 @@ class CopyPipeline(Construct):
         # function its alias; exactly those are granted (no `:*` for every version).
         state_machine = asl_state_machine(
             self,
-            asl=COPY_PIPELINE,
+            workflow=COPY,
             log_name="copy-pipeline",
             machine_type=sfn.StateMachineType.EXPRESS,
             substitutions={
-                placeholder: self.functions[name].invoke_arn for placeholder, name in COPY_PIPELINE_FUNCTIONS.items()
+                placeholder: self.functions[name].invoke_arn for placeholder, name in COPY.functions.items()
             },
             invokes=[step.invoke_arn for step in self.functions.values()],
         )
@@ -118,7 +118,7 @@ class CopyPipeline(Construct):
 
     def _reconcile_schedule(self) -> scheduler.Schedule:
         """Every RECONCILE_EVERY, the execute function settles UNKNOWN and PENDING orders from the venue
-        (`copytrader.pipeline.sweep`). It runs in execute because execute's role is the venue secret's one reader;
+        (`copytrader.workflows.copy.sweep`). It runs in execute because execute's role is the venue secret's one reader;
         the sweep never places an order. The schedule's role may invoke that function's alias and nothing else."""
         execute = self.functions["execute"]
         target_function = execute.alias if execute.alias is not None else execute.function

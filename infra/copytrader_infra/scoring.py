@@ -1,6 +1,6 @@
 """The daily whale-scoring workflow: its bucket, three functions, the Standard state machine and the schedule.
 
-The definition is `copytrader/statemachines/scoring.asl.json`, shared with local mode; CDK only fills its
+The definition is `copytrader/workflows/scoring/definition.asl.json`, shared with local mode; CDK only fills its
 placeholders: the three function ARNs, the bucket, the alert topic, and the Distributed Map's child execution
 type (EXPRESS here; local mode fills STANDARD, the only type moto's ASL grammar accepts there).
 
@@ -37,16 +37,17 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from copytrader import statemachines
-from copytrader.runtime_env import SCORING_BUCKET, SETTINGS_SSM
-from copytrader.scoring import workflow
-from copytrader.statemachines import (
+from copytrader.runtime.env import SCORING_BUCKET, SETTINGS_SSM
+from copytrader.workflows import (
     SCORING,
     SCORING_ALERT_TOPIC,
     SCORING_CHILD_EXECUTION_TYPE,
     SCORING_CHILD_EXECUTION_TYPE_AWS,
-    SCORING_FUNCTIONS,
 )
+from copytrader.workflows import (
+    SCORING_BUCKET as SCORING_BUCKET_PLACEHOLDER,
+)
+from copytrader.workflows.scoring import plan as workflow
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.configuration import Configuration
 from copytrader_infra.functions import FunctionSpec, PipelineFunction
@@ -62,9 +63,9 @@ SCHEDULE_HOUR_UTC = "5"
 SCHEDULE_MINUTE = "0"
 
 SCORING_FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
-    FunctionSpec("whales_discover", memory_mb=1024, timeout=Duration.seconds(120)),
-    FunctionSpec("whales_evidence", memory_mb=2048, timeout=Duration.seconds(240)),
-    FunctionSpec("whales_select", memory_mb=2048, timeout=Duration.seconds(600)),
+    FunctionSpec("discover", memory_mb=1024, timeout=Duration.seconds(120), workflow=SCORING),
+    FunctionSpec("evidence", memory_mb=2048, timeout=Duration.seconds(240), workflow=SCORING),
+    FunctionSpec("select", memory_mb=2048, timeout=Duration.seconds(600), workflow=SCORING),
 )
 WHALES_TABLE = "whales"
 _GET, _PUT, _LIST = "s3:GetObject", "s3:PutObject", "s3:ListBucket"
@@ -83,16 +84,16 @@ class WhaleScoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         declared = {spec.name for spec in SCORING_FUNCTION_SPECS}
-        if declared != set(SCORING_FUNCTIONS.values()):
-            raise ValueError(f"functions {sorted(declared)} do not match the ASL's {SCORING_FUNCTIONS}")
+        if declared != set(SCORING.steps):
+            raise ValueError(f"functions {sorted(declared)} do not match the ASL's {dict(SCORING.functions)}")
         self._storage, self._configuration = storage, configuration
         self.bucket = self._bucket()
         self.layers = ScoringLayers(self, "Layers")
         base = [layers.dependencies, layers.domain]
         self.layer_sets: dict[str, list[lambda_.ILayerVersion]] = {
-            "whales_discover": [*base, self.layers.http],
-            "whales_evidence": [*base, self.layers.quant, self.layers.http],
-            "whales_select": [*base, self.layers.quant, self.layers.http],  # the engine imports the row parsers (httpx)
+            "discover": [*base, self.layers.http],
+            "evidence": [*base, self.layers.quant, self.layers.http],
+            "select": [*base, self.layers.quant, self.layers.http],  # the engine imports the row parsers (httpx)
         }
         self.functions = {spec.name: self._function(spec) for spec in SCORING_FUNCTION_SPECS}
         self._grant_functions()
@@ -147,11 +148,11 @@ class WhaleScoring(Construct):
             SETTINGS_SSM: self._configuration.settings.parameter_name,
             SCORING_BUCKET: self.bucket.bucket_name,
         }
-        if spec.name in ("whales_discover", "whales_select"):
+        if spec.name in ("discover", "select"):
             environment.update(self._storage.environment(WHALES_TABLE))
         step = PipelineFunction(
             self,
-            pascal_case(spec.name),
+            pascal_case(f"whales_{spec.name}"),  # the construct ids these functions were deployed under
             spec=spec,
             layers=self.layer_sets[spec.name],
             environment=environment,
@@ -170,9 +171,9 @@ class WhaleScoring(Construct):
         runs, cache = self._objects(workflow.RUNS_PREFIX), self._objects(workflow.CACHE_PREFIX)
         whales = self._storage.tables[WHALES_TABLE].table_arn
         grants: dict[str, list[tuple[list[str], list[str]]]] = {
-            "whales_discover": [([_PUT], [runs]), (["dynamodb:Scan"], [whales])],
-            "whales_evidence": [([_GET, _PUT], [cache]), ([_PUT], [runs]), ([_LIST], [self.bucket.bucket_arn])],
-            "whales_select": [
+            "discover": [([_PUT], [runs]), (["dynamodb:Scan"], [whales])],
+            "evidence": [([_GET, _PUT], [cache]), ([_PUT], [runs]), ([_LIST], [self.bucket.bucket_arn])],
+            "select": [
                 ([_GET, _PUT], [runs]),
                 ([_LIST], [self.bucket.bucket_arn]),
                 (["dynamodb:Scan", "dynamodb:BatchWriteItem"], [whales]),
@@ -183,7 +184,7 @@ class WhaleScoring(Construct):
             for actions, resources in statements:
                 iam.Grant.add_to_principal(grantee=role, actions=actions, resource_arns=resources)
             prefixes = sorted({r for _, resources in statements for r in resources if r.endswith("*")})
-            self._acknowledge_objects(role, prefixes, name)
+            self._acknowledge_objects(role, prefixes, SCORING.function(name))
 
     def _acknowledge_objects(self, role: iam.IRole, prefixes: list[str], name: str) -> None:
         bucket_id = self._logical_id(self.bucket)
@@ -201,15 +202,15 @@ class WhaleScoring(Construct):
     def _state_machine(self, alerts: Alerts) -> sfn.StateMachine:
         machine = asl_state_machine(
             self,
-            asl=SCORING,
+            workflow=SCORING,
             log_name="whale-scoring",
             machine_type=sfn.StateMachineType.STANDARD,
             substitutions={
                 **{
                     placeholder: self.functions[name].function.function_arn
-                    for placeholder, name in SCORING_FUNCTIONS.items()
+                    for placeholder, name in SCORING.functions.items()
                 },
-                statemachines.SCORING_BUCKET: self.bucket.bucket_name,
+                SCORING_BUCKET_PLACEHOLDER: self.bucket.bucket_name,
                 SCORING_ALERT_TOPIC: alerts.topic.topic_arn,
                 SCORING_CHILD_EXECUTION_TYPE: SCORING_CHILD_EXECUTION_TYPE_AWS,
             },

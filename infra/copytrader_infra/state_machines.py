@@ -16,7 +16,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from copytrader.statemachines import definition_path
+from copytrader.workflows import Workflow
 from copytrader_infra.constants import LOG_RETENTION
 from copytrader_infra.nag import acknowledge
 
@@ -24,14 +24,14 @@ from copytrader_infra.nag import acknowledge
 def asl_state_machine(
     scope: Construct,
     *,
-    asl: str,
+    workflow: Workflow,
     log_name: str,
     machine_type: sfn.StateMachineType,
     substitutions: Mapping[str, str],
     invokes: Sequence[str],
 ) -> sfn.StateMachine:
-    """`StateMachine` (and `StateMachineLogs`) in `scope` from `statemachines/<asl>.asl.json`; `invokes` are the
-    function (or alias) ARNs its Task states name, the only ones it may invoke."""
+    """`StateMachine` (and `StateMachineLogs`) in `scope` from the workflow's `definition.asl.json`; `invokes` are
+    the function (or alias) ARNs its Task states name, the only ones it may invoke."""
     log_group = logs.LogGroup(
         scope,
         "StateMachineLogs",
@@ -43,7 +43,7 @@ def asl_state_machine(
         scope,
         "StateMachine",
         state_machine_type=machine_type,
-        definition_body=sfn.DefinitionBody.from_file(definition_path(asl)),
+        definition_body=sfn.DefinitionBody.from_file(workflow.definition_path()),
         definition_substitutions=dict(substitutions),
         logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
         tracing_enabled=False,

@@ -1,4 +1,5 @@
-"""Every reason the pipeline can give for not copying, not sizing, not approving or not filling.
+"""Every reason the pipeline can give for not copying, not sizing, not approving or not filling, and the tally of
+input a reader rejected by reason.
 
 One enum so that metrics, state-machine branches, reports and tests share one spelling. A skip is a
 normal outcome with a reason, never an error.
@@ -6,7 +7,10 @@ normal outcome with a reason, never an error.
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
+from typing import Any
 
 
 class Reason(StrEnum):
@@ -50,9 +54,23 @@ class Reason(StrEnum):
     VENUE_REJECTED = "venue_rejected"
     VENUE_AMBIGUOUS = "venue_ambiguous"
     NEVER_PLACED = "never_placed"  # reconciled: the venue has no such order; not re-placed (the copy is stale)
-    # score: whale quality, our room, other whales (copytrader.decision, copytrader.conflicts)
+    # score: whale quality, our room, other whales (copytrader.copying.decision, copytrader.copying.conflicts)
     WHALE_SCORE_TOO_LOW = "whale_score_too_low"  # score lower bound not above filters.min_score_ci_low
     MIN_SIZE_UNREACHABLE = "min_size_unreachable"  # the market minimum does not fit the stake, the room or the book
     EXPOSURE_AT_CAP = "exposure_at_cap"  # what we already hold leaves no room for the market minimum
     CONFLICTING_WHALES = "conflicting_whales"  # another tracked whale holds the opposite stance (policy skip / net)
     CONFLICT_LOWER_SCORE = "conflict_lower_score"  # an opposing whale scores at least as high (policy follow_higher)
+
+
+@dataclass
+class RejectTally:
+    """What a reader of recorded input counted: its own counts (fields of a subclass) and `rejected` by reason.
+
+    `as_dict` gives every count in field order, then `rejected` sorted by reason (JSON-ready).
+    """
+
+    rejected: Counter[str] = field(default_factory=Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        counts = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "rejected"}
+        return {**counts, "rejected": dict(sorted(self.rejected.items()))}

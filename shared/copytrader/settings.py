@@ -24,15 +24,12 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from copytrader.errors import SettingsError
 from copytrader.model import OrderType
 from copytrader.money import to_decimal
 
 ENV_PREFIX = "COPYTRADER_"
 Dec = Annotated[Decimal, BeforeValidator(to_decimal)]
-
-
-class SettingsError(ValueError):
-    """Invalid configuration; the message lists every bad field with its allowed range."""
 
 
 class Mode(StrEnum):
@@ -47,7 +44,8 @@ class SizingMode(StrEnum):
 
 
 class ConflictPolicy(StrEnum):
-    """What to do when tracked whales hold opposite stances on one market or neg-risk group (copytrader.conflicts)."""
+    """What to do when tracked whales hold opposite stances on one market or neg-risk group
+    (copytrader.copying.conflicts)."""
 
     SKIP = "skip"  # any opposing stance: skip (reason conflicting_whales)
     FOLLOW_HIGHER = "follow_higher"  # copy only if this whale's score beats every opposing whale's

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from copytrader.local.demo import DemoResult, render_summary, run_demo
+from copytrader.local.demo import run_demo
+from copytrader.local.report import DemoResult, render_summary
 from copytrader.sim.config import SimConfig
 from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel
 

@@ -145,8 +145,8 @@ def test_every_alarm_notifies_the_alert_topic(synthesized: Any) -> None:
         ("AWS/Lambda", "Errors"),
         # the listener's own metrics (copytrader.listener.telemetry), per live feed
         *(("CopyTrader", f"listener_{feed}_{what}") for feed in ("chain", "rtds") for what in ("stale", "missed")),
-        ("CopyTrader", "execute_unknown"),  # the pipeline's own metric (copytrader.pipeline.telemetry)
-        ("CopyTrader", "reconcile_oldest_unresolved_s"),  # the reconcile sweep's (copytrader.pipeline.sweep)
+        ("CopyTrader", "execute_unknown"),  # the pipeline's own metric (copytrader.workflows.copy.telemetry)
+        ("CopyTrader", "reconcile_oldest_unresolved_s"),  # the reconcile sweep's (copytrader.workflows.copy.sweep)
         ("CopyTrader", "reconcile_error"),
     }
     for alarm in alarms.values():

@@ -41,7 +41,15 @@ def test_domain_layer_holds_the_copytrader_package_with_its_data() -> None:
     package = layer_build.domain_layer().path / "python" / "copytrader"
     assert (package / "__init__.py").is_file()
     assert (package / "store" / "tables.py").is_file()
-    assert (package / "statemachines" / "copy_pipeline.asl.json").is_file()
+    assert (package / "workflows" / "copy" / "definition.asl.json").is_file()
+
+
+def test_domain_layer_ships_none_of_the_developers_tools() -> None:
+    package = layer_build.domain_layer().path / "python" / "copytrader"
+    shipped = {p.name for p in package.iterdir()}
+    assert {"model", "copying", "risk", "store", "workflows", "runtime"} <= shipped
+    assert not shipped & set(layer_build.DEV_TOOLS)  # cli, local, sim
+    assert not list(package.rglob("demo.py")) and not list(package.rglob("moto_fixes.py"))
 
 
 @pytest.mark.skipif(layer_build.find_lambda_python() is None, reason="no python3.12 to precompile with")

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from copytrader.runtime_env import EVENT_DETAIL_TYPE, EVENT_SOURCE
+from copytrader.runtime.env import EVENT_DETAIL_TYPE, EVENT_SOURCE
 
 pytestmark = pytest.mark.infra
 

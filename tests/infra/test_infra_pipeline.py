@@ -9,17 +9,16 @@ from typing import Any
 
 import pytest
 
-from copytrader.pipeline.branches import OUTCOME_BRANCHES, STOP_BRANCHES
-from copytrader.runtime_env import (
+from copytrader.runtime.env import (
     ALERT_TOPIC_ARN,
     POWERTOOLS_METRICS_NAMESPACE,
     POWERTOOLS_SERVICE_NAME,
     SETTINGS_SSM,
     VENUE_SECRET_ARN,
 )
-from copytrader.statemachines import COPY_PIPELINE_FUNCTIONS
 from copytrader.store import TABLES
-from copytrader_infra.constants import FUNCTIONS_DIR
+from copytrader.workflows import COPY
+from copytrader.workflows.copy.branches import OUTCOME_BRANCHES, STOP_BRANCHES
 from copytrader_infra.functions import PIPELINE_FUNCTIONS, SNAPSTART_ALIAS, FunctionSpec
 from copytrader_infra.storage import Access
 
@@ -75,8 +74,8 @@ def test_definition_is_the_shared_asl_with_every_placeholder_filled_by_its_funct
     substitutions = _machine(synthesized)["Properties"]["DefinitionSubstitutions"]
     definition = _staged_definition(synthesized)
 
-    assert set(_PLACEHOLDER.findall(definition)) == set(substitutions) == set(COPY_PIPELINE_FUNCTIONS)
-    for placeholder, name in COPY_PIPELINE_FUNCTIONS.items():
+    assert set(_PLACEHOLDER.findall(definition)) == set(substitutions) == set(COPY.functions)
+    for placeholder, name in COPY.functions.items():
         assert substitutions[placeholder] == _invoke_target(synthesized, name)
     filled = _PLACEHOLDER.sub(lambda m: f"arn:aws:lambda:us-east-1:123456789012:function:{m.group(1)}", definition)
     assert "${" not in filled
@@ -189,7 +188,7 @@ def test_function_role_reaches_only_its_tables(synthesized: Any, spec: FunctionS
 def test_function_code_asset_is_only_its_handler_folder(synthesized: Any, spec: FunctionSpec) -> None:
     code = synthesized.resources[_function_id(synthesized, spec.name)]["Properties"]["Code"]
     staged = synthesized.outdir / f"asset.{code['S3Key'].removesuffix('.zip')}"
-    source = FUNCTIONS_DIR / spec.name
+    source = spec.folder
 
     def files(root: Path) -> set[str]:
         return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts}

@@ -9,22 +9,18 @@ from typing import Any
 
 import pytest
 
-from copytrader.runtime_env import SCORING_BUCKET, SETTINGS_SSM
-from copytrader.scoring import workflow
-from copytrader.statemachines import (
-    SCORING_ALERT_TOPIC,
-    SCORING_CHILD_EXECUTION_TYPE,
-    SCORING_FUNCTIONS,
-)
-from copytrader.statemachines import SCORING_BUCKET as SCORING_BUCKET_PLACEHOLDER
+from copytrader.runtime.env import SCORING_BUCKET, SETTINGS_SSM
 from copytrader.store.tables import table_env_var
+from copytrader.workflows import SCORING, SCORING_ALERT_TOPIC, SCORING_CHILD_EXECUTION_TYPE
+from copytrader.workflows import SCORING_BUCKET as SCORING_BUCKET_PLACEHOLDER
+from copytrader.workflows.scoring import plan as workflow
 from copytrader_infra.constants import LAMBDA_UNZIPPED_LIMIT_BYTES
 from copytrader_infra.layer_build import unzipped_bytes
 
 pytestmark = pytest.mark.infra
 
 _PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
-_NAMES = tuple(SCORING_FUNCTIONS.values())
+_NAMES = SCORING.steps
 
 
 def _scoring(synthesized: Any) -> Any:
@@ -102,9 +98,9 @@ def test_definition_is_the_shared_asl_with_the_functions_bucket_topic_and_expres
     substitutions = synthesized.resources[_machine_id(synthesized)]["Properties"]["DefinitionSubstitutions"]
     expected_functions = {
         placeholder: {"Fn::GetAtt": [_function_id(synthesized, name), "Arn"]}
-        for placeholder, name in SCORING_FUNCTIONS.items()
+        for placeholder, name in SCORING.functions.items()
     }
-    assert {k: substitutions[k] for k in SCORING_FUNCTIONS} == expected_functions
+    assert {k: substitutions[k] for k in SCORING.functions} == expected_functions
     assert substitutions[SCORING_BUCKET_PLACEHOLDER] == {"Ref": _bucket_id(synthesized)}
     assert substitutions[SCORING_ALERT_TOPIC] == {"Ref": synthesized.logical_id(synthesized.stack.alerts.topic)}
     assert substitutions[SCORING_CHILD_EXECUTION_TYPE] == "EXPRESS"
@@ -158,7 +154,7 @@ def test_scoring_function_gets_the_bucket_settings_and_only_the_tables_it_uses(s
     assert variables[SCORING_BUCKET] == {"Ref": _bucket_id(synthesized)}
     assert SETTINGS_SSM in variables
     table_vars = {k for k in variables if k.startswith("COPYTRADER_TABLE_")}
-    assert table_vars == (set() if name == "whales_evidence" else {table_env_var("whales")})
+    assert table_vars == (set() if name == "evidence" else {table_env_var("whales")})
     assert props["Runtime"] == "python3.12" and props["Architectures"] == ["arm64"]
 
 
@@ -166,17 +162,17 @@ def test_each_scoring_role_holds_exactly_its_bucket_prefixes_and_table_actions(s
     functions = _scoring(synthesized).functions
     runs, cache = _objects(synthesized, "runs/"), _objects(synthesized, "cache/")
     bucket, whales = _bucket_arn(synthesized), _whales_arn(synthesized)
-    assert _granted(synthesized, functions["whales_discover"].role) == {
+    assert _granted(synthesized, functions["discover"].role) == {
         ("s3:PutObject", runs),
         ("dynamodb:Scan", whales),
     }
-    assert _granted(synthesized, functions["whales_evidence"].role) == {
+    assert _granted(synthesized, functions["evidence"].role) == {
         ("s3:GetObject", cache),
         ("s3:PutObject", cache),
         ("s3:PutObject", runs),
         ("s3:ListBucket", bucket),
     }
-    assert _granted(synthesized, functions["whales_select"].role) == {
+    assert _granted(synthesized, functions["select"].role) == {
         ("s3:GetObject", runs),
         ("s3:PutObject", runs),
         ("s3:ListBucket", bucket),
@@ -190,7 +186,7 @@ def test_only_the_functions_that_run_the_engine_carry_numpy_and_scipy(synthesize
     quant = synthesized.logical_id(scoring.layers.quant)
     for name in _NAMES:
         layers = [ref["Ref"] for ref in synthesized.resources[_function_id(synthesized, name)]["Properties"]["Layers"]]
-        assert (quant in layers) is (name != "whales_discover"), name
+        assert (quant in layers) is (name != "discover"), name
 
 
 def test_each_scoring_function_fits_lambdas_unzipped_size_limit(synthesized: Any) -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from copytrader.local.aws import LocalAws
-from copytrader.pipeline import deps as pipeline_deps
 from copytrader.settings import load_settings
+from copytrader.workflows import wiring
 from tests.support.builders import T0
 from tests.support.fake_polymarket import FakePolymarket, fake_polymarket
 
@@ -56,14 +56,14 @@ def clock() -> Clock:
 def make_deps(aws: LocalAws, polymarket: FakePolymarket, clock: Clock) -> Iterator[Any]:
     """Build and install pipeline dependencies against moto and the loopback Polymarket."""
 
-    def make(**overrides: Any) -> pipeline_deps.Deps:
+    def make(**overrides: Any) -> wiring.Deps:
         settings = load_settings(
             environ={},
             overrides={"clob_url": f"{polymarket.url}/clob", "gamma_url": f"{polymarket.url}/gamma", **overrides},
         )
-        built = pipeline_deps.build(settings, clock=clock)
-        pipeline_deps.install(built)
+        built = wiring.Deps(settings, clock=clock)
+        wiring.install(built)
         return built
 
     yield make
-    pipeline_deps.install(None)
+    wiring.install(None)

@@ -3,7 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from copytrader.settings import SettingsError, load_settings
+from copytrader.errors import SettingsError
+from copytrader.settings import load_settings
 
 
 def test_settings_load_from_an_ssm_parameter_and_the_environment_wins(aws):

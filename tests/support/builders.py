@@ -7,7 +7,20 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from copytrader.model import Level, Market, OrderBook, OutcomeToken, Source, WhaleProfile, WhaleStatus, WhaleTrade
+from copytrader.model import (
+    ExecutionResult,
+    ExecutionStatus,
+    Level,
+    Market,
+    OrderBook,
+    OutcomeToken,
+    Side,
+    SizedOrder,
+    Source,
+    WhaleProfile,
+    WhaleStatus,
+    WhaleTrade,
+)
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -95,3 +108,58 @@ def trade(
         source=Source.SIM,
         detected_at=at + timedelta(seconds=latency_s),
     )
+
+
+def sized_order(
+    key: str = "k1",
+    *,
+    market: str = "m1",
+    side: Side | str = Side.BUY,
+    shares: Decimal | str = Decimal(10),
+    limit_price: Decimal | str = Decimal("0.5"),
+    max_cost: Decimal | str | None = None,
+    **overrides: Any,
+) -> SizedOrder:
+    """A PLACE order for the YES token of `market(market)`; a BUY's worst case defaults to shares x limit."""
+    side = Side(side)
+    shares, limit_price = Decimal(shares), Decimal(limit_price)
+    if max_cost is None:
+        max_cost = shares * limit_price if side is Side.BUY else Decimal(0)
+    fields: dict[str, Any] = {
+        "action": "PLACE",
+        "idempotency_key": key,
+        "token_id": token_id(f"{market}:yes"),
+        "condition_id": hex_id(f"condition:{market}", 32),
+        "side": side,
+        "shares": shares,
+        "limit_price": limit_price,
+        "max_cost": Decimal(max_cost),
+    }
+    fields.update(overrides)
+    return SizedOrder(**fields)
+
+
+def execution(
+    order: SizedOrder,
+    status: ExecutionStatus | str,
+    shares: Decimal | str,
+    cash: Decimal | str,
+    *,
+    fee: Decimal | str = Decimal(0),
+    at: datetime = T0,
+    **overrides: Any,
+) -> ExecutionResult:
+    """The venue's definite answer to `order`: `shares` filled for `cash` pUSD (BUY: paid, fee included; SELL: got)."""
+    filled, amount = Decimal(shares), Decimal(cash)
+    fields: dict[str, Any] = {
+        "idempotency_key": order.idempotency_key,
+        "status": ExecutionStatus(status),
+        "side": order.side,
+        "filled_shares": filled,
+        "avg_price": amount / filled if filled > 0 else None,
+        "fee": Decimal(fee),
+        "cash_amount": amount,
+        "executed_at": at,
+    }
+    fields.update(overrides)
+    return ExecutionResult(**fields)

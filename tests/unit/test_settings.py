@@ -3,7 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-from copytrader.settings import Mode, SettingsError, load_settings
+from copytrader.errors import SettingsError
+from copytrader.settings import Mode, load_settings
 
 
 def test_defaults_are_paper_with_quarter_kelly_and_documented_limits():

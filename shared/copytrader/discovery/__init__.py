@@ -9,7 +9,7 @@ Pure (no I/O, tested without sockets):
   high-water refresh rules.
 
 I/O:
-- `data_reader`: the Data API reads, on `copytrader.polymarket.data_api.DataApiClient`'s retries;
+- `data_reader`: the Data API reads, on `copytrader.polymarket.data_api.client.DataApiClient`'s retries;
 - `gamma_markets`: raw Gamma markets by condition id in batches (the batching facts are in its docstring);
 - `cache`, `cache_sqlite`, `cache_s3`: the cache between runs (`CacheStore` protocol, SQLite and S3);
 - `discover`, `histories`, `run`: the flows behind `copytrader fetch`; `command`: the command behind its

@@ -33,7 +33,7 @@ from copytrader.discovery.endpoints import Endpoint
 from copytrader.discovery.history import HistoryPart
 from copytrader.discovery.leaderboard import LeaderboardQuery
 from copytrader.discovery.paging import Completion
-from copytrader.polymarket.data_api import Row
+from copytrader.polymarket.data_api.rows import Row
 from copytrader.polymarket.gamma import market_from_gamma
 
 logger = logging.getLogger(__name__)

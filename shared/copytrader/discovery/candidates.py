@@ -23,7 +23,7 @@ from decimal import Decimal
 from copytrader.discovery.leaderboard import LeaderboardQuery, Skip, SkipReason, parse_leaderboard_row
 from copytrader.model import WhaleTrade
 from copytrader.money import canonical
-from copytrader.polymarket.data_api import RowReject, parse_trade_row
+from copytrader.polymarket.data_api.rows import RowReject, parse_trade_row
 
 CENT = Decimal("0.01")
 

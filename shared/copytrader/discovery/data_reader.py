@@ -20,7 +20,8 @@ from copytrader.discovery.paging import WindowedPager
 from copytrader.discovery.rows import as_rows
 from copytrader.errors import TransientError, UpstreamError
 from copytrader.money import canonical
-from copytrader.polymarket.data_api import MAX_LIMIT, TRADES_PATH, DataApiClient, QueryValue, Row
+from copytrader.polymarket.data_api.client import MAX_LIMIT, TRADES_PATH, DataApiClient, QueryValue
+from copytrader.polymarket.data_api.rows import Row
 
 
 class DataApiReader:

@@ -30,7 +30,8 @@ from copytrader.discovery.defaults import (
 )
 from copytrader.discovery.leaderboard import LeaderboardQuery, SkipReason, leaderboard_pages
 from copytrader.errors import TransientError, UpstreamError
-from copytrader.polymarket.data_api import MAX_LIMIT, Row
+from copytrader.polymarket.data_api.client import MAX_LIMIT
+from copytrader.polymarket.data_api.rows import Row
 
 
 def leaderboard_queries(

@@ -34,7 +34,8 @@ from copytrader.discovery.rows import (
     position_identity,
     trade_identity,
 )
-from copytrader.polymarket.data_api import MAX_LIMIT, MAX_OFFSET, TRADES_PATH, SlidingWindowLimiter
+from copytrader.polymarket.data_api.client import MAX_LIMIT, MAX_OFFSET, TRADES_PATH
+from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
 
 RATE_WINDOW_S = 10.0
 GENERAL_RATE_LIMIT = 1000

@@ -39,7 +39,8 @@ from typing import Any
 from copytrader.discovery.cache import DiscoveryCache
 from copytrader.discovery.rows import as_rows
 from copytrader.errors import TransientError, UpstreamError
-from copytrader.polymarket.data_api import DataApiClient, QueryValue, SlidingWindowLimiter
+from copytrader.polymarket.data_api.client import DataApiClient, QueryValue
+from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
 
 GAMMA_URL = "https://gamma-api.polymarket.com"
 MARKETS_PATH = "/markets"

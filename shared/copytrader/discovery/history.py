@@ -1,7 +1,7 @@
 """A wallet's history as fetched: raw rows per endpoint, when, and whether each part is whole. No I/O.
 
 `WalletHistory` keeps every row exactly as the Data API sent it (JSON objects, field names and number
-types untouched): parsing is the scorer's (`copytrader.polymarket.data_api.parse_trade_row`). Each
+types untouched): parsing is the scorer's (`copytrader.polymarket.data_api.rows.parse_trade_row`). Each
 `HistoryPart` says how its read ended (`Completion`): complete, or truncated with the reason.
 
 Refreshing a cached part (`refresh_since`, `combine`): a list with timestamps (`/trades`, `/activity`) is
@@ -23,7 +23,7 @@ from typing import Any
 from copytrader.discovery.endpoints import Endpoint, EndpointSpec
 from copytrader.discovery.paging import Completion, WindowedPager
 from copytrader.discovery.rows import merge_rows, newest_timestamp, order_newest_first
-from copytrader.polymarket.data_api import Row
+from copytrader.polymarket.data_api.rows import Row
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from copytrader.discovery.rows import Identity
-from copytrader.polymarket.data_api import Row, row_timestamp
+from copytrader.polymarket.data_api.rows import Row, row_timestamp
 
 FULL_HISTORY_START = 1  # `start=1`: the whole history of a user-scoped query (an omitted start is ~3 years)
 

@@ -4,7 +4,7 @@ A row fetched twice (pushed across a page boundary by a newer row, re-read at th
 window, re-read in a refresh's safety overlap) must count once; two different rows must both count.
 
 Trades
-    `copytrader.polymarket.data_api.row_identity` gives a fill's canonical key (transaction, wallet,
+    `copytrader.polymarket.data_api.rows.row_identity` gives a fill's canonical key (transaction, wallet,
     token, side). It is not enough here: with `takerOnly=false` a wallet whose several resting orders fill
     in one transaction gets one row per order (the legs of one fill, summed by `merge_legs`). Those rows
     share the key and differ in size or price, so a trade's identity is its key plus its size, price and
@@ -26,7 +26,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from copytrader.polymarket.data_api import Row, row_content_identity, row_identity, row_timestamp
+from copytrader.polymarket.data_api.rows import Row, row_content_identity, row_identity, row_timestamp
 
 Identity = Callable[[object], str]
 

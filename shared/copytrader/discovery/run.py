@@ -33,7 +33,10 @@ from copytrader.discovery.gamma_markets import (
 from copytrader.discovery.histories import HistoryPlan, WalletHistories
 from copytrader.discovery.history import WalletHistory
 from copytrader.discovery.paging import Completion
-from copytrader.polymarket.data_api import DATA_API_URL, DataApiClient, Row, SlidingWindowLimiter
+from copytrader.polymarket.data_api import DATA_API_URL
+from copytrader.polymarket.data_api.client import DataApiClient
+from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
+from copytrader.polymarket.data_api.rows import Row
 
 # The rows whose markets the scorer needs: the trades, and the activity (splits, merges and redemptions touch
 # markets a wallet may never have traded) when it was read.

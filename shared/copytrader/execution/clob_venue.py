@@ -42,12 +42,13 @@ from datetime import datetime
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
+from copytrader.errors import ClobTransportError, VenueAmbiguous, VenueRejected
 from copytrader.execution import signing_libs  # noqa: F401  (before the SDK: keeps the recursion limit)
+from copytrader.execution.clob_auth import ClobAuthHttp
 from copytrader.execution.credentials import SignatureType, VenueCredentials
-from copytrader.execution.venue import PreparedOrder, VenueAmbiguous, VenueOrder, VenueRejected
+from copytrader.execution.venue import PreparedOrder, VenueOrder
 from copytrader.model import ExecutionStatus, Fill, OrderType, Side, SizedOrder
 from copytrader.money import ONE, ZERO, taker_fee
-from copytrader.polymarket.clob_auth import ClobAuthHttp, ClobTransportError
 
 MICRO = Decimal(10) ** 6
 SIZE_DP = 2

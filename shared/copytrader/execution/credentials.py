@@ -23,14 +23,11 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
-from copytrader import runtime_env
+from copytrader.errors import CredentialsError
+from copytrader.runtime import env as runtime_env
 
 _KEY = re.compile(r"^(0x)?[0-9a-fA-F]{64}$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-
-
-class CredentialsError(ValueError):
-    """The venue secret is missing or malformed; the message names fields, never values."""
 
 
 class SignatureType(IntEnum):

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 
-from copytrader.execution.venue import PreparedOrder, VenueOrder, VenueRejected
+from copytrader.errors import VenueRejected
+from copytrader.execution.venue import PreparedOrder, VenueOrder
 from copytrader.model import ExecutionStatus, OrderBook, OrderType, SizedOrder
 from copytrader.money import ONE, ZERO, is_on_grid, taker_fee
 

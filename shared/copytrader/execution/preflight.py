@@ -85,7 +85,8 @@ def run_preflight(
     settings: Settings, credentials: VenueCredentials, pool: urllib3.PoolManager | None = None
 ) -> PreflightReport:
     """Run every check (each independent of the others' failure where possible)."""
-    from copytrader.polymarket.clob_auth import ClobAuthHttp, ClobTransportError  # live path only
+    from copytrader.errors import ClobTransportError
+    from copytrader.execution.clob_auth import ClobAuthHttp  # live path only
 
     pool = pool or urllib3.PoolManager(num_pools=2, maxsize=2, retries=False)
     checks = [check_geoblock(settings, pool)]

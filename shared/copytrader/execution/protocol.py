@@ -29,7 +29,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
-from copytrader.execution.venue import PreparedOrder, Venue, VenueAmbiguous, VenueOrder, VenueRejected
+from copytrader.errors import VenueAmbiguous, VenueRejected
+from copytrader.execution.venue import PreparedOrder, Venue, VenueOrder
 from copytrader.model import TERMINAL_STATUSES, ExecutionResult, ExecutionStatus, Side, SizedOrder
 from copytrader.money import ZERO
 from copytrader.reasons import Reason

@@ -21,19 +21,6 @@ from typing import Any, Protocol
 from copytrader.model import ExecutionStatus, Fill, SizedOrder
 
 
-class VenueRejected(Exception):
-    """The venue refused the order; `code` is its error code (e.g. INVALID_ORDER_MIN_SIZE)."""
-
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
-        self.detail = detail
-
-
-class VenueAmbiguous(Exception):
-    """The order's fate is unknown; reconcile against the venue's orders and trades."""
-
-
 @dataclass(frozen=True)
 class VenueOrder:
     """What the venue did with one order.

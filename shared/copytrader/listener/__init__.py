@@ -22,7 +22,7 @@ published again, so a kill loses nothing either.
 
 from copytrader.listener.build import build_listener, deployed_listener
 from copytrader.listener.chain_source import ChainSource, ChainSourceSettings
-from copytrader.listener.config import ConfigError, ListenerConfig
+from copytrader.listener.config import ListenerConfig
 from copytrader.listener.data_api_poller import DataApiPoller, DataApiPollerSettings
 from copytrader.listener.health import SourceHealth
 from copytrader.listener.high_water import HighWaterMark, HighWaterMarkStore, InMemoryHighWaterMarks
@@ -30,13 +30,12 @@ from copytrader.listener.high_water_dynamo import DynamoHighWaterMarks
 from copytrader.listener.outbox import Outbox
 from copytrader.listener.ports import TradeSink, TradeSource, WatchList
 from copytrader.listener.rtds_source import RtdsSettings, RtdsSource
-from copytrader.listener.service import Listener, ListenerSettings, SourceEnded
+from copytrader.listener.service import Listener, ListenerSettings
 from copytrader.listener.watch_list import WhaleWatchList
 
 __all__ = [
     "ChainSource",
     "ChainSourceSettings",
-    "ConfigError",
     "DataApiPoller",
     "DataApiPollerSettings",
     "DynamoHighWaterMarks",
@@ -49,7 +48,6 @@ __all__ = [
     "Outbox",
     "RtdsSettings",
     "RtdsSource",
-    "SourceEnded",
     "SourceHealth",
     "TradeSink",
     "TradeSource",

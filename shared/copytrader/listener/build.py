@@ -22,14 +22,15 @@ from copytrader.listener.high_water import HighWaterMarkStore, InMemoryHighWater
 from copytrader.listener.high_water_dynamo import DynamoHighWaterMarks
 from copytrader.listener.outbox import Outbox
 from copytrader.listener.ports import Claims, TradeSource, WatchList
+from copytrader.listener.publish import TradePublisher
 from copytrader.listener.rtds_source import RtdsSource
 from copytrader.listener.service import Listener
 from copytrader.listener.sightings import Sightings
 from copytrader.listener.telemetry import ListenerTelemetry
 from copytrader.listener.watch_list import WhaleWatchList
-from copytrader.polymarket.data_api import DataApiClient, SlidingWindowLimiter
+from copytrader.polymarket.data_api.client import DataApiClient
+from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
 from copytrader.polymarket.tokens import TokenResolver, gamma_fetcher
-from copytrader.publish import TradePublisher
 from copytrader.store.trades import SeenTrades
 
 

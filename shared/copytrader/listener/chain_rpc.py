@@ -14,9 +14,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
-
-class RpcError(Exception):
-    """The node answered a request with a JSON-RPC error (or an unusable result)."""
+from copytrader.errors import RpcError
 
 
 @dataclass(frozen=True)

@@ -55,9 +55,9 @@ from pydantic import ValidationError
 from websockets.asyncio.client import connect
 from websockets.exceptions import WebSocketException
 
-from copytrader.errors import TransientError, UpstreamError
+from copytrader.errors import RpcError, TransientError, UpstreamError
 from copytrader.listener.chain_legs import Added, LegGroup, PendingLegs, Withdrawn, whale_trade
-from copytrader.listener.chain_rpc import WAKE, Closed, Event, Note, RpcError, RpcSession
+from copytrader.listener.chain_rpc import WAKE, Closed, Event, Note, RpcSession
 from copytrader.listener.health import SourceHealth
 from copytrader.listener.ports import TradeSink
 from copytrader.model import Source, WhaleTrade
@@ -68,6 +68,7 @@ from copytrader.polymarket.chain import (
     subscription_filters,
 )
 from copytrader.polymarket.tokens import TokenInfo, TokenResolver
+from copytrader.runtime.backoff import backoff_delay
 
 logger = logging.getLogger(__name__)
 # The websockets library logs the handshake's request line (with the URL's path, which may hold an API key)
@@ -185,9 +186,7 @@ class ChainSource:
             waiter.cancel()
 
     def _backoff(self, attempt: int) -> float:
-        """base x 2^attempt, capped at the maximum, then jittered into [half, all] of it."""
-        base = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2.0**attempt)
-        return base / 2 + self._jitter() * base / 2
+        return backoff_delay(attempt, self.settings.backoff_base_s, self.settings.backoff_max_s, self._jitter())
 
     async def _pause(self, seconds: float, stop: asyncio.Event) -> None:
         sleeping = asyncio.ensure_future(self._sleep(seconds))

@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from copytrader.errors import ConfigError
 from copytrader.listener.data_api_poller import DataApiPollerSettings
 from copytrader.listener.rtds_source import RtdsSettings
 from copytrader.listener.service import ListenerSettings
-from copytrader.polymarket.data_api import DATA_API_URL, TRADES_RATE_LIMIT, TRADES_RATE_WINDOW_S
-from copytrader.runtime_env import EVENT_BUS_NAME, POLYGON_RPC_URL, TRADE_QUEUE_URL
+from copytrader.polymarket.data_api import DATA_API_URL
+from copytrader.polymarket.data_api.rate_limit import TRADES_RATE_LIMIT, TRADES_RATE_WINDOW_S
+from copytrader.runtime.env import EVENT_BUS_NAME, POLYGON_RPC_URL, TRADE_QUEUE_URL
 from copytrader.store.tables import table_env_var
 
 MARKS_TABLE = "watermarks"  # logical table name of the high-water marks
@@ -33,10 +35,6 @@ GAMMA_URL = "https://gamma-api.polymarket.com"
 ENV_RTDS_ENABLED = "COPYTRADER_RTDS_ENABLED"  # "false" turns the RTDS source off (it is unofficial)
 ENV_RTDS_URL = "COPYTRADER_RTDS_URL"
 ENV_RTDS_STALE_S = "COPYTRADER_RTDS_STALE_S"
-
-
-class ConfigError(ValueError):
-    """The environment does not describe a runnable listener (the message names the variable)."""
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, minimum: float) -> float:

@@ -32,8 +32,8 @@ from copytrader.listener.high_water import HighWaterMark, HighWaterMarkStore
 from copytrader.listener.ports import TradeSink
 from copytrader.listener.schedule import WalletSchedule
 from copytrader.model import WhaleTrade
-from copytrader.polymarket.data_api import (
-    DataApiClient,
+from copytrader.polymarket.data_api.client import DataApiClient
+from copytrader.polymarket.data_api.rows import (
     RowReject,
     merge_legs,
     parse_trade_row,

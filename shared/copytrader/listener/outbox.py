@@ -31,10 +31,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from copytrader.listener.ports import Claims, Publisher
+from copytrader.listener.publish import BATCH
 from copytrader.listener.rejects import RejectLog
 from copytrader.listener.sightings import Sightings
 from copytrader.model import WhaleTrade
-from copytrader.publish import BATCH
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from copytrader.listener.publish import PublishReport
 from copytrader.model import WhaleTrade
-from copytrader.publish import PublishReport
 
 
 class TradeSink(Protocol):
@@ -69,6 +69,6 @@ class Claims(Protocol):
 
 
 class Publisher(Protocol):
-    """`copytrader.publish.TradePublisher`: SQS FIFO + EventBridge, reporting the keys that failed."""
+    """`copytrader.listener.publish.TradePublisher`: SQS FIFO + EventBridge, reporting the keys that failed."""
 
     def publish(self, trades: Sequence[WhaleTrade]) -> PublishReport: ...

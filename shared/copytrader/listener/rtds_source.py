@@ -75,11 +75,11 @@ from copytrader.polymarket.rtds import (
     parse_frame,
     subscribe_message,
 )
+from copytrader.runtime.backoff import backoff_delay
 
 logger = logging.getLogger(__name__)
 
 SOURCE = "rtds"
-_MAX_DOUBLINGS = 32  # 2**32 times any initial backoff is far past any cap
 
 
 @dataclass(frozen=True)
@@ -110,16 +110,6 @@ class RtdsSettings:
                 raise ValueError(f"RtdsSettings.{name} must be > 0, got {value!r}")
         if self.backoff_max_s < self.backoff_initial_s or self.batch_window_s < 0:
             raise ValueError("RtdsSettings needs backoff_max_s >= backoff_initial_s and batch_window_s >= 0")
-
-
-def backoff_delay(attempt: int, initial_s: float, max_s: float, draw: float) -> float:
-    """Seconds to wait before connection attempt `attempt` (0-based) after a failure.
-
-    base = min(max_s, initial_s * 2**attempt); the delay is base/2 + draw * base/2 for `draw` in [0, 1):
-    never less than half the base (no hammering), never the same for two listeners (no reconnect storm).
-    """
-    base = min(max_s, initial_s * 2.0 ** min(max(attempt, 0), _MAX_DOUBLINGS))
-    return base / 2 + draw * base / 2
 
 
 def _utc_now() -> datetime:

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from copytrader.errors import SourceEnded
 from copytrader.listener.health import SourceHealth
 from copytrader.listener.outbox import Outbox
 from copytrader.listener.ports import TradeSource, WatchList
@@ -44,10 +45,6 @@ class ListenerSettings:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class SourceEnded(RuntimeError):
-    """A source's `run` returned before the stop signal."""
 
 
 class Listener:

@@ -20,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from copytrader.listener.health import SourceHealth
 from copytrader.listener.sightings import SettledWindow
-from copytrader.runtime_env import METRICS_NAMESPACE
+from copytrader.runtime.env import METRICS_NAMESPACE
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9]+")
 

@@ -18,17 +18,11 @@ import zipfile
 from dataclasses import dataclass
 from typing import Any
 
-from copytrader import statemachines, store
+from copytrader import store, workflows
 from copytrader.local import moto_fixes
-from copytrader.local.lambdas import (
-    PIPELINE_FUNCTIONS,
-    SCORING_FUNCTIONS,
-    HandlerDispatch,
-    LazyHandler,
-    load_handler,
-    patch_moto,
-)
-from copytrader.runtime_env import EVENT_DETAIL_TYPE, EVENT_SOURCE, SCORING_BUCKET
+from copytrader.local.lambdas import HandlerDispatch, LazyHandler, load_handler, patch_moto
+from copytrader.runtime.env import EVENT_DETAIL_TYPE, EVENT_SOURCE, SCORING_BUCKET
+from copytrader.workflows import COPY, SCORING
 
 REGION = "us-east-1"
 QUEUE_NAME = "copytrader-trades.fifo"
@@ -194,22 +188,24 @@ class LocalAws:
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=alert_arn, Attributes={"RawMessageDelivery": "true"})
 
         function_arns = self._create_functions()
-        definition = statemachines.render(
-            {placeholder: function_arns[name] for placeholder, name in statemachines.COPY_PIPELINE_FUNCTIONS.items()}
+        definition = COPY.render(
+            {placeholder: function_arns[COPY.function(step)] for placeholder, step in COPY.functions.items()}
         )
         sfn = self.client("stepfunctions")
         state_machine_arn = sfn.create_state_machine(
             name="copytrader-copy-pipeline", definition=definition, roleArn=self._role_arn(), type="EXPRESS"
         )["stateMachineArn"]
         self.client("s3").create_bucket(Bucket=SCORING_BUCKET_NAME)
-        scoring = statemachines.render(
+        scoring = SCORING.render(
             {
-                **{placeholder: function_arns[name] for placeholder, name in statemachines.SCORING_FUNCTIONS.items()},
-                statemachines.SCORING_BUCKET: SCORING_BUCKET_NAME,
-                statemachines.SCORING_ALERT_TOPIC: topic_arn,
-                statemachines.SCORING_CHILD_EXECUTION_TYPE: statemachines.SCORING_CHILD_EXECUTION_TYPE_LOCAL,
-            },
-            statemachines.SCORING,
+                **{
+                    placeholder: function_arns[SCORING.function(step)]
+                    for placeholder, step in SCORING.functions.items()
+                },
+                workflows.SCORING_BUCKET: SCORING_BUCKET_NAME,
+                workflows.SCORING_ALERT_TOPIC: topic_arn,
+                workflows.SCORING_CHILD_EXECUTION_TYPE: workflows.SCORING_CHILD_EXECUTION_TYPE_LOCAL,
+            }
         )
         scoring_arn = sfn.create_state_machine(
             name="copytrader-whale-scoring", definition=scoring, roleArn=self._role_arn(), type="STANDARD"
@@ -239,7 +235,7 @@ class LocalAws:
     def _create_functions(self) -> dict[str, str]:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
-            archive.writestr("handler.py", "# local mode runs functions/<name>/handler.py in-process\n")
+            archive.writestr("handler.py", "# local mode runs functions/<workflow>_<step>/handler.py in-process\n")
         lam, role = self.client("lambda"), self._role_arn()
         arns = {
             name: lam.create_function(
@@ -250,11 +246,11 @@ class LocalAws:
                 Code={"ZipFile": buffer.getvalue()},
                 Architectures=["arm64"],
             )["FunctionArn"]
-            for name in (*PIPELINE_FUNCTIONS, *SCORING_FUNCTIONS)
+            for name in (*map(COPY.function, COPY.steps), *map(SCORING.function, SCORING.steps))
         }
-        if self.dispatch is None:
-            handlers: dict[str, Any] = {name: load_handler(name) for name in PIPELINE_FUNCTIONS}
-            handlers.update({name: LazyHandler(name) for name in SCORING_FUNCTIONS})
+        if self.dispatch is None:  # the copy pipeline's handlers now; the scoring ones (numpy, scipy) when first run
+            handlers: dict[str, Any] = {COPY.function(step): load_handler(COPY, step) for step in COPY.steps}
+            handlers.update({SCORING.function(step): LazyHandler(SCORING, step) for step in SCORING.steps})
             self.dispatch = HandlerDispatch(handlers, echo_logs=not self.quiet)
             self._undo_patch = patch_moto(self.dispatch)
         return arns

@@ -20,7 +20,6 @@ import heapq
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -28,13 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from copytrader.alerts import SnsAlerts
+from copytrader.listener.publish import TradePublisher
 from copytrader.local.aws import LocalAws
 from copytrader.local.pipe import LocalPipe, pipe_record
+from copytrader.local.report import DemoResult, write_report
 from copytrader.model import COPYABLE_STATUSES, WhaleProfile, WhaleTrade
-from copytrader.pipeline import deps as pipeline_deps
-from copytrader.pipeline.settlement import mark_to_market, settle_resolved
-from copytrader.publish import TradePublisher
+from copytrader.runtime.alerts import SnsAlerts
 from copytrader.scoring.engine import profiles, score_rows
 from copytrader.settings import ScoringSettings, load_settings
 from copytrader.sim.config import SimConfig
@@ -42,6 +40,8 @@ from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
 from copytrader.store.tables import OrderModel
 from copytrader.store.trades import SeenTrades
+from copytrader.workflows import wiring
+from copytrader.workflows.copy.settlement import mark_to_market, settle_resolved
 
 PROCESSING_DELAY = timedelta(milliseconds=250)  # listener receipt -> pipeline start, simulated
 SECOND_SOURCE_SHARE = 0.3  # share of fills a second feed reports again within seconds
@@ -60,27 +60,6 @@ class SimClock:
 
     def __call__(self) -> datetime:
         return self.now
-
-
-@dataclass
-class DemoResult:
-    seed: int
-    world: dict[str, Any]
-    selection: dict[str, Any]
-    feed: dict[str, int]
-    outcomes: dict[str, int]
-    reasons: dict[str, int]
-    fills: dict[str, Any]
-    money: dict[str, str]
-    risk: dict[str, Any]
-    equity_curve: list[tuple[str, str]]
-    metrics: dict[str, int] = field(default_factory=dict)
-    copies: list[dict[str, Any]] = field(default_factory=list)
-    timing: dict[str, float] = field(default_factory=dict)
-
-    def numbers(self) -> dict[str, Any]:
-        """Everything but wall-clock timings: identical for identical seeds."""
-        return {k: v for k, v in self.__dict__.items() if k != "timing"}
 
 
 def tracked_wallets(world: SimWorld, config: ScoringSettings | None = None) -> list[WhaleProfile]:
@@ -150,9 +129,9 @@ def run_demo(
             environ={},
             overrides={"clob_url": f"{polymarket.url}/clob", "gamma_url": f"{polymarket.url}/gamma"},
         )
-        deps = pipeline_deps.build(settings, clock=clock, alerts=SnsAlerts(resources.alert_topic_arn))
-        pipeline_deps.install(deps)
-        deps.portfolio.ensure_account(settings.paper_bankroll, clock.now)
+        deps = wiring.Deps(settings, clock=clock, alerts=SnsAlerts(resources.alert_topic_arn))
+        wiring.install(deps)
+        deps.account.items.open_account(settings.paper_bankroll, clock.now)
         deps.positions.deposit(settings.paper_bankroll, "paper-bankroll", clock.now)
         seen = SeenTrades()
         for profile in chosen:
@@ -222,9 +201,7 @@ def run_demo(
         }
         if inspect is not None:
             inspect()
-        pipeline_deps.install(None)
-
-    from copytrader.local.report import write_report
+        wiring.install(None)
 
     path = write_report(result, out_dir)
     return result, path
@@ -238,7 +215,7 @@ def _summarise(
     states: list[dict[str, Any]],
     duplicates: list[dict[str, Any]],
     feed_counts: Counter[str],
-    deps: pipeline_deps.Deps,
+    deps: wiring.Deps,
     curve: list[tuple[str, str]],
 ) -> DemoResult:
     tracked = {p.wallet for p in chosen}
@@ -284,7 +261,7 @@ def _summarise(
     answered_from_ledger = sum(1 for d in duplicates if (d.get("result") or {}).get("duplicate") is True)
     orders_per_fill = Counter(entry.trade_key for entry in OrderModel.scan())
     ledger = deps.positions.ledger()
-    portfolio = deps.portfolio.state(deps.clock())
+    portfolio = deps.account.reads.state(deps.clock())
     cash, value = mark_to_market(deps)
     start = deps.settings.paper_bankroll
     equity = cash + value
@@ -347,40 +324,3 @@ def _summarise(
         equity_curve=curve,
         copies=copies,
     )
-
-
-def render_summary(result: DemoResult, path: Path) -> str:
-    """The terminal summary a user reads after `make demo`."""
-    s, f, m = result.selection, result.feed, result.money
-    lines = [
-        "",
-        f"Simulated day, seed {result.seed}: {result.world['trades_today_all_wallets']} trades by "
-        f"{result.world['wallets']} wallets in {result.world['live_markets']} markets",
-        f"  tracked wallets      {s['tracked']} selected from history "
-        f"({s['truly_skilled_among_tracked']} truly skilled, {s['false_discoveries']} false discoveries; "
-        f"precision {s['precision']}, recall {s['recall']})",
-        f"  whale fills seen     {f['whale_fills_seen']}  (+{f['second_source_reports']} second-source reports, "
-        f"{f['dropped_by_listener_dedup']} dropped by the listener's dedup; "
-        f"{f['redelivered_after_visibility_timeout']} SQS redeliveries, "
-        f"{f['redeliveries_answered_from_ledger']} answered from the ledger; "
-        f"max orders per fill: {f['max_orders_per_whale_fill']})",
-        f"  copied (filled)      {result.fills['copies_filled']}   fees {m['fees']} pUSD   "
-        f"mean price gap vs whale {result.fills['mean_price_gap_vs_whale']}",
-        "  skipped by reason",
-    ]
-    lines += [f"    {count:5d}  {reason}" for reason, count in result.reasons.items()]
-    lines += [
-        f"  P&L                  {m['pnl']} pUSD ({m['return_pct']} %) on {m['start_equity']}: "
-        f"realized {m['realized_pnl']}, open positions {m['unrealized_value']} at mid; "
-        f"max drawdown {m['max_drawdown_pct']} %",
-        f"  risk                 breaker {'OPEN' if result.risk['breaker_open'] else 'closed'}, "
-        f"alerts sent {result.risk.get('alerts_sent', 0)}",
-        f"  pipeline             {result.timing.get('execution_p50_ms')} ms p50 / "
-        f"{result.timing.get('execution_p99_ms')} ms p99 per state-machine execution under moto; "
-        f"total {result.timing.get('total_s')} s",
-        f"  report               {path}",
-        "  (one simulated day: skilled wallets have an edge by construction here, and a single day is one noisy",
-        "   draw; real wallets mostly have none. Run other seeds with SEED=n.)",
-        "",
-    ]
-    return "\n".join(lines)

@@ -1,15 +1,16 @@
 """Run the real Lambda handlers behind moto's Lambda API.
 
 moto without Docker never runs function code (it echoes the payload). Local mode swaps the invoke
-method of moto's docker-less Lambda backend for a dispatcher that loads `functions/<name>/handler.py`
-(the very file CDK deploys) and calls its `lambda_handler` with a Lambda-like context. A handler that
-raises answers the way Lambda does: the `x-amz-function-error: Unhandled` header and an
-`{errorType, errorMessage}` body, so the state machine's Retry/Catch see the real error names.
+method of moto's docker-less Lambda backend for a dispatcher that imports each function's entry point by
+module name, `functions.<workflow>_<step>.handler` (the very file CDK deploys; `Workflow.handler_module`), and
+calls its `lambda_handler` with a Lambda-like context. A handler that raises answers the way Lambda does: the
+`x-amz-function-error: Unhandled` header and an `{errorType, errorMessage}` body, so the state machine's
+Retry/Catch see the real error names.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import io
 import json
 import sys
@@ -20,30 +21,29 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any, TextIO
 
-PIPELINE_FUNCTIONS = ("score", "size", "risk_check", "execute")
-SCORING_FUNCTIONS = ("whales_discover", "whales_evidence", "whales_select")  # the scoring workflow (numpy, scipy)
+from copytrader.workflows import Workflow
+
+Handler = Callable[[dict[str, Any], Any], Any]
 
 
 def repo_root() -> Path:
     """The repository root (the folder holding functions/), found from this file or the working directory."""
     for start in (Path(__file__).resolve(), Path.cwd().resolve()):
         for candidate in (start, *start.parents):
-            if (candidate / "functions" / "score" / "handler.py").exists():
+            if (candidate / "functions" / "__init__.py").exists() and (candidate / "shared").is_dir():
                 return candidate
-    raise FileNotFoundError("cannot find the repository's functions/ folder; run from the repository")
+    raise FileNotFoundError("cannot find the repository's functions/ package; run from the repository")
 
 
-def load_handler(name: str, root: Path | None = None) -> Callable[[dict[str, Any], Any], Any]:
-    path = (root or repo_root()) / "functions" / name / "handler.py"
-    spec = importlib.util.spec_from_file_location(f"copytrader_function_{name}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {path}")
-    module: ModuleType = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    handler: Callable[[dict[str, Any], Any], Any] = module.lambda_handler
+def load_handler(workflow: Workflow, step: str) -> Handler:
+    """`lambda_handler` of `functions/<workflow>_<step>/handler.py`, imported by module name."""
+    root = str(repo_root())
+    if root not in sys.path:
+        sys.path.append(root)  # after site-packages: nothing installed is shadowed
+    module = importlib.import_module(workflow.handler_module(step))
+    handler: Handler = module.lambda_handler
     return handler
 
 
@@ -55,15 +55,15 @@ class LazyHandler:
     invocations at once. The scoring workflow's Map therefore runs its children one at a time locally.
     """
 
-    def __init__(self, name: str, root: Path | None = None) -> None:
-        self.name, self._root = name, root
-        self._handler: Callable[[dict[str, Any], Any], Any] | None = None
+    def __init__(self, workflow: Workflow, step: str) -> None:
+        self.workflow, self.step = workflow, step
+        self._handler: Handler | None = None
         self._lock = threading.Lock()
 
     def __call__(self, event: dict[str, Any], context: Any) -> Any:
         with self._lock:
             if self._handler is None:
-                self._handler = load_handler(self.name, self._root)
+                self._handler = load_handler(self.workflow, self.step)
             return self._handler(event, context)
 
 
@@ -133,7 +133,7 @@ class HandlerDispatch:
     the CloudWatch dashboard would count) and the handlers' log lines.
     """
 
-    def __init__(self, handlers: dict[str, Callable[[dict[str, Any], Any], Any]], echo_logs: bool = False) -> None:
+    def __init__(self, handlers: dict[str, Handler], echo_logs: bool = False) -> None:
         self.handlers = handlers
         self.calls: Counter[str] = Counter()
         self.metrics: Counter[str] = Counter()

@@ -1,15 +1,37 @@
-"""The demo's report: one self-contained HTML file (inline SVG equity curve, no scripts) plus its JSON."""
+"""The demo's result and how it is shown: the terminal summary, and one self-contained HTML file (inline SVG equity
+curve, no scripts) plus its JSON."""
 
 from __future__ import annotations
 
 import html
 import json
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from copytrader.local.demo import DemoResult
+
+@dataclass
+class DemoResult:
+    seed: int
+    world: dict[str, Any]
+    selection: dict[str, Any]
+    feed: dict[str, int]
+    outcomes: dict[str, int]
+    reasons: dict[str, int]
+    fills: dict[str, Any]
+    money: dict[str, str]
+    risk: dict[str, Any]
+    equity_curve: list[tuple[str, str]]
+    metrics: dict[str, int] = field(default_factory=dict)
+    copies: list[dict[str, Any]] = field(default_factory=list)
+    timing: dict[str, float] = field(default_factory=dict)
+
+    def numbers(self) -> dict[str, Any]:
+        """Everything but wall-clock timings: identical for identical seeds."""
+        return {k: v for k, v in self.__dict__.items() if k != "timing"}
+
 
 WIDTH, HEIGHT, PAD = 860, 260, 48
 
@@ -122,3 +144,40 @@ def write_report(result: DemoResult, out_dir: Path) -> Path:
     path.write_text(render_html(result))
     (out_dir / f"demo-seed{result.seed}.json").write_text(json.dumps(result.__dict__, indent=2, default=str))
     return path.resolve()
+
+
+def render_summary(result: DemoResult, path: Path) -> str:
+    """The terminal summary a user reads after `make demo`."""
+    s, f, m = result.selection, result.feed, result.money
+    lines = [
+        "",
+        f"Simulated day, seed {result.seed}: {result.world['trades_today_all_wallets']} trades by "
+        f"{result.world['wallets']} wallets in {result.world['live_markets']} markets",
+        f"  tracked wallets      {s['tracked']} selected from history "
+        f"({s['truly_skilled_among_tracked']} truly skilled, {s['false_discoveries']} false discoveries; "
+        f"precision {s['precision']}, recall {s['recall']})",
+        f"  whale fills seen     {f['whale_fills_seen']}  (+{f['second_source_reports']} second-source reports, "
+        f"{f['dropped_by_listener_dedup']} dropped by the listener's dedup; "
+        f"{f['redelivered_after_visibility_timeout']} SQS redeliveries, "
+        f"{f['redeliveries_answered_from_ledger']} answered from the ledger; "
+        f"max orders per fill: {f['max_orders_per_whale_fill']})",
+        f"  copied (filled)      {result.fills['copies_filled']}   fees {m['fees']} pUSD   "
+        f"mean price gap vs whale {result.fills['mean_price_gap_vs_whale']}",
+        "  skipped by reason",
+    ]
+    lines += [f"    {count:5d}  {reason}" for reason, count in result.reasons.items()]
+    lines += [
+        f"  P&L                  {m['pnl']} pUSD ({m['return_pct']} %) on {m['start_equity']}: "
+        f"realized {m['realized_pnl']}, open positions {m['unrealized_value']} at mid; "
+        f"max drawdown {m['max_drawdown_pct']} %",
+        f"  risk                 breaker {'OPEN' if result.risk['breaker_open'] else 'closed'}, "
+        f"alerts sent {result.risk.get('alerts_sent', 0)}",
+        f"  pipeline             {result.timing.get('execution_p50_ms')} ms p50 / "
+        f"{result.timing.get('execution_p99_ms')} ms p99 per state-machine execution under moto; "
+        f"total {result.timing.get('total_s')} s",
+        f"  report               {path}",
+        "  (one simulated day: skilled wallets have an edge by construction here, and a single day is one noisy",
+        "   draw; real wallets mostly have none. Run other seeds with SEED=n.)",
+        "",
+    ]
+    return "\n".join(lines)

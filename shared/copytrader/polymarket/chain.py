@@ -277,7 +277,7 @@ class SummedFill:
 def sum_legs(legs: Sequence[DecodedFill]) -> SummedFill:
     """Add the legs of one trade exactly: shares, pUSD and fee summed; price = total pUSD / total shares.
 
-    (`copytrader.polymarket.data_api.merge_legs` merges already-rounded Data API rows by a size-weighted
+    (`copytrader.polymarket.data_api.rows.merge_legs` merges already-rounded Data API rows by a size-weighted
     mean; on chain the integer amounts are known, so the sum is exact.) Raises ValueError when the legs
     do not all belong to one trade.
     """

@@ -14,10 +14,8 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from copytrader.errors import UpstreamError
 from copytrader.model import Market, OutcomeToken
 from copytrader.money import ONE, ZERO, to_decimal
-from copytrader.polymarket.http import JsonHttp
 
 DEFAULT_TICK = Decimal("0.01")
 DEFAULT_MIN_SIZE = Decimal(5)
@@ -118,29 +116,3 @@ def market_from_gamma(payload: dict[str, Any]) -> Market:
         accepting_orders=bool(payload.get("acceptingOrders")) and not payload.get("closed"),
         payouts=_payouts(payload, token_ids),
     )
-
-
-class GammaMarkets:
-    """Market look-ups by condition id (`GET /markets?condition_ids=`)."""
-
-    def __init__(self, http: JsonHttp) -> None:
-        self._http = http
-
-    def market(self, condition_id: str) -> Market | None:
-        """The market, or None when Gamma knows no market with this condition id.
-
-        A plain lookup by id may inherit a `closed=false` default and drop closed markets (see
-        `copytrader.discovery.gamma_markets`), so an empty answer is asked again with `closed=true`: a closed
-        market must read as closed (`market_closed`), not unknown.
-        """
-        rows = self._http.get("/markets", {"condition_ids": condition_id})
-        if not rows:
-            rows = self._http.get("/markets", {"condition_ids": condition_id, "closed": "true"})
-        if not rows:
-            return None
-        if not isinstance(rows, list):
-            raise UpstreamError(f"Gamma /markets returned {type(rows).__name__}, expected a list")
-        try:
-            return market_from_gamma(rows[0])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UpstreamError(f"unusable Gamma market {condition_id}: {exc}") from exc

@@ -22,7 +22,7 @@ Parsing
       the payload's seconds) and the activity type it came from.
     - `FrameReject`: why the frame cannot become a trade. Frame-level reasons are `FrameRejectReason`;
       payload-level reasons are the Data API parser's `RejectReason`s, because the payload *is* a v1 row
-      and is validated by `copytrader.polymarket.data_api.parse_trade_row` (one parser, one set of reasons).
+      and is validated by `copytrader.polymarket.data_api.rows.parse_trade_row` (one parser, one set of reasons).
     `proxyWallet` arrives EIP-55 checksummed on some frames (the real frame in REFERENCE.md b is), so every
     comparison is on the lower-cased address. `parse_frame` never raises, whatever the socket delivers.
 
@@ -34,7 +34,7 @@ Speed (one core of the 2-core dev container, Python 3.11, 1,000 tracked wallets,
 Legs and duplicates
     A wallet can appear several times for one fill: as taker in both `trades` and `orders_matched`, and, in
     `trades`, once per resting order filled in the settlement (as in Data API rows). All share one canonical
-    key (`copytrader.model.trade_key`). `merge_burst` sums the legs of one type (`data_api.merge_legs`) and
+    key (`copytrader.model.trade_key`). `merge_burst` sums the legs of one type (`data_api.rows.merge_legs`) and
     keeps the first type seen for a key, so the taker is not counted twice.
 """
 
@@ -48,7 +48,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from copytrader.model import Source, WhaleTrade
-from copytrader.polymarket.data_api import RowReject, merge_legs, parse_trade_row
+from copytrader.polymarket.data_api.rows import RowReject, merge_legs, parse_trade_row
 
 RTDS_URL: Final = "wss://ws-live-data.polymarket.com"
 TOPIC: Final = "activity"
@@ -166,7 +166,7 @@ def _trade(payload: dict[str, Any], kind: str, received_at: datetime) -> TradeFr
 def merge_burst(frames: Iterable[TradeFrame]) -> list[WhaleTrade]:
     """The trades of a burst of frames, one per canonical key, in order of first appearance.
 
-    Legs of one activity type with the same key are summed (`data_api.merge_legs`: sizes added, price
+    Legs of one activity type with the same key are summed (`data_api.rows.merge_legs`: sizes added, price
     size-weighted); when both types report a key, the type seen first wins, so the taker of a fill reported
     by `trades` and `orders_matched` is counted once and not twice. (Sizes are bounded by the row parser,
     `MAX_SHARES`, so a sum cannot overflow.)

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from copytrader.polymarket.data_api import epoch_seconds
+from copytrader.polymarket.data_api.rows import epoch_seconds
 from copytrader.scoring.market_table import MarketFacts
 from copytrader.scoring.tape import KIND_FIELD
 

@@ -164,7 +164,7 @@ def profiles(
     """The whales-table rows for a scored universe: status, score and the evidence the copy pipeline sizes on.
 
     `status_since` moves only when the status changes. `resolved_trades`, `wins` and `mean_entry_price` describe
-    the resolved BUYs (the Beta-posterior inputs of `copytrader.sizing`); `categories` the same per category.
+    the resolved BUYs (the Beta-posterior inputs of `copytrader.copying.sizing`); `categories` the same per category.
     """
     prior = prior or {}
     when = scored_at or datetime.fromtimestamp(universe.summary.get("as_of", 0), tz=UTC)

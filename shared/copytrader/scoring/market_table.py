@@ -15,9 +15,8 @@ Markets that cannot be parsed are counted with the reason; trades in unknown mar
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import numpy.typing as npt
 from pydantic import ValidationError
 
 from copytrader.polymarket.gamma import market_from_gamma
+from copytrader.reasons import RejectTally
 from copytrader.scoring.tape import TradeTape
 
 UNKNOWN_CATEGORY = "unknown"
@@ -73,21 +73,11 @@ class MarketFacts:
 
 
 @dataclass
-class MarketReport:
+class MarketReport(RejectTally):
     markets: int = 0
     resolved: int = 0
     fifty_fifty: int = 0
     unresolved: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "markets": self.markets,
-            "resolved": self.resolved,
-            "fifty_fifty": self.fifty_fifty,
-            "unresolved": self.unresolved,
-            "rejected": dict(sorted(self.rejected.items())),
-        }
 
 
 def market_facts(payload: Mapping[str, Any]) -> MarketFacts:

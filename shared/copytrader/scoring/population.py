@@ -1,6 +1,6 @@
 """The population prior of a whale's win-rate edge, estimated across the scored universe, for sizing.
 
-`copytrader.sizing` shrinks each whale's edge per resolved BUY toward a population mean μ with a Beta prior of
+`copytrader.copying.sizing` shrinks each whale's edge per resolved BUY toward a population mean μ with a Beta prior of
 strength s pseudo-trades: δ_w = (s·μ + k − n·p̄)/(s + n). This module estimates (μ, s) from the eligible wallets
 of one scoring run, so the shrinkage targets the population the wallets were drawn from rather than a fixed
 "no skill" (DESIGN: skill is rare, so μ is near zero or negative and s is large; the estimate says how large).

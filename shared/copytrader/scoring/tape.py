@@ -6,7 +6,7 @@ in any order. Output: `TradeTape`, one entry per trade, sorted by (wallet, times
 Cleaning, each step counted in `LoadReport`:
 1. a row that cannot be a trade (not an object, malformed wallet / token / condition id / tx hash, side not
    BUY or SELL, price outside (0, 1), size not positive or absurd, malformed timestamp, negative fee) is
-   rejected with a reason (the same spellings as `copytrader.polymarket.data_api.RejectReason`) and never
+   rejected with a reason (the same spellings as `copytrader.polymarket.data_api.rows.RejectReason`) and never
    reaches the ledger;
 2. an exact repeat of a row already seen (same tx hash, wallet, token, side, size, price and timestamp) is a
    duplicate and dropped: exports and pagers repeat rows (the real global-feed sample in the handbook holds
@@ -30,16 +30,16 @@ import io
 import json
 import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from copytrader.polymarket.data_api import MAX_SHARES, RejectReason, epoch_seconds
+from copytrader.polymarket.data_api.rows import MAX_SHARES, RejectReason, epoch_seconds
+from copytrader.reasons import RejectTally
 
 _ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
 _HASH32 = re.compile(r"^0x[0-9a-f]{64}$")
@@ -124,23 +124,12 @@ class TradeTape:
 
 
 @dataclass
-class LoadReport:
+class LoadReport(RejectTally):
     rows: int = 0
     trades: int = 0
     duplicates: int = 0
     merged_legs: int = 0  # rows folded into another row of the same fill
     no_tx_hash: int = 0
-    rejected: Counter[str] = field(default_factory=Counter)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "trades": self.trades,
-            "duplicates": self.duplicates,
-            "merged_legs": self.merged_legs,
-            "no_tx_hash": self.no_tx_hash,
-            "rejected": dict(sorted(self.rejected.items())),
-        }
 
 
 class _Reject(Exception):

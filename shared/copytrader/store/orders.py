@@ -21,13 +21,13 @@ from pynamodb.transactions import TransactWrite
 
 from copytrader.execution.protocol import LedgerEntry
 from copytrader.model import ExecutionResult, ExecutionStatus, Fill, Side, SizedOrder
-from copytrader.money import MICRO, ZERO
+from copytrader.money import ZERO
 from copytrader.reasons import Reason
-from copytrader.risk import scopes_of
+from copytrader.risk.changes import Changes
+from copytrader.store.account import AccountStore
 from copytrader.store.conditional import put_if_absent, update_if
-from copytrader.store.portfolio import PortfolioStore, run_transaction
-from copytrader.store.positions import Positions
 from copytrader.store.tables import OrderModel
+from copytrader.store.transactions import condition_failed, run_transaction
 
 Orders = OrderModel
 _MAX_POSITION_RETRIES = 5
@@ -37,10 +37,9 @@ _UNSETTLED = (ExecutionStatus.PENDING.value, ExecutionStatus.UNKNOWN.value)
 class OrderLedger:
     """One account's orders ledger (implements `copytrader.execution.protocol.Ledger`)."""
 
-    def __init__(self, portfolio: PortfolioStore, positions: Positions) -> None:
-        self.portfolio = portfolio
-        self.positions = positions
-        self.account = portfolio.account
+    def __init__(self, account: AccountStore) -> None:
+        self.settlements = account.settlements
+        self.account = account.account
 
     def get(self, idempotency_key: str) -> OrderModel | None:
         try:
@@ -129,13 +128,13 @@ class OrderLedger:
         ):
             raise ValueError(f"record takes a definite outcome, not {result.status}")
         for _ in range(_MAX_POSITION_RETRIES):
+            settled = self.settlements.fill(order, result, reserved)
             try:
-                run_transaction(self.portfolio.connection, lambda tx: self._settle(tx, order, result, reserved, now))
+                self._commit(order, result, settled, now)
                 return
             except TransactWriteError as exc:
-                codes = [c.code if c else None for c in (exc.cancellation_reasons or [])]
                 # a concurrent change of the same position (SELL path): re-read and try again
-                if order.side is Side.SELL and "ConditionalCheckFailed" in codes and self._still_pending(order):
+                if order.side is Side.SELL and condition_failed(exc) and self._still_pending(order):
                     continue
                 raise
         raise RuntimeError(f"could not settle {order.idempotency_key}: position kept changing")
@@ -144,9 +143,13 @@ class OrderLedger:
         entry = self.get(order.idempotency_key)
         return entry is not None and entry.status in _UNSETTLED
 
+    def _commit(self, order: SizedOrder, result: ExecutionResult, settled: Changes, now: datetime) -> None:
+        run_transaction(self.settlements.items.connection, lambda tx: self._settle(tx, order, result, settled, now))
+
     def _settle(
-        self, tx: TransactWrite, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime
+        self, tx: TransactWrite, order: SizedOrder, result: ExecutionResult, settled: Changes, now: datetime
     ) -> None:
+        """The order's final status and its settlement (`copytrader.store.account.settle`) in one transaction."""
         actions: list[Action] = [
             Orders.status.set(result.status.value),
             Orders.filled_shares.set(result.filled_shares),
@@ -168,59 +171,7 @@ class OrderLedger:
             actions=actions,
             condition=Orders.status.is_in(*_UNSETTLED),
         )
-        filled = result.filled_shares
-        if reserved > 0:
-            self.portfolio.add_settle_reservation(tx, order.idempotency_key, now)
-        if filled <= 0:
-            if reserved > 0:
-                self.portfolio.add_account_change(tx, now, reserved=-reserved, open_orders=-1)
-                self.portfolio.add_order_exposure(tx, order, -reserved, now)
-            return
-        if order.side is Side.BUY:
-            cost = result.cash_amount
-            self.portfolio.add_account_change(
-                tx, now, cash=-cost, reserved=-reserved, open_cost=cost, open_orders=-1 if reserved > 0 else 0
-            )
-            self.portfolio.add_order_exposure(tx, order, cost - reserved, now, filled_cost=cost)
-            self.positions.add_buy(
-                tx,
-                token_id=order.token_id,
-                condition_id=order.condition_id,
-                event_id=order.event_id,
-                shares=filled,
-                cost=cost,
-                fee=result.fee,
-                now=now,
-                scope=scopes_of(order),
-                stop_loss=self.portfolio.stop_loss_at_entry(order.idempotency_key) if reserved > 0 else None,
-            )
-            cash_delta, shares_delta = -cost, filled
-        else:
-            position = self.positions.get(order.token_id)
-            if position is None or position.shares < filled:
-                raise RuntimeError(f"sold {filled} of {order.token_id} but the position holds less")
-            # average cost of the shares sold, on the pUSD micro grid (DynamoDB sums stay exact decimals)
-            released = (position.cost_basis * filled / position.shares).quantize(MICRO)
-            proceeds = result.cash_amount
-            pnl = proceeds - released
-            self.portfolio.add_account_change(tx, now, cash=proceeds, open_cost=-released)
-            self.portfolio.add_position_release(tx, position, filled, released, now)
-            self.portfolio.add_realized(tx, now, pnl)
-            self.positions.add_reduce(
-                tx, position, shares=filled, released_cost=released, pnl=pnl, fee=result.fee, now=now
-            )
-            cash_delta, shares_delta = proceeds, -filled
-        self.positions.add_ledger_entry(
-            tx,
-            kind=f"FILL_{order.side.value}",
-            reference=order.idempotency_key,
-            now=now,
-            token_id=order.token_id,
-            condition_id=order.condition_id,
-            shares_delta=shares_delta,
-            cash_delta=cash_delta,
-            fee=result.fee,
-        )
+        self.settlements.add(tx, settled, now)
 
 
 def result_from_entry(entry: OrderModel, *, duplicate: bool, now: datetime) -> ExecutionResult:

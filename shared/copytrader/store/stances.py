@@ -1,7 +1,7 @@
 """Whale stances: each tracked wallet's latest view per market, read by group for the conflict check.
 
 Written by the score step for every trade of a copyable whale whose market is known, copied or not; read by the
-same step before a BUY is copied (`copytrader.conflicts`). For a BUY the write comes before the read
+same step before a BUY is copied (`copytrader.copying.conflicts`). For a BUY the write comes before the read
 (`decision.decide(record_stance=...)`), so two concurrent opposite trades in one group cannot both miss each
 other. A put replaces the (market, wallet) item only when the trade is not older than the stored one
 (`at <= :at`), so out-of-order deliveries never roll a stance back.
@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from pynamodb.exceptions import PutError
 
-from copytrader.conflicts import Stance
+from copytrader.copying.conflicts import Stance
 from copytrader.store.tables import StanceModel
 
 

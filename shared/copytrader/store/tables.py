@@ -286,7 +286,7 @@ class PositionModel(Model):
     opened_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     closed = BooleanAttribute(default=False)
-    # risk attribution (copytrader.risk): the caps this position's cost counts against, the wallets whose copies
+    # risk attribution (copytrader.risk.rules): the caps this position's cost counts against, the wallets whose copies
     # opened it (their cost per token: risk item `#WPOS#<token>#<wallet>`) and the stop-loss fraction at entry
     risk_group = UnicodeAttribute(null=True)
     category = UnicodeAttribute(null=True)
@@ -326,7 +326,7 @@ class RiskStateModel(Model):
     `<acct>#DAY#YYYY-MM-DD` (start-of-day equity, realized P&L, breaker), `<acct>#MARKET#<condition_id>`
     (exposure at cost) and `<acct>#RESV#<idempotency_key>` (one reservation per copy, makes it idempotent);
     the exposure items `#GROUP#<group>`, `#CATEGORY#<name>`, `#WHALE#<wallet>`, `#WPOS#<token>#<wallet>` (a whale's
-    cost in one position) and the order-rate counters `#RATE#<YYYY-MM-DDTHH:MM>` (TTL) (`copytrader.store.portfolio`).
+    cost in one position) and the order-rate counters `#RATE#<YYYY-MM-DDTHH:MM>` (TTL) (`copytrader.store.account`).
     """
 
     class Meta(_Meta):
@@ -372,7 +372,7 @@ class RiskStateModel(Model):
 
 
 class StanceModel(Model):
-    """Each tracked wallet's latest view per market, grouped for the conflict check (`copytrader.conflicts`).
+    """Each tracked wallet's latest view per market, grouped for the conflict check (`copytrader.copying.conflicts`).
 
     Partition `group` (`negrisk:<id>` or `market:<condition_id>`), sort `member` = `<condition_id>#<wallet>`: one
     query reads every stance of a group; a newer trade replaces the pair's item (an older one never does). Items

@@ -16,7 +16,7 @@ import pytest
 
 from copytrader.cli import main
 from copytrader.model import WhaleTrade
-from copytrader.polymarket.data_api import RejectReason, RowReject, parse_trade_row
+from copytrader.polymarket.data_api.rows import RejectReason, RowReject, parse_trade_row
 from copytrader.polymarket.gamma import market_from_gamma
 from tests.support.fake_data_api import (
     EPOCH0,

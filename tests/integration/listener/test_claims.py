@@ -7,12 +7,12 @@ import asyncio
 from datetime import timedelta
 
 from copytrader.listener.outbox import Outbox
+from copytrader.listener.publish import TradePublisher
 from copytrader.local.aws import LocalAws
 from copytrader.model import Source
-from copytrader.publish import TradePublisher
 from copytrader.store.trades import SeenTrades
-from tests.integration.listener.support import delivered
 from tests.support import builders as b
+from tests.support.listener_world import delivered
 
 
 def test_a_claim_stays_pending_until_published_and_a_dead_claimants_trade_is_republished_once(aws: LocalAws) -> None:

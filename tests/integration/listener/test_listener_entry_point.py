@@ -32,10 +32,10 @@ from copytrader.listener.config import (
 )
 from copytrader.local.aws import LocalAws
 from copytrader.model import WhaleStatus, WhaleTrade
-from copytrader.runtime_env import EVENT_BUS_NAME, POLYGON_RPC_URL, TRADE_QUEUE_URL
+from copytrader.runtime.env import EVENT_BUS_NAME, POLYGON_RPC_URL, TRADE_QUEUE_URL
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld
-from tests.integration.listener.support import delivered, hours, most_active, seed_whales, trades_of
+from tests.support.listener_world import delivered, hours, most_active, seed_whales, trades_of
 
 pytestmark = pytest.mark.integration
 

@@ -29,11 +29,11 @@ from copytrader.listener import (
 )
 from copytrader.local.aws import LocalAws
 from copytrader.model import WhaleStatus
-from copytrader.polymarket.data_api import DataApiClient
+from copytrader.polymarket.data_api.client import DataApiClient
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld
 from copytrader.store.whales import Whales
-from tests.integration.listener.support import delivered, hours, most_active, seed_whales, trades_of
+from tests.support.listener_world import delivered, hours, most_active, seed_whales, trades_of
 
 pytestmark = pytest.mark.integration
 

@@ -38,11 +38,11 @@ from copytrader.listener.health import SourceHealth
 from copytrader.listener.rtds_source import RtdsSettings, RtdsSource
 from copytrader.local.aws import LocalAws
 from copytrader.model import WhaleStatus, WhaleTrade
-from copytrader.polymarket.data_api import DataApiClient
+from copytrader.polymarket.data_api.client import DataApiClient
 from copytrader.polymarket.tokens import TokenResolver, gamma_fetcher
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld
-from tests.integration.listener.support import delivered, hours, most_active, seed_whales, trades_of
+from tests.support.listener_world import delivered, hours, most_active, seed_whales, trades_of
 from tests.support.rpc_server import FakeRpcNode, trade_logs
 from tests.support.rtds_server import RtdsServer, trade_frame
 

@@ -20,7 +20,7 @@ from copytrader.discovery.leaderboard import (
     leaderboard_pages,
     parse_leaderboard_row,
 )
-from copytrader.polymarket.data_api import RejectReason
+from copytrader.polymarket.data_api.rows import RejectReason
 from tests.support.fake_data_api import T0, hex_of, leaderboard_row, trade_row
 from tests.support.handbook import load_json
 

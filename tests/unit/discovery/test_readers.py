@@ -27,7 +27,8 @@ from copytrader.discovery.leaderboard import SkipReason
 from copytrader.discovery.paging import Completion
 from copytrader.discovery.run import Readers, connect
 from copytrader.errors import UpstreamError
-from copytrader.polymarket.data_api import DataApiClient, SlidingWindowLimiter
+from copytrader.polymarket.data_api.client import DataApiClient
+from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
 from tests.support.fake_data_api import (
     EPOCH0,
     FakeDataApi,

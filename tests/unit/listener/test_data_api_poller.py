@@ -12,8 +12,8 @@ import pytest
 
 from copytrader.listener.data_api_poller import DataApiPoller, DataApiPollerSettings
 from copytrader.listener.high_water import HighWaterMark, InMemoryHighWaterMarks
-from copytrader.polymarket.data_api import row_content_identity
-from tests.unit.listener.fakes import (
+from copytrader.polymarket.data_api.rows import row_content_identity
+from tests.support.listener_fakes import (
     EPOCH0,
     OTHER_WALLET,
     WALLET,

@@ -8,6 +8,7 @@ from types import ModuleType
 
 import pytest
 
+from copytrader.errors import ConfigError
 from copytrader.listener.config import (
     ENV_DATA_API_LOOKBACK_S,
     ENV_DATA_API_POLL_INTERVAL_S,
@@ -15,11 +16,10 @@ from copytrader.listener.config import (
     ENV_DATA_API_URL,
     ENV_MARKS_TABLE,
     ENV_WATCH_LIST_REFRESH_S,
-    ConfigError,
     ListenerConfig,
 )
 from copytrader.polymarket.data_api import DATA_API_URL
-from copytrader.runtime_env import EVENT_BUS_NAME, TRADE_QUEUE_URL
+from copytrader.runtime.env import EVENT_BUS_NAME, TRADE_QUEUE_URL
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/copytrader-trades.fifo"
 MAIN = Path(__file__).resolve().parents[3] / "functions" / "listener" / "main.py"

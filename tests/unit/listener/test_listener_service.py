@@ -7,11 +7,12 @@ from collections.abc import Sequence
 
 import pytest
 
+from copytrader.errors import SourceEnded
 from copytrader.listener.outbox import Outbox
 from copytrader.listener.ports import TradeSink
-from copytrader.listener.service import Listener, ListenerSettings, SourceEnded
+from copytrader.listener.service import Listener, ListenerSettings
 from copytrader.model import WhaleTrade
-from tests.unit.listener.fakes import FakeClaims, FakePublisher, VirtualClock, trade
+from tests.support.listener_fakes import FakeClaims, FakePublisher, VirtualClock, trade
 
 SETTINGS = ListenerSettings(
     flush_interval_s=0.1,

@@ -10,7 +10,7 @@ import pytest
 
 from copytrader.listener.outbox import Outbox
 from copytrader.model import WhaleTrade
-from tests.unit.listener.fakes import FakeClaims, FakePublisher, VirtualClock, trade
+from tests.support.listener_fakes import FakeClaims, FakePublisher, VirtualClock, trade
 
 
 def make(claims: FakeClaims | None = None, publisher: FakePublisher | None = None) -> tuple[Outbox, VirtualClock]:

@@ -7,11 +7,11 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from copytrader.copying.sizing import category_edge, population_of, whale_edge
 from copytrader.model import WhaleProfile, WhaleStatus
 from copytrader.scoring.engine import profiles
 from copytrader.scoring.population import population_prior
 from copytrader.settings import SizingSettings
-from copytrader.sizing import category_edge, population_of, whale_edge
 from tests.support.scored_worlds import scored_world
 
 

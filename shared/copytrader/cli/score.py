@@ -1,0 +1,278 @@
+"""`copytrader score`: score recorded Data API trades, or a simulated market whose skilled wallets are known.
+
+    copytrader score --trades FILE --markets FILE [--activity FILE] [--json OUT] [--as-of T] [--top N] [--fdr Q]
+    copytrader score --simulate [--wallets N --skilled K --seed S --history-days D] [--json OUT]
+
+Prints the ranked table (best lower bound first) and what cleaning dropped; `--json` writes one object per wallet
+(a JSON array, or JSON lines when OUT ends in .jsonl) with the evidence, the score and the reasons. With
+`--simulate` it also prints precision and recall of the selection against the simulation's truth, the number of
+false discoveries, and precision@20 of the ranking; each JSON object then carries `sim_kind`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the parser is built on every `copytrader` call: keep numpy and scipy off that path
+    from copytrader.scoring.universe import ScoredWallet, Universe
+
+TABLE_ROWS = 20
+
+
+def add_parser(subparsers: Any) -> None:
+    """Register `score` on the `copytrader` command's subparsers."""
+    parser = subparsers.add_parser("score", help="score whales: recorded trades and markets, or a simulated market")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--trades", help="Data API /trades rows: JSON array, JSON lines or CSV (v1 or v2 fields)")
+    source.add_argument("--simulate", action="store_true", help="score a simulated market with known skilled wallets")
+    parser.add_argument("--markets", help="JSON array of Gamma market objects (with --trades)")
+    parser.add_argument("--activity", help="Data API /activity rows (splits, merges, redemptions), optional")
+    parser.add_argument("--json", dest="json_out", help="write one object per wallet to this file")
+    parser.add_argument("--as-of", help="score as of this time (ISO 8601 or epoch seconds); default: the data's latest")
+    parser.add_argument("--top", type=int, help="largest tracked set (default from settings: 50)")
+    parser.add_argument("--fdr", type=float, help="Benjamini-Hochberg false-discovery rate (default 0.10)")
+    parser.add_argument("--reps", type=int, help="bootstrap resamples (default 1000)")
+    parser.add_argument("--wallets", type=int, default=1000, help="simulated wallets (default 1000)")
+    parser.add_argument("--skilled", type=int, default=20, help="simulated skilled wallets (default 20)")
+    parser.add_argument("--seed", type=int, default=20, help="simulation seed (default 20)")
+    parser.add_argument("--history-days", type=int, default=30, help="simulated days of resolved history (default 30)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(run=run)
+
+
+def _as_of(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if text.strip().isdigit():
+        return int(text.strip())
+    parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
+
+
+@dataclass(frozen=True)
+class SimulationCheck:
+    """How a selection compares with a simulation's truth."""
+
+    selected: int
+    true_positives: int
+    false_discoveries: int
+    skilled: int
+    precision_at_20: float
+
+    @property
+    def precision(self) -> float:
+        return self.true_positives / self.selected if self.selected else math.nan
+
+    @property
+    def recall(self) -> float:
+        return self.true_positives / self.skilled if self.skilled else math.nan
+
+
+def check_against_truth(universe: Universe, skilled: frozenset[str]) -> SimulationCheck:
+    """Precision / recall of the selected set, false discoveries, and precision@20 of the ranking."""
+    chosen = [w.evidence.wallet for w in universe.selected]
+    hits = sum(w in skilled for w in chosen)
+    top = [w.evidence.wallet for w in universe.ranking()[:20]]
+    return SimulationCheck(
+        selected=len(chosen),
+        true_positives=hits,
+        false_discoveries=len(chosen) - hits,
+        skilled=len(skilled),
+        precision_at_20=sum(w in skilled for w in top) / 20,
+    )
+
+
+def _fmt(value: float, spec: str) -> str:
+    return "-" if value is None or not math.isfinite(value) else format(value, spec)
+
+
+def render_table(universe: Universe, rows: int = TABLE_ROWS, kinds: dict[str, str] | None = None) -> str:
+    """The ranking (selected first, by lower bound), one line per wallet, with its first reason."""
+    ranking = universe.ranking()
+    shown: list[ScoredWallet] = ranking[:rows]
+    shown += [w for w in universe.selected if w not in shown]
+    head = (
+        f"{'rank':>4} {'wallet':<12} {'status':<9} {'trades':>6} {'resolved':>8} {'pnl_usdc':>11} {'edge':>7} "
+        f"{'edge_lo':>7} {'q':>6} {'dsr':>5} {'score':>7} {'score_lo':>8}"
+    )
+    lines = [head + ("  kind" if kinds else "") + "  note"]
+    for w in shown:
+        e = w.evidence
+        note = next((r for r in w.reasons if not r.startswith("calibrated edge")), w.reasons[0] if w.reasons else "")
+        kind = f"  {kinds.get(e.wallet, '?'):<7}" if kinds else ""
+        lines.append(
+            f"{w.rank if w.rank else '':>4} {e.wallet[:12]:<12} {w.status.value:<9} {e.trades:>6} {e.scored_trades:>8} "
+            f"{_fmt(e.pnl_usdc, ',.0f'):>11} {_fmt(e.edge, '+.4f'):>7} {_fmt(e.edge_ci_low, '+.4f'):>7} "
+            f"{_fmt(w.q_value, '.3f'):>6} {_fmt(w.dsr, '.2f'):>5} {_fmt(w.score, '+.4f'):>7} "
+            f"{_fmt(w.score_ci_low, '+.4f'):>8}{kind}  {note[:90]}"
+        )
+    return "\n".join(lines)
+
+
+def _write_json(path: Path, records: Sequence[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".jsonl":
+        path.write_text("".join(json.dumps(r, allow_nan=False) + "\n" for r in records), encoding="utf-8")
+    else:
+        path.write_text(json.dumps(list(records), indent=1, allow_nan=False), encoding="utf-8")
+
+
+class _Bar:
+    """A tqdm bar opened once the number of wallets is known."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: Any = None
+
+    def start(self, total: int) -> None:
+        if not self.quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc="scoring wallets", unit="wallet", file=sys.stderr, dynamic_ncols=True)
+
+    def step(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from copytrader.errors import SettingsError
+    from copytrader.settings import load_settings
+
+    try:
+        settings = load_settings()
+        overrides = {
+            k: v for k, v in (("top_n", args.top), ("fdr_q", args.fdr), ("bootstrap_reps", args.reps)) if v is not None
+        }
+        config = settings.scoring.model_validate({**settings.scoring.model_dump(), **overrides})
+    except (SettingsError, ValueError) as exc:
+        print(f"invalid scoring settings: {exc}", file=sys.stderr)
+        return 2
+    try:
+        as_of = _as_of(args.as_of)
+    except ValueError:
+        print(f"--as-of {args.as_of!r} is neither ISO 8601 nor epoch seconds", file=sys.stderr)
+        return 2
+    if args.simulate:
+        return _simulate(args, config, as_of)
+    return _recorded(args, config, as_of)
+
+
+def _score(
+    rows: Sequence[object],
+    markets: Sequence[object],
+    config: Any,
+    as_of: int | None,
+    quiet: bool,
+    activity: Sequence[object] | None = None,
+) -> Any:
+    from copytrader.scoring.engine import score_rows
+
+    bar = _Bar(quiet)
+    try:
+        return score_rows(rows, markets, config, as_of=as_of, activity=activity, progress=bar.step, on_loaded=bar.start)
+    finally:
+        bar.close()
+
+
+def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
+    from copytrader.scoring.market_table import read_markets
+    from copytrader.scoring.tape import read_rows
+
+    if not args.markets:
+        print("--trades needs --markets (a JSON array of Gamma market objects)", file=sys.stderr)
+        return 2
+    paths = [Path(args.trades), Path(args.markets), *([Path(args.activity)] if args.activity else [])]
+    for needed in paths:
+        if not needed.exists():
+            print(f"no such file: {needed}", file=sys.stderr)
+            return 2
+    try:
+        rows = read_rows(Path(args.trades))
+        markets = read_markets(Path(args.markets))
+        activity = read_rows(Path(args.activity)) if args.activity else None
+    except (ValueError, UnicodeDecodeError) as exc:
+        print(f"unreadable input: {exc}", file=sys.stderr)
+        return 2
+    run = _score(rows, markets, config, as_of, args.quiet, activity)
+    print(render_table(run.universe))
+    print(_summary(run.report()))
+    if args.json_out:
+        _write_json(Path(args.json_out), [w.as_record() for w in run.universe.ranking()])
+    return 0
+
+
+def _simulate(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
+    from copytrader.sim import SimConfig, build_world
+
+    try:
+        sim = SimConfig(seed=args.seed, n_wallets=args.wallets, n_skilled=args.skilled, history_days=args.history_days)
+    except ValueError as exc:
+        print(f"invalid simulation: {exc}", file=sys.stderr)
+        return 2
+    world = build_world(sim)
+    when = as_of if as_of is not None else int(world.day_start.timestamp())
+    run = _score(world.history_trade_rows(), world.history_markets_gamma(), config, when, args.quiet)
+    kinds = {w.address: w.kind.value for w in world.wallets}
+    print(render_table(run.universe, kinds=kinds))
+    print(_summary(run.report()))
+    check = check_against_truth(run.universe, world.skilled_addresses)
+    print(render_check(check, sim.seed))
+    if args.json_out:
+        records = [w.as_record() | {"sim_kind": kinds[w.evidence.wallet]} for w in run.universe.ranking()]
+        _write_json(Path(args.json_out), records)
+    return 0
+
+
+def render_check(check: SimulationCheck, seed: int) -> str:
+    return (
+        f"simulation seed {seed}: selected {check.selected}, skilled among them {check.true_positives} "
+        f"(precision {_fmt(check.precision, '.2f')}, recall {_fmt(check.recall, '.2f')} of {check.skilled}), "
+        f"false discoveries {check.false_discoveries}, precision@20 of the ranking {check.precision_at_20:.2f}"
+    )
+
+
+def _summary(report: dict[str, Any]) -> str:
+    rows, markets, u = report["rows"], report["markets"], report["universe"]
+    rejected = ", ".join(f"{k} {v}" for k, v in rows["rejected"].items()) or "none"
+    when = datetime.fromtimestamp(report["as_of"], tz=UTC).isoformat()
+    return "\n".join(
+        [
+            f"as of {when}: {rows['rows']} rows -> {rows['trades']} trades ({rows['duplicates']} repeats dropped, "
+            f"{rows['merged_legs']} legs merged, {rows['no_tx_hash']} without tx hash; rejected: {rejected}); "
+            f"{report['after_as_of']} after the as-of time dropped",
+            f"markets: {markets['markets']} ({markets['resolved']} resolved, {markets['fifty_fifty']} 50/50, "
+            f"{markets['unresolved']} open); {report['unknown_market_trades']} trades in markets not given",
+            f"wallets {u['wallets']}: eligible {u['eligible']} (screened out as makers/bots {u['screened_out']}), "
+            f"discovered at FDR {u['fdr_q']} {u['discovered']}, selected {u['selected']}"
+            + ("" if u["selected"] else " - no wallet qualifies"),
+            f"deflated Sharpe: {u['dsr_trials']} trials, expected max daily Sharpe of luck "
+            f"{_fmt(u['dsr_expected_max_sharpe'], '.3f')}",
+        ]
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Standalone entry (tests): `python -m copytrader.cli.score score ...`."""
+    parser = argparse.ArgumentParser(prog="copytrader")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    add_parser(subparsers)
+    args = parser.parse_args(argv)
+    result: int = args.run(args)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,128 @@
+"""One account's items in the risk table: their keys, and the account and day items created on first use.
+
+<account>#ACCOUNT                 cash, reserved, open cost, the derived committed / available / equity, open
+                                  orders, kill switch, equity high-water mark, drawdown halt
+<account>#DAY#<YYYY-MM-DD>        start-of-day equity, realized P&L, breaker (one per UTC day)
+<account>#RESV#<idempotency key>  a BUY's reservation: amount, its scopes, the stop at entry, settled
+<account>#RATE#<YYYY-MM-DDTHH:MM> orders approved in that UTC minute (TTL one day)
+<account>#<SCOPE>#<name>          exposure at cost per scope (`copytrader.risk.changes.Scope`): MARKET, GROUP,
+                                  CATEGORY, WHALE, and WPOS (`<token>#<wallet>`: a whale's cost in a position)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist
+
+from copytrader.money import ZERO
+from copytrader.risk.changes import Scope
+from copytrader.risk.rules import utc_day
+from copytrader.store.conditional import put_if_absent, update_if
+from copytrader.store.tables import RiskStateModel, _region
+
+R = RiskStateModel
+BREAKER_OPEN = "OPEN"
+BREAKER_CLOSED = "CLOSED"
+RESERVATION_TTL = timedelta(days=30)
+RATE_TTL = timedelta(days=1)
+
+
+class AccountItems:
+    """Keys and item access for one account (`account`), over one DynamoDB connection."""
+
+    def __init__(self, account: str, connection: Connection | None = None) -> None:
+        self.account = account
+        self.connection = connection or Connection(region=_region())
+        self._account_opened = False
+
+    # ------------------------------------------------------------------------------------------ keys
+    def account_key(self) -> str:
+        return f"{self.account}#ACCOUNT"
+
+    def day_key(self, day: str) -> str:
+        return f"{self.account}#DAY#{day}"
+
+    def reservation_key(self, idempotency_key: str) -> str:
+        return f"{self.account}#RESV#{idempotency_key}"
+
+    def rate_key(self, minute: str) -> str:
+        return f"{self.account}#RATE#{minute}"
+
+    def exposure_key(self, scope: Scope, name: str) -> str:
+        return f"{self.account}#{scope.value}#{name}"
+
+    # ----------------------------------------------------------------------------------------- reads
+    def account_item(self) -> R:
+        try:
+            return R.get(self.account_key(), consistent_read=True)
+        except DoesNotExist as exc:
+            raise LookupError(f"account {self.account} has no risk state; create it first") from exc
+
+    def reservation(self, idempotency_key: str) -> R | None:
+        try:
+            return R.get(self.reservation_key(idempotency_key), consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def exposure(self, scope: Scope, name: str) -> Decimal:
+        try:
+            return R.get(self.exposure_key(scope, name), consistent_read=True).exposure or ZERO
+        except DoesNotExist:
+            return ZERO
+
+    # ---------------------------------------------------------------------------- created on first use
+    def open_account(self, bankroll: Decimal, now: datetime) -> None:
+        """Create the account with its starting cash once (a conditional put, once per process)."""
+        if self._account_opened:
+            return
+        item = R(
+            pk=self.account_key(),
+            cash=bankroll,
+            reserved=ZERO,
+            open_cost=ZERO,
+            committed=ZERO,
+            available=bankroll,
+            kill_switch=False,
+            open_orders=0,
+            equity=bankroll,
+            equity_hwm=bankroll,
+            drawdown_halt=False,
+            updated_at=now,
+        )
+        if not put_if_absent(item):  # an account from before the drawdown rule: derive its equity once
+            update_if(
+                R(pk=self.account_key()),
+                actions=[R.equity.set(R.cash + R.open_cost), R.updated_at.set(now)],
+                condition=R.equity.does_not_exist() & R.cash.exists() & R.open_cost.exists(),
+            )
+            self.raise_high_water_mark(now)
+        self._account_opened = True
+
+    def raise_high_water_mark(self, now: datetime) -> bool:
+        """Raise the equity high-water mark to the current equity if it is higher (one conditional update)."""
+        return update_if(
+            R(pk=self.account_key()),
+            actions=[R.equity_hwm.set(R.equity), R.updated_at.set(now)],
+            condition=R.equity.exists() & (R.equity_hwm.does_not_exist() | (R.equity_hwm < R.equity)),
+        )
+
+    def day_item(self, now: datetime) -> R:
+        """Today's risk item, created on first use with start-of-day equity = cash + open cost."""
+        day = utc_day(now)
+        try:
+            return R.get(self.day_key(day), consistent_read=True)
+        except DoesNotExist:
+            pass
+        account = self.account_item()
+        equity = (account.cash or ZERO) + (account.open_cost or ZERO)
+        item = R(
+            pk=self.day_key(day),
+            day_start_equity=equity,
+            day_realized_pnl=ZERO,
+            breaker=BREAKER_CLOSED,
+            updated_at=now,
+        )
+        return item if put_if_absent(item) else R.get(self.day_key(day), consistent_read=True)

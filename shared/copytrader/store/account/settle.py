@@ -1,0 +1,225 @@
+"""Writing settlements: what `copytrader.risk.changes` computes, as one transaction of conditional writes.
+
+A settlement reads what it needs first (the position and each copied whale's cost in it, the reservation's stop),
+computes its `Changes` with the pure functions every account book shares, and writes them:
+
+    reservation   settled = true, only if it was not (a reservation is released exactly once)
+    account       cash, reserved, open cost, open orders, and the derived committed / available / equity
+    exposures     one ADD per scope item (market, group, category, whale, whale-in-position)
+    day           realized P&L added to today's item, which must exist
+    position      shares and basis added, or removed on the condition that the shares are still those read
+    ledger        one entry per settlement, put only if its id (`<KIND>#<reference>`) is new
+
+The orders ledger (`copytrader.store.orders`) adds its own status update to the same transaction when it settles
+an order, so a crash leaves all of it or none of it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
+
+from copytrader.model import ExecutionResult, Market, Side, SizedOrder
+from copytrader.money import ZERO
+from copytrader.risk import changes
+from copytrader.risk.changes import Changes, Holding, Redemption, Scope
+from copytrader.risk.rules import utc_day
+from copytrader.store.account.items import AccountItems
+from copytrader.store.positions import Positions
+from copytrader.store.tables import LedgerEntryModel, PositionModel, RiskStateModel
+from copytrader.store.transactions import condition_failed, run_transaction
+
+R = RiskStateModel
+P = PositionModel
+L = LedgerEntryModel
+
+
+class Settlements:
+    def __init__(self, items: AccountItems, positions: Positions) -> None:
+        self.items = items
+        self.positions = positions
+
+    # ----------------------------------------------------------------------------------------- reads
+    def holding(self, token_id: str) -> tuple[Holding | None, dict[str, Decimal]]:
+        """The position as a settlement reads it, and each copied whale's cost in it (`#WPOS#` items)."""
+        position = self.positions.get(token_id)
+        if position is None:
+            return None, {}
+        holding = Holding(
+            token_id=position.token_id,
+            condition_id=position.condition_id,
+            shares=position.shares,
+            cost_basis=position.cost_basis,
+            risk_group=position.risk_group,
+            category=position.category,
+            whales=tuple(sorted(position.whales or ())),
+            stop_loss=position.stop_loss,
+        )
+        if not holding.whales or holding.shares <= 0:
+            return holding, {}
+        names = {w: changes.whale_position_name(token_id, w) for w in holding.whales}
+        keys = {self.items.exposure_key(Scope.WHALE_POSITION, name): w for w, name in names.items()}
+        found = {item.pk: item.exposure or ZERO for item in R.batch_get(list(keys), consistent_read=True)}
+        return holding, {wallet: found.get(key, ZERO) for key, wallet in keys.items()}
+
+    def fill(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal) -> Changes:
+        """What settling `result` of `order` changes, computed from what the tables hold now."""
+        holding, whale_costs = self.holding(order.token_id) if order.side is Side.SELL else (None, {})
+        stop = self.items.reservation(order.idempotency_key) if reserved > 0 and order.side is Side.BUY else None
+        return changes.fill(
+            order,
+            result,
+            reserved,
+            holding=holding,
+            whale_costs=whale_costs,
+            stop_at_entry=stop.stop_loss if stop is not None else None,
+        )
+
+    # ---------------------------------------------------------------------------------------- writes
+    def add(self, tx: TransactWrite, settled: Changes, now: datetime) -> None:
+        """Add every write of `settled` to the transaction `tx`."""
+        items = self.items
+        if settled.settles_reservation is not None:
+            tx.update(
+                R(pk=items.reservation_key(settled.settles_reservation)),
+                actions=[R.settled.set(True), R.updated_at.set(now)],
+                condition=R.settled == False,  # noqa: E712
+            )
+        self._account(tx, settled.account, now)
+        for (scope, name), delta in settled.exposure:
+            named = R.condition_id.set(name) if scope is Scope.MARKET else R.scope.set(name)
+            tx.update(
+                R(pk=items.exposure_key(scope, name)), actions=[R.exposure.add(delta), named, R.updated_at.set(now)]
+            )
+        if settled.realized is not None:
+            tx.update(
+                R(pk=items.day_key(utc_day(now))),
+                actions=[R.day_realized_pnl.add(settled.realized), R.updated_at.set(now)],
+                condition=R.pk.exists(),
+            )
+        if settled.position is not None:
+            self._position(tx, settled.position, now)
+        line = settled.ledger
+        if line is not None:
+            tx.save(
+                L(
+                    account=items.account,
+                    entry_id=line.entry_id,
+                    kind=line.kind,
+                    token_id=line.token_id,
+                    condition_id=line.condition_id,
+                    shares_delta=line.shares_delta,
+                    cash_delta=line.cash_delta,
+                    fee=line.fee,
+                    at=now,
+                    reference=line.reference,
+                ),
+                condition=L.entry_id.does_not_exist(),
+            )
+
+    def commit(self, settled: Changes, now: datetime) -> None:
+        """Write `settled` as a transaction of its own (retried on conflicts; a failed condition raises)."""
+        run_transaction(self.items.connection, lambda tx: self.add(tx, settled, now))
+
+    def _account(self, tx: TransactWrite, delta: changes.AccountDelta, now: datetime) -> None:
+        """Apply deltas to the account and keep its derived fields (committed, available, equity) consistent."""
+        actions: list[Action] = []
+        for attribute, value in (
+            (R.cash, delta.cash),
+            (R.reserved, delta.reserved),
+            (R.open_cost, delta.open_cost),
+            (R.committed, delta.committed),
+            (R.available, delta.available),
+            (R.equity, delta.equity),
+        ):
+            if value:
+                actions.append(attribute.add(value))
+        if delta.open_orders:
+            actions.append(R.open_orders.add(delta.open_orders))
+        if actions:
+            actions.append(R.updated_at.set(now))
+            tx.update(R(pk=self.items.account_key()), actions=actions, condition=R.pk.exists())
+
+    def _position(self, tx: TransactWrite, change: changes.PositionChange, now: datetime) -> None:
+        key = P(self.items.account, change.token_id)
+        if change.expected_shares is not None:  # a reduction, conditional on the shares it was computed from
+            tx.update(
+                key,
+                actions=[
+                    P.shares.add(change.shares),
+                    P.cost_basis.add(change.cost),
+                    P.realized_pnl.add(change.realized_pnl),
+                    P.fees_paid.add(change.fee),
+                    P.updated_at.set(now),
+                    P.closed.set(change.closes),
+                ],
+                condition=P.shares == change.expected_shares,
+            )
+            return
+        actions: list[Action] = [
+            P.shares.add(change.shares),
+            P.cost_basis.add(change.cost),
+            P.fees_paid.add(change.fee),
+            P.condition_id.set(change.condition_id),
+            P.opened_at.set(P.opened_at | now),
+            P.updated_at.set(now),
+            P.closed.set(False),
+        ]
+        if change.event_id:
+            actions.append(P.event_id.set(change.event_id))
+        if change.scope is not None:
+            scope = change.scope
+            actions += [P.risk_group.set(scope.group), P.category.set(scope.category), P.whales.add({scope.wallet})]
+        if change.stop_loss is not None:
+            actions.append(P.stop_loss.set(P.stop_loss | change.stop_loss))
+        tx.update(key, actions=actions)
+
+    # ---------------------------------------------------------------------------- settlements of their own
+    def release(self, idempotency_key: str, condition_id: str, amount: Decimal, now: datetime) -> bool:
+        """Give back an unused reservation (order not filled). False when it was already released."""
+        reservation = self.items.reservation(idempotency_key)
+        if reservation is None or reservation.settled:
+            return False
+        settled = changes.release(
+            idempotency_key,
+            condition_id,
+            amount,
+            risk_group=reservation.risk_group,
+            category=reservation.category,
+            wallet=reservation.wallet,
+        )
+        try:
+            self.commit(settled, now)
+        except TransactWriteError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def redeem(self, market: Market, now: datetime) -> list[Redemption]:
+        """Settle every open position in a resolved market: cash in the payout, release the basis.
+
+        Each position is one transaction (position, account, exposures, day P&L, ledger entry); the ledger entry
+        `REDEEM#<token>` and the position's share condition make a second run a no-op.
+        """
+        if market.payouts is None:
+            raise ValueError(f"market {market.condition_id} is not resolved")
+        done: list[Redemption] = []
+        for token in market.tokens:
+            holding, whale_costs = self.holding(token.token_id)
+            if holding is None or holding.shares <= 0:
+                continue
+            self.items.day_item(now)
+            redeemed, settled = changes.redemption(market, holding, whale_costs)
+            try:
+                self.commit(settled, now)
+            except TransactWriteError as exc:
+                if condition_failed(exc):
+                    continue  # redeemed concurrently or already: the ledger entry exists
+                raise
+            done.append(redeemed)
+        return done

@@ -1,0 +1,228 @@
+"""The copy workflow's steps: one function per Lambda state of `definition.asl.json`, plus the reconcile sweep.
+
+Each takes the state-machine input and returns its output. State shape: score receives `{"record": <SQS record>}` and
+returns `{"signal": CopySignal, "telemetry": {...}}`; size adds `order` (SizedOrder), risk_check adds
+`risk` (RiskDecision), execute adds `result` (ExecutionResult). Every value is JSON with Decimals as
+strings. Bad input never raises: it becomes a SKIP with reason `invalid_trade`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from copytrader.copying.conflicts import Stance
+from copytrader.copying.decision import decide, skip, stance_to_record
+from copytrader.copying.sizing import size_copy
+from copytrader.errors import UpstreamError
+from copytrader.execution.protocol import execute_once
+from copytrader.execution.reconcile import reconcile_unresolved
+from copytrader.model import (
+    CopySignal,
+    ExecutionStatus,
+    Market,
+    RiskDecision,
+    Side,
+    SizedOrder,
+    WhaleTrade,
+    risk_group_of,
+)
+from copytrader.reasons import Reason
+from copytrader.risk.affordability import room
+from copytrader.risk.rules import ReservationRequest, screen, utc_day
+from copytrader.workflows.wiring import Deps
+
+State = dict[str, Any]
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(p) for p in error["loc"]) or "trade"
+    return f"{where}: {error['msg']}"[:300]
+
+
+def parse_trade(record: dict[str, Any]) -> WhaleTrade | str:
+    """The WhaleTrade in an SQS record's body, or why it is unusable."""
+    body = record.get("body") if isinstance(record, dict) else None
+    if not isinstance(body, str):
+        return "record has no string body"
+    try:
+        return WhaleTrade.model_validate_json(body)
+    except ValidationError as exc:
+        return _first_error(exc)
+    except ValueError as exc:
+        return f"body is not JSON: {exc}"[:300]
+
+
+def score(event: State, deps: Deps) -> State:
+    """Decide whether to copy; `event` is `{"record": <SQS record as Pipes delivers it>}`."""
+    now = deps.clock()
+    record = event.get("record") or {}
+    parsed = parse_trade(record)
+    telemetry = {
+        "message_id": record.get("messageId"),
+        "queue_sent_ms": (record.get("attributes") or {}).get("SentTimestamp"),
+        "scored_at": now.isoformat(),
+    }
+    if isinstance(parsed, str):
+        signal = skip(Reason.INVALID_TRADE, parsed, now)
+    else:
+        settings = deps.settings
+        recorded: list[Stance] = []
+
+        def record_first(stance: Stance) -> None:
+            assert deps.stances is not None
+            deps.stances.record(stance)
+            recorded.append(stance)
+
+        try:
+            signal = decide(
+                parsed,
+                now=now,
+                filters=settings.filters,
+                load_whale=deps.whales.get,
+                load_market=lambda cid: deps.markets.get(cid, now),
+                load_book=deps.books,
+                load_held_shares=deps.positions.held_shares,
+                book_levels_kept=settings.book_levels_kept,
+                sizing=settings.sizing,
+                load_stances=_stances_loader(deps, now),
+                load_room=lambda market, trade: _room(deps, market, trade.wallet),
+                record_stance=record_first if deps.stances is not None else None,
+            )
+        except UpstreamError as exc:  # not retryable: a retry would get the same answer
+            signal = skip(Reason.UPSTREAM_UNUSABLE, str(exc)[:300], now, trade=parsed)
+        stance = stance_to_record(signal)
+        if stance is not None and deps.stances is not None and stance not in recorded:
+            deps.stances.record(stance)  # copied or not: other whales' trades are checked against it
+    return {"signal": signal.model_dump(mode="json"), "telemetry": telemetry}
+
+
+def _stances_loader(deps: Deps, now: datetime) -> Callable[[str], list[Stance]] | None:
+    stances = deps.stances
+    return None if stances is None else (lambda group: stances.in_group(group, now))
+
+
+def _room(deps: Deps, market: Market, wallet: str) -> Decimal:
+    """pUSD a BUY in `market` copied from `wallet` may still reserve under every exposure cap
+    (`risk.affordability.room`). An account risk_check has not created yet is counted as the account it will open
+    as, `paper_bankroll` of cash (risk_check stays the authority either way)."""
+    exposures = deps.account.reads.exposures(
+        market.condition_id, risk_group_of(market), market.category, wallet, bankroll=deps.settings.paper_bankroll
+    )
+    return room(exposures, deps.settings.risk)
+
+
+def size(event: State, deps: Deps) -> State:
+    """Size a COPY signal against the account's current book equity (cash + open positions at cost).
+
+    The order's worst-case cost also fits the room under every exposure cap the score step saw (`signal.room`).
+    """
+    signal = CopySignal.model_validate(event["signal"])
+    state = deps.account.reads.state_or_fresh(deps.clock(), deps.settings.paper_bankroll)
+    bankroll = max(state.cash + state.open_cost, Decimal(0))
+    order = size_copy(signal, bankroll=bankroll, settings=deps.settings, account=deps.settings.account)
+    return order.model_dump(mode="json")
+
+
+def risk_check(event: State, deps: Deps) -> State:
+    """Approve or reject; a BUY is approved only once its worst-case cost is reserved under every limit.
+
+    One DynamoDB transaction (`copytrader.store.account.reserve`) checks the daily breaker, the drawdown halt,
+    the kill switch, the market / group / category / whale / total caps, cash, open orders and the minute's
+    order rate; every rejection names its reason. An order that does not parse is rejected as `invalid_trade`.
+    """
+    now = deps.clock()
+    try:
+        order = SizedOrder.model_validate(event["order"])
+    except (KeyError, TypeError, ValidationError) as exc:
+        detail = _first_error(exc) if isinstance(exc, ValidationError) else f"no order: {exc}"[:300]
+        rejected = RiskDecision(approved=False, reason=Reason.INVALID_TRADE, detail=detail, day=utc_day(now))
+        return rejected.model_dump(mode="json")
+    deps.account.items.open_account(deps.settings.paper_bankroll, now)
+    screened = screen(order, deps.settings.risk, now)
+    if isinstance(screened, ReservationRequest):
+        decision = deps.account.reservations.reserve(screened, now)
+    elif screened.approved and order.side is Side.SELL:
+        decision = _exit_allowed(screened, deps, now)
+    else:
+        decision = screened
+    return decision.model_dump(mode="json")
+
+
+def _exit_allowed(decision: RiskDecision, deps: Deps, now: Any) -> RiskDecision:
+    state = deps.account.reads.state(now)
+    if state.kill_switch:
+        return RiskDecision(approved=False, reason=Reason.KILL_SWITCH, detail="account kill switch", day=decision.day)
+    return decision
+
+
+def execute(event: State, deps: Deps) -> State:
+    """Place the order exactly once and settle it; a realized loss may trip the daily breaker."""
+    order = SizedOrder.model_validate(event["order"])
+    risk = RiskDecision.model_validate(event["risk"])
+    result = execute_once(
+        order,
+        risk.reserved,
+        ledger=deps.ledger,
+        venue=deps.venue,
+        clock=deps.clock,
+        reconcile_after=timedelta(seconds=deps.settings.venue.reconcile_after_s),
+    )
+    if order.side is Side.SELL and result.status in (ExecutionStatus.FILLED, ExecutionStatus.PARTIAL):
+        deps.account.breakers.after_settlement(deps.settings.risk, deps.alerts, deps.clock())
+    return result.model_dump(mode="json")
+
+
+# ------------------------------------------------------------------------------------------ the sweep
+SWEEP_DEFAULT_LIMIT = 100
+SWEEP_MAX_LIMIT = 1000
+
+
+def sweep(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
+    """Reconcile up to `limit` unsettled entries (oldest first); never places an order.
+
+    An UNKNOWN outcome is a success for the state machine (the message is deleted, nothing is retried), so
+    without this sweep an ambiguous order would hold its reservation until an operator ran
+    `copytrader reconcile`. EventBridge Scheduler invokes the execute function (the one role that may read the
+    venue secret) every few minutes with `{"sweep": {"limit": N}}`; the handler runs `sweep` instead of a
+    pipeline step. Each entry goes through `execution.protocol.reconcile`, which never sends an order.
+
+    Returns the counts the handler turns into metrics: `settled` by final status, `unresolved` (still UNKNOWN
+    after this sweep: a resting GTC/GTD order, or an ambiguous one inside its grace period), and the age of the
+    oldest unresolved entry (an alarm watches it).
+    """
+    requested = event.get("sweep")
+    options: dict[str, Any] = requested if isinstance(requested, dict) else {}
+    try:
+        limit = max(1, min(int(options.get("limit", SWEEP_DEFAULT_LIMIT)), SWEEP_MAX_LIMIT))
+    except (TypeError, ValueError):
+        limit = SWEEP_DEFAULT_LIMIT
+    now = deps.clock()
+    results = reconcile_unresolved(
+        deps.ledger,
+        deps.venue,
+        deps.clock,
+        reconcile_after=timedelta(seconds=deps.settings.venue.reconcile_after_s),
+        limit=limit,
+    )
+    open_statuses = (ExecutionStatus.UNKNOWN, ExecutionStatus.PENDING)
+    unresolved = [r for r in results if r.status in open_statuses]
+    settled = Counter(r.status.value for r in results if r.status not in open_statuses)
+    oldest = 0.0
+    for result in unresolved:
+        entry = deps.ledger.entry(result.idempotency_key)
+        if entry is not None:
+            oldest = max(oldest, (now - entry.created_at).total_seconds())
+    return {
+        "examined": len(results),
+        "settled": dict(sorted(settled.items())),
+        "unresolved": len(unresolved),
+        "oldest_unresolved_s": round(oldest, 3),
+        "limit_reached": len(results) >= limit,
+    }

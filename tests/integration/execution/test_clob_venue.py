@@ -1,0 +1,250 @@
+"""ClobVenue contract tests against the loopback CLOB (tests/support/fake_clob.py) over real HTTP."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+from eth_account import Account
+
+from copytrader.errors import VenueAmbiguous, VenueRejected
+from copytrader.execution.clob_venue import ClobVenue, connect, order_salt
+from copytrader.execution.credentials import ApiCredentials, SignatureType, VenueCredentials
+from copytrader.model import ExecutionStatus, Fill, OrderType, Side, SizedOrder
+from copytrader.money import taker_fee
+from tests.support import builders as b
+from tests.support.fake_clob import CTF_EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, FakeClob, fake_clob, order_hash_and_signer
+
+pytestmark = pytest.mark.integration
+D = Decimal
+TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
+
+
+@pytest.fixture
+def clob() -> Iterator[FakeClob]:
+    with fake_clob() as fake:
+        fake.set_book(TOKEN, asks=[("0.50", "10"), ("0.52", "10"), ("0.60", "100")], bids=[("0.48", "50")])
+        yield fake
+
+
+def credentials(kind: SignatureType = SignatureType.EOA) -> tuple[VenueCredentials, str]:
+    account = Account.create()  # a throwaway key, made for this test
+    key = account.key.hex()
+    funder = None if kind is SignatureType.EOA else Account.create().address
+    return VenueCredentials(key if key.startswith("0x") else f"0x{key}", kind, funder), account.address
+
+
+def venue_for(fake: FakeClob, kind: SignatureType = SignatureType.EOA, **options) -> tuple[ClobVenue, str]:
+    creds, address = credentials(kind)
+    return ClobVenue(connect(fake.url, creds), **options), address  # API credentials derived via L1
+
+
+def order(**overrides) -> SizedOrder:
+    fields = {
+        "action": "PLACE",
+        "idempotency_key": "copy-1",
+        "token_id": TOKEN,
+        "condition_id": b.hex_id("c", 32),
+        "side": Side.BUY,
+        "order_type": OrderType.FOK,
+        "shares": D(15),
+        "limit_price": D("0.52"),
+        "tick_size": D("0.01"),
+        "min_order_size": D(5),
+        "taker_fee_rate": D("0.05"),
+    }
+    fields.update(overrides)
+    return SizedOrder(**fields)
+
+
+def send(venue: ClobVenue, o: SizedOrder, at: datetime | None = None):
+    prepared = venue.prepare(o, at or datetime.now(UTC))
+    return prepared, venue.place(o, prepared)
+
+
+@pytest.mark.parametrize("kind", list(SignatureType))
+@pytest.mark.parametrize("neg_risk", [False, True])
+def test_signed_order_is_accepted_for_every_signature_type_and_exchange(clob, kind, neg_risk):
+    clob.set_book(TOKEN, asks=[("0.50", "100")], neg_risk=neg_risk)
+    venue, address = venue_for(clob, kind)
+    prepared, placed = send(venue, order(neg_risk=neg_risk))
+    body = clob.posts[0]["order"]
+    exchange = NEG_RISK_EXCHANGE_V2 if neg_risk else CTF_EXCHANGE_V2
+    order_id, recovered = order_hash_and_signer(body, exchange)
+    assert placed.status is ExecutionStatus.FILLED and placed.venue_order_id == prepared.venue_order_id == order_id
+    if kind is not SignatureType.POLY_1271:
+        assert recovered == address  # the signature recovers to the throwaway key
+    assert body["signatureType"] == int(kind) and body["salt"] == order_salt("copy-1")
+    assert body["maker"] == (venue.credentials.funder or address)
+    assert body["signer"] == (venue.credentials.funder if kind is SignatureType.POLY_1271 else address)
+    # FOK BUY is a market order: pUSD in (cents), shares out (at least amount / limit)
+    assert (body["makerAmount"], body["takerAmount"]) == ("7800000", "15000000")
+
+
+def test_an_order_signed_for_the_wrong_exchange_is_refused(clob):
+    clob.set_book(TOKEN, asks=[("0.50", "100")], neg_risk=True)
+    venue, _ = venue_for(clob)
+    with pytest.raises(VenueRejected) as caught:
+        send(venue, order(neg_risk=False))  # the market is neg-risk: signed for the wrong domain
+    assert "invalid signature" in caught.value.detail and not clob.orders
+
+
+def test_fok_fills_everything_within_the_limit_or_nothing(clob):
+    venue, _ = venue_for(clob)
+    _, filled = send(venue, order(shares=D(15)))
+    assert filled.status is ExecutionStatus.FILLED
+    # 7.80 pUSD: 10 @ 0.50 + 5.38 @ 0.52 (the market order spends its pUSD, so it gets a few more shares)
+    assert filled.filled_shares == D("15.38") and filled.notional == D("7.7976")
+    assert filled.fee == taker_fee(D("15.38"), D("0.506996"), D("0.05"))
+    _, killed = send(venue, order(idempotency_key="copy-2", shares=D(50)))  # 5 left <= 0.52
+    assert killed.status is ExecutionStatus.UNFILLED and killed.filled_shares == 0
+    assert clob.books[TOKEN].asks[0].price == D("0.52") and clob.books[TOKEN].asks[0].size == D("4.62")
+
+
+def test_fak_fills_what_is_there_and_cancels_the_rest(clob):
+    venue, _ = venue_for(clob)
+    prepared, placed = send(venue, order(order_type=OrderType.FAK, shares=D(30)))
+    assert placed.status is ExecutionStatus.PARTIAL and placed.filled_shares == D(20)
+    assert placed.notional == D("10.20")
+    found = venue.lookup(order(order_type=OrderType.FAK, shares=D(30)), prepared.venue_order_id, None)
+    assert found is not None and found.status is ExecutionStatus.PARTIAL
+    assert found.fills == (Fill(price=D("0.50"), shares=D(10)), Fill(price=D("0.52"), shares=D(10)))
+    assert found.fee == taker_fee(D(10), D("0.50"), D("0.05")) + taker_fee(D(10), D("0.52"), D("0.05"))
+
+
+def test_gtd_rests_at_the_venue_until_reconciled(clob):
+    venue, _ = venue_for(clob, gtd_lifetime_s=120)
+    at = datetime.now(UTC)
+    o = order(order_type=OrderType.GTD, shares=D(30), limit_price=D("0.50"))
+    prepared, placed = send(venue, o, at)
+    assert placed.status is ExecutionStatus.UNKNOWN and "live" in placed.detail  # 10 matched, 20 resting
+    assert clob.posts[0]["orderType"] == "GTD"
+    assert clob.posts[0]["order"]["expiration"] == str(int(at.timestamp()) + 120)
+    found = venue.lookup(o, prepared.venue_order_id, at)
+    assert found is not None and found.status is ExecutionStatus.UNKNOWN
+    clob.orders[prepared.venue_order_id]["status"] = "CANCELED"  # e.g. expired
+    done = venue.lookup(o, prepared.venue_order_id, at)
+    assert done is not None and done.status is ExecutionStatus.PARTIAL and done.filled_shares == D(10)
+
+
+@pytest.mark.parametrize(
+    ("setup", "overrides", "code"),
+    [
+        (lambda f: f.set_book(TOKEN, asks=[("0.50", "100")], min_size="20"), {}, "INVALID_ORDER_MIN_SIZE"),
+        (
+            lambda f: f.set_book(TOKEN, asks=[("0.50", "100")], tick="0.01"),
+            {"tick_size": D("0.001"), "limit_price": D("0.505"), "order_type": OrderType.GTC},
+            "INVALID_ORDER_MIN_TICK_SIZE",
+        ),
+        (lambda f: setattr(f, "balance", 1_000_000), {}, "INVALID_ORDER_NOT_ENOUGH_BALANCE"),
+        (lambda f: f.script.append("reject:INVALID_ORDER_EXPIRATION"), {}, "INVALID_ORDER_EXPIRATION"),
+        (lambda f: f.script.append("http:401"), {}, "INVALID_ORDER_ERROR"),
+    ],
+)
+def test_documented_rejections_are_definite(clob, setup, overrides, code):
+    setup(clob)
+    venue, _ = venue_for(clob)
+    with pytest.raises(VenueRejected) as caught:
+        send(venue, order(**overrides))
+    assert caught.value.code == code and not clob.orders
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 425, 429])
+def test_a_5xx_or_throttle_is_ambiguous(clob, status):
+    venue, _ = venue_for(clob)
+    clob.script.append(f"http:{status}")
+    with pytest.raises(VenueAmbiguous):
+        send(venue, order())
+    assert len(clob.posts) == 1  # sent once, never retried
+
+
+@pytest.mark.parametrize("behaviour", ["fill_then_hang", "fill_then_drop"])
+def test_timeout_or_dropped_connection_after_the_fill_is_ambiguous_and_lookup_finds_the_fill(clob, behaviour):
+    clob.hang_s = 1.0
+    venue, _ = venue_for(clob, order_timeout_s=0.3)
+    clob.script.append(behaviour)
+    prepared = venue.prepare(order(), datetime.now(UTC))
+    with pytest.raises(VenueAmbiguous):
+        venue.place(order(), prepared)
+    found = venue.lookup(order(), prepared.venue_order_id, prepared.signed_at)
+    assert found is not None and found.status is ExecutionStatus.FILLED and found.filled_shares == D("15.38")
+    assert len(clob.posts) == 1
+
+
+def test_a_matched_order_the_venue_no_longer_shows_by_id_is_found_through_its_trades(clob):
+    # GIVEN an order that filled while our request timed out, and a venue that keeps no record of it by id
+    clob.hang_s = 1.0
+    venue, _ = venue_for(clob, order_timeout_s=0.3)
+    clob.script.append("fill_then_hang")
+    prepared = venue.prepare(order(), datetime.now(UTC))
+    with pytest.raises(VenueAmbiguous):
+        venue.place(order(), prepared)
+    clob.orders.pop(prepared.venue_order_id)
+
+    # WHEN it is looked up THEN its trades show the fill: never concluded "never placed"
+    found = venue.lookup(order(), prepared.venue_order_id, prepared.signed_at)
+    assert found is not None and found.status is ExecutionStatus.FILLED and found.filled_shares == D("15.38")
+    assert len(clob.posts) == 1
+
+
+def test_lookup_of_an_order_the_venue_never_saw_is_none(clob):
+    venue, _ = venue_for(clob)
+    prepared = venue.prepare(order(), datetime.now(UTC))
+    assert venue.lookup(order(), prepared.venue_order_id, prepared.signed_at) is None
+
+
+def test_an_unreachable_venue_is_a_definite_rejection():
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    creds, _ = credentials()
+    creds = creds.with_api(ApiCredentials("key", "c2VjcmV0", "pass"))
+    venue = ClobVenue(connect(f"http://127.0.0.1:{port}", creds))
+    with pytest.raises(VenueRejected) as caught:  # the connection is never made: nothing was sent
+        send(venue, order())
+    assert caught.value.code == "VENUE_UNREACHABLE"
+
+
+def test_secrets_never_reach_logs_or_errors(clob, caplog):
+    caplog.set_level(logging.DEBUG)
+    venue, _ = venue_for(clob, order_timeout_s=0.3)
+    creds = venue.credentials
+    errors = []
+    send(venue, order())
+    for script in ("http:500", "reject:INVALID_ORDER_NOT_ENOUGH_BALANCE", "fill_then_hang"):
+        clob.script.append(script)
+        try:
+            send(venue, order(idempotency_key=f"copy-{script}"))
+        except (VenueAmbiguous, VenueRejected) as exc:
+            errors.append(f"{exc!r} {exc}")
+    logging.getLogger("copytrader").info("venue %r ready", venue.credentials)
+    assert len(errors) == 3
+    shown = caplog.text + " ".join(errors) + repr(creds)
+    assert creds.api is not None
+    for secret in creds.secrets():
+        assert secret not in shown
+
+
+def test_sell_fak_sells_shares_into_the_bids_down_to_the_limit(clob):
+    clob.set_book(TOKEN, bids=[("0.48", "6"), ("0.47", "10"), ("0.40", "100")])
+    venue, _ = venue_for(clob)
+    o = order(side=Side.SELL, order_type=OrderType.FAK, shares=D(20), limit_price=D("0.47"))
+    prepared, placed = send(venue, o)
+    body = clob.posts[0]["order"]
+    assert (body["side"], body["makerAmount"], body["takerAmount"]) == ("SELL", "20000000", "9400000")
+    assert placed.status is ExecutionStatus.PARTIAL and placed.filled_shares == D(16)
+    assert placed.notional == D("7.58")  # 6 x 0.48 + 10 x 0.47: pUSD received
+    found = venue.lookup(o, prepared.venue_order_id, prepared.signed_at)
+    assert found is not None and found.filled_shares == D(16) and found.notional == D("7.58")
+
+
+def test_an_fok_the_venue_kills_is_not_filled_not_rejected(clob):
+    venue, _ = venue_for(clob)
+    clob.script.append("reject:FOK_ORDER_NOT_FILLED_ERROR")
+    _, placed = send(venue, order())
+    assert placed.status is ExecutionStatus.UNFILLED and placed.filled_shares == 0
