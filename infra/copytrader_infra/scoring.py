@@ -8,11 +8,11 @@ type (EXPRESS here; local mode fills STANDARD, the only type moto's ASL grammar 
     MaxConcurrency 5, EXPRESS children: Evidence) -> Select -> [copied set changed] Notify (SNS) -> Succeed
 
 Who may do what (one role each; actions listed, never `s3:*`-style wildcards):
-- whales_discover: Scan the whales table (every tracked wallet is rescored), put `runs/*`, read the settings.
+- scoring_discover: Scan the whales table (every tracked wallet is rescored), put `runs/*`, read the settings.
   Calls the Data API (leaderboards, large trades).
-- whales_evidence: get and put `cache/*`, put `runs/*`, list the bucket (so a missing cache entry reads as
+- scoring_evidence: get and put `cache/*`, put `runs/*`, list the bucket (so a missing cache entry reads as
   404, not 403), read the settings. Calls the Data API and Gamma. No table.
-- whales_select: Scan and BatchWriteItem on the whales table (the only writer of whale statuses), get and put
+- scoring_select: Scan and BatchWriteItem on the whales table (the only writer of whale statuses), get and put
   `runs/*`, list the bucket, read the settings. Calls nothing outside AWS.
 - the state machine: invoke the three functions, get `runs/*` (the ItemReader), start, describe and stop its
   own child executions, publish to the alert topic (and use its key), write its logs.

@@ -1,4 +1,4 @@
-"""Run the daily whale-scoring workflow (`statemachines/scoring.asl.json`) once on `LocalAws`.
+"""Run the daily whale-scoring workflow (`workflows/scoring/definition.asl.json`) once on `LocalAws`.
 
 What EventBridge Scheduler does in AWS, done by hand: start an execution of the Standard state machine and
 wait for it. moto interprets the definition (its Distributed Map reads the batches from S3 and runs one

@@ -30,12 +30,12 @@ from copytrader.money import ZERO, canonical
 from copytrader.reasons import Reason
 from copytrader.risk import changes
 from copytrader.risk.affordability import Exposures
-from copytrader.risk.changes import Changes, Holding, LedgerLine, Redemption, Scope
-from copytrader.risk.rules import ReservationRequest, scopes, utc_day, utc_minute
+from copytrader.risk.changes import Changes, DerivedTotals, Holding, LedgerLine, Redemption
+from copytrader.risk.rules import ReservationRequest, Scope, scopes, utc_day, utc_minute
 
 
 @dataclass
-class Account:
+class Account(DerivedTotals):
     cash: Decimal
     reserved: Decimal = ZERO
     open_cost: Decimal = ZERO
@@ -43,18 +43,6 @@ class Account:
     kill_switch: bool = False
     equity_hwm: Decimal = ZERO
     drawdown_halt: bool = False
-
-    @property
-    def committed(self) -> Decimal:
-        return self.open_cost + self.reserved
-
-    @property
-    def available(self) -> Decimal:
-        return self.cash - self.reserved
-
-    @property
-    def equity(self) -> Decimal:
-        return self.cash + self.open_cost
 
 
 @dataclass
@@ -182,7 +170,7 @@ class AccountBook:
             )
         if day.breaker_open:
             return rejected(Reason.BREAKER_OPEN, "daily-loss breaker open")
-        amount, group = request.amount, request.group or f"market:{request.condition_id}"
+        amount = request.amount
         if account.kill_switch:
             return rejected(Reason.KILL_SWITCH, "account kill switch")
         if account.drawdown_halt:
@@ -200,26 +188,14 @@ class AccountBook:
         minute = request.minute or utc_minute(now)
         if self.rate.get(minute, 0) > request.rate_threshold:
             return rejected(Reason.ORDER_RATE_LIMIT, f"{request.rate_threshold + 1} orders already in {request.minute}")
-        caps = (
-            ("market", Reason.MARKET_CAP, (Scope.MARKET, request.condition_id), request.market_threshold),
-            ("group", Reason.GROUP_CAP, (Scope.GROUP, group), request.group_threshold),
-            ("category", Reason.CATEGORY_CAP, (Scope.CATEGORY, request.category), request.category_threshold),
-            ("whale", Reason.WHALE_CAP, (Scope.WHALE, request.wallet), request.whale_threshold),
-        )
-        for name, reason, key, threshold in caps:
-            if self.exposure.get(key, ZERO) > threshold:
-                return rejected(reason, f"{name} exposure + {amount:.2f} exceeds the {name} cap")
-        self.reservations[request.key] = Reservation(
-            amount=amount,
-            condition_id=request.condition_id,
-            risk_group=group,
-            category=request.category,
-            wallet=request.wallet,
-            stop_loss=request.stop_loss or None,
-        )
+        for cap in request.caps():
+            if self.exposure.get((cap.scope, cap.name), ZERO) > cap.threshold:
+                return rejected(cap.reason, f"{cap.label} exposure + {amount:.2f} exceeds the {cap.label} cap")
+        self.reservations[request.key] = Reservation(**request.recorded())
         account.reserved += amount
         account.open_orders += 1
-        for _, _, key, _ in caps:
+        for cap in request.caps():
+            key = (cap.scope, cap.name)
             self.exposure[key] = self.exposure.get(key, ZERO) + amount
         self.rate[minute] = self.rate.get(minute, 0) + 1
         return RiskDecision(approved=True, reserved=amount, day=request.day, detail="reserved")
@@ -229,17 +205,7 @@ class AccountBook:
         reservation = self.reservations.get(idempotency_key)
         if reservation is None or reservation.settled:
             return False
-        self.apply(
-            changes.release(
-                idempotency_key,
-                condition_id,
-                amount,
-                risk_group=reservation.risk_group,
-                category=reservation.category,
-                wallet=reservation.wallet,
-            ),
-            now,
-        )
+        self.apply(changes.release(idempotency_key, condition_id, amount, reservation), now)
         return True
 
     # -------------------------------------------------------------------------------------- settlement

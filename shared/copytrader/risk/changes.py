@@ -25,32 +25,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
+from typing import Protocol
 
 from copytrader.model import ExecutionResult, Market, Side, SizedOrder
 from copytrader.money import MICRO, ZERO
-from copytrader.risk.rules import Scopes, scopes, scopes_of
-
-
-class Scope(StrEnum):
-    """Where exposure at cost is counted: the caps' scopes, and each whale's part of a position."""
-
-    MARKET = "MARKET"  # condition id
-    GROUP = "GROUP"  # neg-risk group, else event, else `market:<condition id>`
-    CATEGORY = "CATEGORY"
-    WHALE = "WHALE"  # the copied wallet (lower case)
-    WHALE_POSITION = "WPOS"  # `<token id>#<wallet>`: the cost a whale's copies put into one position
-
+from copytrader.risk.rules import Scope, Scopes, scopes, scopes_of
 
 ExposureKey = tuple[Scope, str]
 
 
-@dataclass(frozen=True)
-class AccountDelta:
-    cash: Decimal = ZERO
-    reserved: Decimal = ZERO
-    open_cost: Decimal = ZERO
-    open_orders: int = 0
+class DerivedTotals:
+    """The account's derived figures, for an account or a change of one: committed = open cost + reserved,
+    available = cash - reserved, equity = cash + open cost."""
+
+    cash: Decimal
+    reserved: Decimal
+    open_cost: Decimal
 
     @property
     def committed(self) -> Decimal:
@@ -63,6 +53,14 @@ class AccountDelta:
     @property
     def equity(self) -> Decimal:
         return self.cash + self.open_cost
+
+
+@dataclass(frozen=True)
+class AccountDelta(DerivedTotals):
+    cash: Decimal = ZERO
+    reserved: Decimal = ZERO
+    open_cost: Decimal = ZERO
+    open_orders: int = 0
 
 
 @dataclass(frozen=True)
@@ -297,17 +295,22 @@ def redemption(market: Market, holding: Holding, whale_costs: Mapping[str, Decim
     )
 
 
-def release(
-    idempotency_key: str,
-    condition_id: str,
-    amount: Decimal,
-    *,
-    risk_group: str | None,
-    category: str | None,
-    wallet: str | None,
-) -> Changes:
-    """Give back an unused reservation of `amount` (recorded with its group, category and whale)."""
-    scope = scopes(condition_id, risk_group, category, wallet)
+class RecordedReservation(Protocol):
+    """The scopes a reservation recorded (the store's item and the in-memory book's record both have them)."""
+
+    @property
+    def risk_group(self) -> str | None: ...
+
+    @property
+    def category(self) -> str | None: ...
+
+    @property
+    def wallet(self) -> str | None: ...
+
+
+def release(idempotency_key: str, condition_id: str, amount: Decimal, reservation: RecordedReservation) -> Changes:
+    """Give back an unused reservation of `amount` from the group, category and whale it recorded."""
+    scope = scopes(condition_id, reservation.risk_group, reservation.category, reservation.wallet)
     return Changes(
         account=AccountDelta(reserved=-amount, open_orders=-1),
         exposure=tuple(_scope_deltas(condition_id, scope, -amount)),

@@ -39,7 +39,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
-from typing import Protocol, TypeVar
+from enum import StrEnum
+from typing import Protocol, TypedDict, TypeVar
 
 from copytrader.model import RiskDecision, Side, SizedOrder
 from copytrader.money import MICRO, ZERO
@@ -85,6 +86,38 @@ def scopes_of(order: SizedOrder) -> Scopes:
     return scopes(order.condition_id, order.risk_group, order.category, order.wallet)
 
 
+class Scope(StrEnum):
+    """Where exposure at cost is counted: the caps' scopes, and each whale's part of a position."""
+
+    MARKET = "MARKET"  # condition id
+    GROUP = "GROUP"  # neg-risk group, else event, else `market:<condition id>`
+    CATEGORY = "CATEGORY"
+    WHALE = "WHALE"  # the copied wallet (lower case)
+    WHALE_POSITION = "WPOS"  # `<token id>#<wallet>`: the cost a whale's copies put into one position
+
+
+@dataclass(frozen=True)
+class Cap:
+    """One exposure cap a reservation must fit: reject unless the scope's exposure <= `threshold`."""
+
+    label: str
+    scope: Scope
+    name: str
+    threshold: Decimal
+    reason: Reason
+
+
+class ReservationRecord(TypedDict):
+    """What a reservation keeps: its amount and scopes (a release gives back from them) and the stop at entry."""
+
+    amount: Decimal
+    condition_id: str
+    risk_group: str
+    category: str
+    wallet: str
+    stop_loss: Decimal | None
+
+
 @dataclass(frozen=True)
 class ReservationRequest:
     """A BUY's reservation with the condition thresholds the store will write (each rejects when exceeded)."""
@@ -105,6 +138,31 @@ class ReservationRequest:
     open_orders_threshold: int = 0  # reject unless open orders <= this
     rate_threshold: int = 0  # reject unless orders approved this minute <= this
     stop_loss: Decimal = ZERO  # recorded on the reservation and the position (the stop at entry)
+
+    @property
+    def risk_group(self) -> str:
+        """The group the reservation counts in (the market alone when the order names none)."""
+        return self.group or f"market:{self.condition_id}"
+
+    def caps(self) -> tuple[Cap, ...]:
+        """The market, group, category and whale caps, in the order a refusal names them."""
+        return (
+            Cap("market", Scope.MARKET, self.condition_id, self.market_threshold, Reason.MARKET_CAP),
+            Cap("group", Scope.GROUP, self.risk_group, self.group_threshold, Reason.GROUP_CAP),
+            Cap("category", Scope.CATEGORY, self.category, self.category_threshold, Reason.CATEGORY_CAP),
+            Cap("whale", Scope.WHALE, self.wallet, self.whale_threshold, Reason.WHALE_CAP),
+        )
+
+    def recorded(self) -> ReservationRecord:
+        """What the reservation keeps (`ReservationRecord`)."""
+        return {
+            "amount": self.amount,
+            "condition_id": self.condition_id,
+            "risk_group": self.risk_group,
+            "category": self.category,
+            "wallet": self.wallet,
+            "stop_loss": self.stop_loss or None,
+        }
 
 
 def _cap_breach(amount: Decimal, limits: RiskLimits) -> tuple[Reason, str, Decimal] | None:

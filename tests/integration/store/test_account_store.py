@@ -11,8 +11,8 @@ import pytest
 
 from copytrader.model import ExecutionResult, ExecutionStatus, OutcomeToken, Side, SizedOrder
 from copytrader.reasons import Reason
-from copytrader.risk.changes import AccountDelta, Changes, Scope
-from copytrader.risk.rules import breaker_floor, drawdown_floor, screen
+from copytrader.risk.changes import AccountDelta, Changes
+from copytrader.risk.rules import Scope, breaker_floor, drawdown_floor, screen
 from copytrader.runtime.alerts import NoAlerts
 from copytrader.settings import RiskLimits
 from copytrader.store.account import AccountStore

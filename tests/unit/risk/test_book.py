@@ -14,8 +14,8 @@ from copytrader.model import ExecutionStatus, Side
 from copytrader.reasons import Reason
 from copytrader.risk import changes
 from copytrader.risk.book import AccountBook
-from copytrader.risk.changes import AccountDelta, Changes, Holding, Scope
-from copytrader.risk.rules import ReservationRequest, breaker_floor, drawdown_floor, screen
+from copytrader.risk.changes import AccountDelta, Changes, Holding
+from copytrader.risk.rules import ReservationRequest, Scope, breaker_floor, drawdown_floor, screen
 from copytrader.settings import RiskLimits
 from tests.support import builders as b
 

@@ -18,8 +18,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist
 
 from copytrader.money import ZERO
-from copytrader.risk.changes import Scope
-from copytrader.risk.rules import utc_day
+from copytrader.risk.rules import Scope, utc_day
 from copytrader.store.conditional import put_if_absent, update_if
 from copytrader.store.tables import RiskStateModel, _region
 

@@ -11,8 +11,7 @@ from pynamodb.exceptions import DoesNotExist
 from copytrader.model import PortfolioState
 from copytrader.money import ZERO
 from copytrader.risk.affordability import Exposures
-from copytrader.risk.changes import Scope
-from copytrader.risk.rules import scopes, utc_day, utc_minute
+from copytrader.risk.rules import Scope, scopes, utc_day, utc_minute
 from copytrader.store.account.items import BREAKER_CLOSED, BREAKER_OPEN, AccountItems
 from copytrader.store.tables import RiskStateModel
 

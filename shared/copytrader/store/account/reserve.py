@@ -22,8 +22,7 @@ from pynamodb.transactions import TransactWrite
 from copytrader.model import RiskDecision
 from copytrader.money import ZERO
 from copytrader.reasons import Reason
-from copytrader.risk.changes import Scope
-from copytrader.risk.rules import ReservationRequest, utc_minute
+from copytrader.risk.rules import ReservationRequest, Scope, utc_minute
 from copytrader.store.account.items import BREAKER_OPEN, RATE_TTL, RESERVATION_TTL, AccountItems
 from copytrader.store.tables import RiskStateModel
 from copytrader.store.transactions import CONDITION_FAILED, cancellation_codes, run_transaction
@@ -32,12 +31,6 @@ R = RiskStateModel
 # the items of a reservation in the order pynamodb sends them (condition checks, puts, updates), which is the
 # order of the cancellation reasons DynamoDB returns
 _RESERVE_ITEMS = ("day", "reservation", "account", "market", "group", "category", "whale", "rate")
-_CAP_REASONS = {
-    "market": Reason.MARKET_CAP,
-    "group": Reason.GROUP_CAP,
-    "category": Reason.CATEGORY_CAP,
-    "whale": Reason.WHALE_CAP,
-}
 
 
 class Reservations:
@@ -54,7 +47,6 @@ class Reservations:
         items.day_item(now)
         amount = request.amount
         minute = request.minute or utc_minute(now)
-        group = request.group or f"market:{request.condition_id}"
 
         def exposure_update(tx: TransactWrite, scope: Scope, name: str, threshold: Decimal) -> None:
             named = R.condition_id.set(name) if scope is Scope.MARKET else R.scope.set(name)
@@ -72,12 +64,7 @@ class Reservations:
             tx.save(
                 R(
                     pk=items.reservation_key(request.key),
-                    amount=amount,
-                    condition_id=request.condition_id,
-                    risk_group=group,
-                    category=request.category,
-                    wallet=request.wallet,
-                    stop_loss=request.stop_loss or None,
+                    **request.recorded(),
                     settled=False,
                     updated_at=now,
                     expires_at=now + RESERVATION_TTL,
@@ -99,10 +86,8 @@ class Reservations:
                 & (R.kill_switch.does_not_exist() | (R.kill_switch == False))  # noqa: E712
                 & (R.drawdown_halt.does_not_exist() | (R.drawdown_halt == False)),  # noqa: E712
             )
-            exposure_update(tx, Scope.MARKET, request.condition_id, request.market_threshold)
-            exposure_update(tx, Scope.GROUP, group, request.group_threshold)
-            exposure_update(tx, Scope.CATEGORY, request.category, request.category_threshold)
-            exposure_update(tx, Scope.WHALE, request.wallet, request.whale_threshold)
+            for cap in request.caps():  # market, group, category, whale
+                exposure_update(tx, cap.scope, cap.name, cap.threshold)
             tx.update(
                 R(pk=items.rate_key(minute)),
                 actions=[R.order_count.add(1), R.updated_at.set(now), R.expires_at.set(now + RATE_TTL)],
@@ -137,9 +122,9 @@ class Reservations:
             return self._explain_account(request, rejected)
         if "rate" in failed:
             return rejected(Reason.ORDER_RATE_LIMIT, f"{request.rate_threshold + 1} orders already in {request.minute}")
-        for name in ("market", "group", "category", "whale"):
-            if name in failed:
-                return rejected(_CAP_REASONS[name], f"{name} exposure + {request.amount:.2f} exceeds the {name} cap")
+        for cap in request.caps():
+            if cap.label in failed:
+                return rejected(cap.reason, f"{cap.label} exposure + {request.amount:.2f} exceeds the {cap.label} cap")
         raise exc
 
     def _explain_account(

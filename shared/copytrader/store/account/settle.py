@@ -26,8 +26,8 @@ from pynamodb.transactions import TransactWrite
 from copytrader.model import ExecutionResult, Market, Side, SizedOrder
 from copytrader.money import ZERO
 from copytrader.risk import changes
-from copytrader.risk.changes import Changes, Holding, Redemption, Scope
-from copytrader.risk.rules import utc_day
+from copytrader.risk.changes import Changes, Holding, Redemption
+from copytrader.risk.rules import Scope, utc_day
 from copytrader.store.account.items import AccountItems
 from copytrader.store.positions import Positions
 from copytrader.store.tables import LedgerEntryModel, PositionModel, RiskStateModel
@@ -184,14 +184,7 @@ class Settlements:
         reservation = self.items.reservation(idempotency_key)
         if reservation is None or reservation.settled:
             return False
-        settled = changes.release(
-            idempotency_key,
-            condition_id,
-            amount,
-            risk_group=reservation.risk_group,
-            category=reservation.category,
-            wallet=reservation.wallet,
-        )
+        settled = changes.release(idempotency_key, condition_id, amount, reservation)
         try:
             self.commit(settled, now)
         except TransactWriteError as exc:

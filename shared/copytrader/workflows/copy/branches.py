@@ -1,5 +1,5 @@
 """Where each copy ends in the state machine: the one mapping from reason code (or execution status) to a named
-branch of `statemachines/copy_pipeline.asl.json`.
+branch of `workflows/copy/definition.asl.json`.
 
 A copy stops at the first step that says no (score: SKIP, size: SKIP, risk_check: not approved). The ASL then
 records `$.stopped = {step, reason, detail}` (a Pass state per step) and one Choice, `WhyStopped`, routes on
@@ -10,7 +10,7 @@ and the step's handler counts it (`<step>_unrouted_reason`) next to its `<step>_
 An order that reached the venue ends in the branch of its execution status (`ExecutionOutcome` on
 `$.result.status`); the execute reasons travel inside `$.result` and are listed in `EXECUTION_REASONS`.
 
-`tests/unit/test_statemachine.py` checks that the ASL routes every reason here exactly once and that every
+`tests/unit/workflows/copy/test_definition.py` checks that the ASL routes every reason here exactly once and that every
 `Reason` is either here or in `EXECUTION_REASONS`; `why_stopped_choices()` prints the rules to paste.
 
 This module imports only the reason enum: handlers on the hot path import it.

@@ -1,4 +1,4 @@
-"""The plan and the records of one daily scoring run (`statemachines/scoring.asl.json`), without I/O.
+"""The plan and the records of one daily scoring run (`workflows/scoring/definition.asl.json`), without I/O.
 
     Discover ──> runs/<run>/items.json ──> Distributed Map: Evidence per batch ──> Select
       candidates       pre-batched wallets        stage 1, written to S3 by the child      stage 2

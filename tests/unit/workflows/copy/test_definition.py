@@ -66,7 +66,7 @@ def test_every_reason_has_a_branch_or_travels_in_the_execution_result():
     assert unrouted == [], (
         f"Reason codes with no branch: {unrouted}. Map each in copytrader.workflows.copy.branches.STOP_BRANCHES "
         "(or EXECUTION_REASONS if only execute returns it), then add its rule to WhyStopped in "
-        "copy_pipeline.asl.json (branches.why_stopped_choices() prints the rules)."
+        "workflows/copy/definition.asl.json (branches.why_stopped_choices() prints the rules)."
     )
     assert not set(branches.STOP_BRANCHES) & branches.EXECUTION_REASONS
 
