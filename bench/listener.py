@@ -35,8 +35,9 @@ from copytrader.sim.world import build_world
 from copytrader.store.trades import SeenTrades
 from copytrader.store.whales import Whales
 from tests.support import builders as b
+from tests.support.chain_logs import trade_logs
 from tests.support.fake_polymarket import gamma_payload
-from tests.support.rpc_server import FakeRpcNode, trade_logs
+from tests.support.rpc_server import FakeRpcNode
 from tests.support.rtds_server import RtdsServer, firehose_frames, trade_frame
 
 TRACKED = 1_000

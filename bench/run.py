@@ -115,7 +115,7 @@ def pipeline_inprocess(args: argparse.Namespace) -> list[Figure]:
         step = {name: timed(name, samples) for name, samples in step_s.items()}
         for trade in workload.trades:
             record = sqs_record(trade, world.resources.queue_arn)
-            world.clock.start(trade)
+            world.start(trade)
             started = time.perf_counter()
             states.append(run_inline(step, record))
             totals.append(time.perf_counter() - started)
@@ -142,7 +142,7 @@ def pipeline_local_sfn(args: argparse.Namespace) -> list[Figure]:
         sqs, sfn = aws.client("sqs"), aws.client("stepfunctions")
         publisher, pipe = TradePublisher(sqs, resources.queue_url), LocalPipe(resources, sqs, sfn)
         for trade in workload.trades:
-            world.clock.start(trade)
+            world.start(trade)
             started = time.perf_counter()
             report = publisher.publish([trade])
             ran = pipe.drain()

@@ -13,7 +13,7 @@ import random
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +23,7 @@ from copytrader.model import Market, OrderBook, WhaleProfile, WhaleTrade
 from copytrader.settings import load_settings
 from copytrader.workflows import wiring
 from tests.support import builders as b
+from tests.support.clock import Clock
 from tests.support.fake_polymarket import FakePolymarket, fake_polymarket
 
 TICK = Decimal("0.01")
@@ -112,25 +113,16 @@ def stop_reason(state: dict[str, Any]) -> str | None:
     return None
 
 
-class Clock:
-    """The pipeline's clock: simulated time, set per trade."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def start(self, trade: WhaleTrade) -> None:
-        self.now = trade.detected_at + PIPELINE_DELAY
-
-
 @dataclass(frozen=True)
 class World:
     aws: LocalAws
     polymarket: FakePolymarket
-    clock: Clock
+    clock: Clock  # the pipeline's clock: simulated time, set per trade (`start`)
     deps: wiring.Deps
+
+    def start(self, trade: WhaleTrade) -> None:
+        """The pipeline picks `trade` up PIPELINE_DELAY after it was detected."""
+        self.clock.now = trade.detected_at + PIPELINE_DELAY
 
     @property
     def resources(self) -> LocalResources:

@@ -7,7 +7,6 @@ resources created again (`LocalAws.reset`, ~5 ms for the wipe).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,18 +14,10 @@ import pytest
 from copytrader.local.aws import LocalAws
 from copytrader.settings import load_settings
 from copytrader.workflows import wiring
-from tests.support.builders import T0
+from tests.support.clock import Clock
 from tests.support.fake_polymarket import FakePolymarket, fake_polymarket
 
 pytestmark = pytest.mark.integration
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +40,7 @@ def polymarket() -> Iterator[FakePolymarket]:
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock(T0)
+    return Clock()  # reads T0 until a test sets or advances it
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from copytrader.model import (
+    CopySignal,
+    Decision,
     ExecutionResult,
     ExecutionStatus,
     Level,
@@ -108,6 +110,29 @@ def trade(
         source=Source.SIM,
         detected_at=at + timedelta(seconds=latency_s),
     )
+
+
+def copy_signal(
+    m: Market,
+    t: WhaleTrade,
+    book: OrderBook,
+    whale: WhaleProfile,
+    *,
+    held_shares: Decimal | str = Decimal(0),
+    **overrides: Any,
+) -> CopySignal:
+    """The score step's COPY of `t`, decided a second after it was detected; `book` is moved onto `t`'s token."""
+    fields: dict[str, Any] = {
+        "action": Decision.COPY,
+        "trade": t,
+        "market": m,
+        "book": book.model_copy(update={"token_id": t.token_id}),
+        "whale": whale,
+        "held_shares": Decimal(held_shares),
+        "decided_at": t.detected_at + timedelta(seconds=1),
+    }
+    fields.update(overrides)
+    return CopySignal(**fields)
 
 
 def sized_order(

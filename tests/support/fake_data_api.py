@@ -18,22 +18,20 @@ A limit or offset out of bounds answers 400 with the documented error object; so
 
 Faults: `fail(path, status, headers, times, when)` queues answers served before the real ones (429 with
 `Retry-After`, 503, ...), to every request of the path or only to those whose query matches `when`. Every
-request is recorded (`requests`: path and decoded query) for assertions. `VirtualTime` drives the client's
-limiters and retry waits, so a `Retry-After: 7` costs no real time.
+request is recorded (`requests`: path and decoded query) for assertions. A `tests.support.clock.Clock` drives the
+client's limiters and retry waits, so a `Retry-After: 7` costs no real time. The rows it serves are built with
+`tests.support.data_api_rows`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import bisect
-import hashlib
 import json
 import threading
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -53,184 +51,6 @@ LIMITS = {"/data/activity": 500, "/data/positions": 500, "/data/closed-positions
 MAX_OFFSET = 10_000
 TRADES_MAX_LIMIT = 10_000
 GAMMA_DEFAULT_LIMIT = 20
-T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
-EPOCH0 = int(T0.timestamp())
-
-
-def hex_of(label: str, nbytes: int) -> str:
-    return "0x" + hashlib.sha256(label.encode()).hexdigest()[: nbytes * 2]
-
-
-def token_of(label: str) -> str:
-    return str(int(hashlib.sha256(label.encode()).hexdigest(), 16))[:77]
-
-
-# ------------------------------------------------------------------------------------------- documented rows
-
-
-def trade_row(
-    wallet: str,
-    timestamp: int,
-    n: int = 0,
-    *,
-    condition_id: str | None = None,
-    asset: str | None = None,
-    side: str = "BUY",
-    size: float = 100.0,
-    price: float = 0.42,
-    outcome_index: int = 0,
-    tx: str | None = None,
-) -> dict[str, Any]:
-    """A v1 `/trades` row with every documented field in the documented order (values made up)."""
-    condition_id = condition_id or hex_of("condition:default", 32)
-    return {
-        "proxyWallet": wallet,
-        "side": side,
-        "asset": asset or token_of(f"{condition_id}:{outcome_index}"),
-        "conditionId": condition_id,
-        "size": size,
-        "price": price,
-        "timestamp": timestamp,
-        "title": "Will it happen?",
-        "slug": "will-it-happen",
-        "icon": "",
-        "eventSlug": "it",
-        "outcome": "Yes" if outcome_index == 0 else "No",
-        "outcomeIndex": outcome_index,
-        "name": "",
-        "pseudonym": "",
-        "bio": "",
-        "profileImage": "",
-        "profileImageOptimized": "",
-        "transactionHash": tx or hex_of(f"tx:{wallet}:{timestamp}:{n}", 32),
-    }
-
-
-def activity_row(wallet: str, timestamp: int, n: int = 0, *, kind: str = "TRADE", usdc: float = 42.0) -> dict[str, Any]:
-    """A v1 `/activity` row (documented fields; values made up)."""
-    condition_id = hex_of("condition:default", 32)
-    trade = kind == "TRADE"
-    return {
-        "proxyWallet": wallet,
-        "timestamp": timestamp,
-        "conditionId": condition_id,
-        "type": kind,
-        "size": 100.0,
-        "usdcSize": usdc,
-        "transactionHash": hex_of(f"activity:{wallet}:{timestamp}:{n}", 32),
-        "price": 0.42 if trade else 0,
-        "asset": token_of(f"{condition_id}:0") if trade else "",
-        "side": "BUY" if trade else "",
-        "outcomeIndex": 0 if trade else 999,
-        "title": "Will it happen?",
-        "slug": "will-it-happen",
-        "icon": "",
-        "eventSlug": "it",
-        "outcome": "Yes" if trade else "",
-        "name": "",
-        "pseudonym": "",
-        "bio": "",
-        "profileImage": "",
-        "profileImageOptimized": "",
-    }
-
-
-def position_row(wallet: str, n: int, *, closed: bool = False, timestamp: int = 0) -> dict[str, Any]:
-    """A `/positions` row (or, with `closed`, a `/closed-positions` row) with the documented fields."""
-    condition_id = hex_of(f"condition:position:{n}", 32)
-    row: dict[str, Any] = {
-        "proxyWallet": wallet,
-        "asset": token_of(f"{condition_id}:0"),
-        "conditionId": condition_id,
-        "size": 0.0 if closed else 150.5,
-        "avgPrice": 0.55,
-        "initialValue": 82.775,
-        "currentValue": 90.3,
-        "cashPnl": 7.525,
-        "percentPnl": 9.09,
-        "totalBought": 150.5,
-        "realizedPnl": 5.0 if closed else 0.0,
-        "percentRealizedPnl": 11.11 if closed else 0.0,
-        "curPrice": 0.6,
-        "redeemable": False,
-        "mergeable": False,
-        "title": f"Market {n}",
-        "slug": f"market-{n}",
-        "icon": "",
-        "eventSlug": f"event-{n}",
-        "outcome": "Yes",
-        "outcomeIndex": 0,
-        "oppositeOutcome": "No",
-        "oppositeAsset": token_of(f"{condition_id}:1"),
-        "endDate": "2026-12-31T00:00:00Z",
-        "negativeRisk": False,
-    }
-    if closed:
-        row["timestamp"] = timestamp
-    return row
-
-
-def leaderboard_row(rank: int, wallet: str, pnl: float, vol: float, name: str = "") -> dict[str, Any]:
-    """A `/v1/leaderboard` row: `rank` is a string, as documented."""
-    return {
-        "rank": str(rank),
-        "proxyWallet": wallet,
-        "userName": name,
-        "vol": vol,
-        "pnl": pnl,
-        "profileImage": "",
-        "xUsername": "",
-        "verifiedBadge": False,
-    }
-
-
-def gamma_market(condition_id: str, *, closed: bool = False, prices: Sequence[str] = ("0.5", "0.5")) -> dict[str, Any]:
-    """A Gamma market object with the real field names and JSON-in-string encodings (values made up)."""
-    return {
-        "id": str(int(condition_id[2:12], 16)),
-        "question": f"Market {condition_id[:10]}?",
-        "conditionId": condition_id,
-        "slug": f"market-{condition_id[2:10]}",
-        "endDate": "2026-12-31T00:00:00Z",
-        "outcomes": json.dumps(["Yes", "No"]),
-        "outcomePrices": json.dumps(list(prices)),
-        "clobTokenIds": json.dumps([token_of(f"{condition_id}:0"), token_of(f"{condition_id}:1")]),
-        "active": True,
-        "closed": closed,
-        "acceptingOrders": not closed,
-        "orderPriceMinTickSize": 0.01,
-        "orderMinSize": 5,
-        "negRisk": False,
-        "feesEnabled": False,
-        "umaResolutionStatus": "resolved" if closed else None,
-        "events": [{"id": "1", "slug": "event", "title": "Event"}],
-    }
-
-
-# ------------------------------------------------------------------------------------------- virtual time
-
-
-class VirtualTime:
-    """A monotonic clock, a wall clock and a sleep that only move when `sleep` is awaited (or `advance`)."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.start = start
-        self.elapsed = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.elapsed
-
-    def now(self) -> datetime:
-        return self.start + timedelta(seconds=self.elapsed)
-
-    def advance(self, delta: timedelta) -> None:
-        self.elapsed += delta.total_seconds()
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.elapsed += max(seconds, 0.0)
-        await asyncio.sleep(0)
 
 
 # ----------------------------------------------------------------------------------------------- the fake

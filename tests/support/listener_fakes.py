@@ -1,15 +1,14 @@
-"""Fakes shared by the listener unit tests: Data API rows, a virtual clock, a Data API on httpx.MockTransport,
-and in-memory claims, publisher and sink."""
+"""Fakes shared by the listener unit tests: Data API rows, a Data API on httpx.MockTransport (its client runs on
+a `tests.support.clock.Clock`), and in-memory claims, publisher and sink."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -20,8 +19,9 @@ from copytrader.model import WhaleTrade
 from copytrader.polymarket.data_api.client import DataApiClient
 from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
 from copytrader.polymarket.data_api.rows import parse_trade_row
+from tests.support.builders import T0
+from tests.support.clock import Clock
 
-T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 EPOCH0 = int(T0.timestamp())
 
 
@@ -96,26 +96,6 @@ def trade(n: int) -> WhaleTrade:
     return parsed
 
 
-class VirtualClock:
-    """Monotonic seconds and a wall clock that move only when a fake `sleep` is awaited."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self.start = start
-        self.elapsed = 0.0
-        self.sleeps: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.elapsed
-
-    def wall(self) -> datetime:
-        return self.start + timedelta(seconds=self.elapsed)
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.elapsed += max(seconds, 0.0)
-        await asyncio.sleep(0)
-
-
 @dataclass
 class FakeDataApi:
     """`GET /trades` over rows held newest first; `responders` can script failures per request number."""
@@ -139,10 +119,10 @@ class FakeDataApi:
         offset, limit = int(params.get("offset", 0)), int(params.get("limit", 100))
         return httpx.Response(200, content=json.dumps(rows[offset : offset + limit]).encode())
 
-    def client(self, clock: VirtualClock, limiter: SlidingWindowLimiter | None = None, **kwargs: Any) -> DataApiClient:
+    def client(self, clock: Clock, limiter: SlidingWindowLimiter | None = None, **kwargs: Any) -> DataApiClient:
         http = httpx.AsyncClient(base_url="https://data-api.test", transport=httpx.MockTransport(self.handler))
         limiter = limiter or SlidingWindowLimiter(10_000, 10.0, clock=clock.monotonic, sleep=clock.sleep)
-        return DataApiClient(http, limiter, wall=clock.wall, sleep=clock.sleep, jitter=lambda: 0.0, **kwargs)
+        return DataApiClient(http, limiter, wall=clock, sleep=clock.sleep, jitter=lambda: 0.0, **kwargs)
 
 
 class FakeClaims:

@@ -11,7 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from copytrader.sim import SimConfig, SimWorld, build_world
-from tests.support.fake_data_api import FakeDataApi, leaderboard_row
+from tests.support.data_api_rows import leaderboard_row
+from tests.support.fake_data_api import FakeDataApi
 
 # A small world where the scorer selects several skilled wallets and nobody else (checked by the tests that use it).
 SCORING_WORLD = SimConfig(

@@ -1,6 +1,7 @@
 import json
 
 from copytrader.cli import main
+from tests.support import builders as b
 
 
 def test_risk_commands_flip_the_kill_switch_and_show_state(aws, capsys):
@@ -49,7 +50,6 @@ def test_risk_reset_breaker_reopens_buys_after_a_tripped_day(aws, capsys):
     from datetime import UTC, datetime
     from decimal import Decimal
 
-    from copytrader.model import Side, SizedOrder
     from copytrader.reasons import Reason
     from copytrader.risk.rules import screen, utc_day
     from copytrader.settings import RiskLimits
@@ -63,16 +63,7 @@ def test_risk_reset_breaker_reopens_buys_after_a_tripped_day(aws, capsys):
     store.items.day_item(now)
     R.get(store.items.day_key(utc_day(now))).update(actions=[R.day_realized_pnl.set(Decimal(-60))])
     assert store.breakers.trip_breaker_if_needed(now, lambda equity: Decimal("-0.05") * equity)
-    order = SizedOrder(
-        action="PLACE",
-        idempotency_key="k1",
-        token_id="1",
-        condition_id="0x" + "ab" * 32,
-        side=Side.BUY,
-        shares=Decimal(10),
-        limit_price=Decimal("0.5"),
-        max_cost=Decimal(5),
-    )
+    order = b.sized_order("k1", shares="10", limit_price="0.5", max_cost="5")  # a 5 pUSD BUY
     assert store.reservations.reserve(screen(order, RiskLimits(), now), now).reason is Reason.BREAKER_OPEN
 
     # WHEN the operator resets it, THEN the printed state says closed and a BUY is reserved again

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from copytrader.discovery.run import Readers, connect
-from tests.support.fake_data_api import FakeDataApi, VirtualTime, serve
+from tests.support.clock import Clock
+from tests.support.fake_data_api import FakeDataApi, serve
 
 OverHttp = Callable[..., Any]
 
@@ -22,12 +23,12 @@ def api() -> Iterator[FakeDataApi]:
 
 
 @pytest.fixture
-def time() -> VirtualTime:
-    return VirtualTime()
+def time() -> Clock:
+    return Clock()
 
 
 @pytest.fixture
-def over_http(api: FakeDataApi, time: VirtualTime) -> OverHttp:
+def over_http(api: FakeDataApi, time: Clock) -> OverHttp:
     """`over_http(work, **connect_options)`: run `work(readers)` against the loopback server, the virtual
     clock driving the limiters and the retry waits."""
 

@@ -18,18 +18,17 @@ from copytrader.cli import main
 from copytrader.model import WhaleTrade
 from copytrader.polymarket.data_api.rows import RejectReason, RowReject, parse_trade_row
 from copytrader.polymarket.gamma import market_from_gamma
-from tests.support.fake_data_api import (
+from tests.support.builders import T0
+from tests.support.data_api_rows import (
     EPOCH0,
-    T0,
-    FakeDataApi,
     activity_row,
     gamma_market,
     hex_of,
     leaderboard_row,
     position_row,
-    serve,
     trade_row,
 )
+from tests.support.fake_data_api import FakeDataApi, serve
 from tests.support.handbook import data_file, load_json
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

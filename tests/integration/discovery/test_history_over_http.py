@@ -18,16 +18,9 @@ from copytrader.discovery.histories import HistoryPlan, WalletHistories
 from copytrader.discovery.paging import Completion
 from copytrader.discovery.rows import trade_identity
 from copytrader.discovery.run import FetchPlan, Readers, run_fetch
-from tests.support.fake_data_api import (
-    EPOCH0,
-    FakeDataApi,
-    VirtualTime,
-    activity_row,
-    gamma_market,
-    hex_of,
-    leaderboard_row,
-    trade_row,
-)
+from tests.support.clock import Clock
+from tests.support.data_api_rows import EPOCH0, activity_row, gamma_market, hex_of, leaderboard_row, trade_row
+from tests.support.fake_data_api import FakeDataApi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -52,7 +45,7 @@ def test_a_history_deeper_than_the_offset_bound_is_read_whole_in_end_windows(api
 
     # WHEN the wallet's trades are read
     plan = HistoryPlan((Endpoint.TRADES,))
-    history = over_http(lambda r: WalletHistories(r.data_api, plan, now=lambda: EPOCH0_DT).fetch(WHALE))
+    history = over_http(lambda r: WalletHistories(r.data_api, plan, now=Clock()).fetch(WHALE))
 
     # THEN every fill once, newest first, complete; windows were used and no offset went past the bound
     part = history.parts[Endpoint.TRADES]
@@ -69,9 +62,7 @@ def test_a_history_deeper_than_the_offset_bound_is_read_whole_in_end_windows(api
     assert len(asked) == part.requests <= 30
 
 
-def test_429_with_retry_after_and_503_are_answered_over_the_wire(
-    api: FakeDataApi, over_http: Any, time: VirtualTime
-) -> None:
+def test_429_with_retry_after_and_503_are_answered_over_the_wire(api: FakeDataApi, over_http: Any, time: Clock) -> None:
     # GIVEN a throttled then unavailable `/trades` and a failing `/activity`
     api.add_trades(deep_history(30))
     api.activity[WHALE] = [activity_row(WHALE, EPOCH0 + i, n=i) for i in range(3)]
@@ -81,7 +72,7 @@ def test_429_with_retry_after_and_503_are_answered_over_the_wire(
     plan = HistoryPlan((Endpoint.TRADES, Endpoint.ACTIVITY))
 
     # WHEN read
-    history = over_http(lambda r: WalletHistories(r.data_api, plan, now=time.now).fetch(WHALE))
+    history = over_http(lambda r: WalletHistories(r.data_api, plan, now=time).fetch(WHALE))
 
     # THEN the trades arrived after waiting the server's 3 s and a backoff; the activity is reported failed
     assert history.parts[Endpoint.TRADES].complete and len(history.trades) == 30
@@ -95,7 +86,7 @@ def test_429_with_retry_after_and_503_are_answered_over_the_wire(
 
 
 def test_a_daily_refresh_asks_only_for_the_new_pages(
-    api: FakeDataApi, over_http: Any, time: VirtualTime, tmp_path: Path
+    api: FakeDataApi, over_http: Any, time: Clock, tmp_path: Path
 ) -> None:
     # GIVEN a discovered whale with 3,000 fills a minute apart in four markets (two resolved), a cache on disk
     api.add_trades([trade_row(WHALE, EPOCH0 + 60 * i, n=i, condition_id=CONDITIONS[i % 4]) for i in range(3000)])
@@ -109,7 +100,7 @@ def test_a_daily_refresh_asks_only_for_the_new_pages(
 
     def fetch(readers: Readers) -> Any:
         cache = DiscoveryCache(SqliteCacheStore(tmp_path / "cache.sqlite3"))
-        return run_fetch(plan, readers, cache=cache, now=time.now)
+        return run_fetch(plan, readers, cache=cache, now=time)
 
     first = over_http(fetch)
     first_requests = {path: len(api.requests_to(path)) for path in ("/data/trades", "/gamma/markets")}
@@ -132,6 +123,3 @@ def test_a_daily_refresh_asks_only_for_the_new_pages(
     assert second.markets.from_cache == 2 and len(second.markets.found) == 4
     assert len(api.requests_to("/data/v1/leaderboard")) == 1
     assert first.discovery is not None and [c.wallet for c in first.discovery.candidates] == [WHALE]
-
-
-EPOCH0_DT = VirtualTime().now()

@@ -15,7 +15,9 @@ from copytrader.discovery.endpoints import Endpoint
 from copytrader.discovery.histories import HistoryPlan
 from copytrader.discovery.run import FetchPlan, Readers, run_fetch
 from copytrader.local.aws import LocalAws
-from tests.support.fake_data_api import EPOCH0, FakeDataApi, VirtualTime, gamma_market, hex_of, position_row, trade_row
+from tests.support.clock import Clock
+from tests.support.data_api_rows import EPOCH0, gamma_market, hex_of, position_row, trade_row
+from tests.support.fake_data_api import FakeDataApi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -40,7 +42,7 @@ def test_objects_live_under_the_prefix_and_missing_keys_read_as_none(s3_store: S
 
 
 def test_a_refresh_through_s3_reads_only_what_is_new(
-    s3_store: S3CacheStore, api: FakeDataApi, over_http: Any, time: VirtualTime
+    s3_store: S3CacheStore, api: FakeDataApi, over_http: Any, time: Clock
 ) -> None:
     # GIVEN a wallet with 50 fills in one resolved market and a position
     api.add_trades([trade_row(WHALE, EPOCH0 + 600 * i, n=i, condition_id=CONDITION) for i in range(50)])
@@ -49,7 +51,7 @@ def test_a_refresh_through_s3_reads_only_what_is_new(
     plan = FetchPlan(wallets=(WHALE,), history=HistoryPlan((Endpoint.TRADES, Endpoint.POSITIONS)))
 
     def fetch(readers: Readers) -> Any:
-        return run_fetch(plan, readers, cache=DiscoveryCache(s3_store), now=time.now)
+        return run_fetch(plan, readers, cache=DiscoveryCache(s3_store), now=time)
 
     # WHEN fetched twice, one new fill in between
     first = over_http(fetch)

@@ -16,7 +16,8 @@ from copytrader.execution.credentials import ApiCredentials, SignatureType, Venu
 from copytrader.model import ExecutionStatus, Fill, OrderType, Side, SizedOrder
 from copytrader.money import taker_fee
 from tests.support import builders as b
-from tests.support.fake_clob import CTF_EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, FakeClob, fake_clob, order_hash_and_signer
+from tests.support.clob_exchange import CTF_EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, order_hash_and_signer
+from tests.support.fake_clob import FakeClob, fake_clob
 
 pytestmark = pytest.mark.integration
 D = Decimal
@@ -43,21 +44,16 @@ def venue_for(fake: FakeClob, kind: SignatureType = SignatureType.EOA, **options
 
 
 def order(**overrides) -> SizedOrder:
+    """A FOK BUY of 15 shares of TOKEN up to 0.52, no worst-case cap (max_cost 0)."""
     fields = {
-        "action": "PLACE",
-        "idempotency_key": "copy-1",
         "token_id": TOKEN,
-        "condition_id": b.hex_id("c", 32),
-        "side": Side.BUY,
         "order_type": OrderType.FOK,
         "shares": D(15),
         "limit_price": D("0.52"),
-        "tick_size": D("0.01"),
-        "min_order_size": D(5),
+        "max_cost": D(0),
         "taker_fee_rate": D("0.05"),
     }
-    fields.update(overrides)
-    return SizedOrder(**fields)
+    return b.sized_order("copy-1", **{**fields, **overrides})
 
 
 def send(venue: ClobVenue, o: SizedOrder, at: datetime | None = None):

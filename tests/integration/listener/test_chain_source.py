@@ -30,9 +30,10 @@ from copytrader.polymarket.chain import CTF_EXCHANGE, NEG_RISK_CTF_EXCHANGE
 from copytrader.polymarket.tokens import TokenResolver, gamma_fetcher
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
+from tests.support.chain_logs import Log, order_filled_log, trade_logs
 from tests.support.listener_fakes import RecordingSink
 from tests.support.rpc_server import LOGGER as NODE_LOGGER
-from tests.support.rpc_server import FakeRpcNode, Log, order_filled_log, trade_logs
+from tests.support.rpc_server import FakeRpcNode
 from tests.support.sim_worlds import SMALL_WORLD
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -42,8 +42,9 @@ from copytrader.polymarket.data_api.client import DataApiClient
 from copytrader.polymarket.tokens import TokenResolver, gamma_fetcher
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld
+from tests.support.chain_logs import trade_logs
 from tests.support.listener_world import delivered, hours, most_active, seed_whales, trades_of
-from tests.support.rpc_server import FakeRpcNode, trade_logs
+from tests.support.rpc_server import FakeRpcNode
 from tests.support.rtds_server import RtdsServer, trade_frame
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]

@@ -13,7 +13,7 @@ from copytrader.cli import main
 from copytrader.discovery.discover import DiscoveryPlan
 from copytrader.discovery.files import read_wallets, write_document, write_records
 from copytrader.discovery.run import FetchPlan
-from tests.support.fake_data_api import hex_of
+from tests.support.data_api_rows import hex_of
 
 A, B = hex_of("wallet:a", 20), hex_of("wallet:b", 20)
 

@@ -105,8 +105,8 @@ def test_rtds_frames_one_fill_reported_twice_is_one_trade(tmp_path):
 
 
 def test_chain_logs_are_decoded_resolved_and_their_legs_summed(tmp_path, capsys):
+    from tests.support.chain_logs import trade_logs
     from tests.support.fake_polymarket import gamma_payload
-    from tests.support.rpc_server import trade_logs
 
     trade = b.trade(M, "w1", price="0.55", size="300")
     other = b.trade(b.market("unlisted"), "w2", tx="x")

@@ -1,5 +1,4 @@
 import math
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -15,7 +14,7 @@ from copytrader.copying.sizing import (
     whale_edge,
     win_probability,
 )
-from copytrader.model import CategoryRecord, CopySignal, Decision, Level, OrderBook, Side, WhaleProfile, WhaleStatus
+from copytrader.model import CategoryRecord, CopySignal, Level, OrderBook, Side, WhaleProfile, WhaleStatus
 from copytrader.money import SIZE_STEP, ZERO
 from copytrader.reasons import Reason
 from copytrader.risk.affordability import shares_within_room, worst_case_cost
@@ -65,17 +64,7 @@ def _signal(
     book: OrderBook, whale: WhaleProfile, price: str = "0.50", side: str = "BUY", held: str = "0"
 ) -> CopySignal:
     market = b.market(taker_fee_rate=D("0.04"))
-    book = book.model_copy(update={"token_id": market.tokens[0].token_id})
-    trade = b.trade(market, price=price, side=side)
-    return CopySignal(
-        action=Decision.COPY,
-        trade=trade,
-        market=market,
-        book=book,
-        whale=whale,
-        held_shares=D(held),
-        decided_at=trade.detected_at + timedelta(seconds=1),
-    )
+    return b.copy_signal(market, b.trade(market, price=price, side=side), book, whale, held_shares=held)
 
 
 def test_sizing_caps_at_max_trade_notional_and_reserves_the_worst_case():

@@ -9,7 +9,6 @@ tick grid; a SELL never sells more than we hold.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from hypothesis import HealthCheck, event, given, settings
@@ -17,7 +16,7 @@ from hypothesis import strategies as st
 
 from copytrader.copying.pricing import drift_limit_price, status_multiplier
 from copytrader.copying.sizing import category_edge, copy_win_probability, kelly_fraction, plan, size_copy, whale_edge
-from copytrader.model import CategoryRecord, CopySignal, Decision, Level, OrderBook, Side, WhaleStatus
+from copytrader.model import CategoryRecord, Level, OrderBook, Side, WhaleStatus
 from copytrader.money import SIZE_STEP, ZERO, is_on_grid
 from copytrader.reasons import Reason
 from copytrader.risk.affordability import worst_case_cost
@@ -87,16 +86,7 @@ def inputs(draw):
     )
     held = D(draw(st.integers(min_value=0, max_value=200_000))) / 1000
     room = draw(st.none() | st.integers(min_value=0, max_value=5_000_000).map(lambda c: D(c) / 1000))
-    signal = CopySignal(
-        action=Decision.COPY,
-        trade=trade,
-        market=market,
-        book=book.model_copy(update={"token_id": market.tokens[0].token_id}),
-        whale=whale,
-        held_shares=held if side == "SELL" else D(0),
-        room=room,
-        decided_at=trade.detected_at + timedelta(seconds=1),
-    )
+    signal = b.copy_signal(market, trade, book, whale, held_shares=held if side == "SELL" else D(0), room=room)
     overrides = {
         "sizing": {
             "mode": draw(st.sampled_from(["kelly", "fixed", "proportional"])),

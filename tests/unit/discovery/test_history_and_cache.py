@@ -19,7 +19,8 @@ from copytrader.discovery.leaderboard import LeaderboardQuery
 from copytrader.discovery.paging import Completion, WindowedPager
 from copytrader.discovery.rows import order_newest_first, trade_identity
 from copytrader.polymarket.data_api.rows import Row
-from tests.support.fake_data_api import EPOCH0, T0, hex_of, position_row, trade_row
+from tests.support.builders import T0
+from tests.support.data_api_rows import EPOCH0, hex_of, position_row, trade_row
 from tests.support.handbook import load_json
 
 WALLET = hex_of("wallet:whale", 20)

@@ -21,7 +21,8 @@ from copytrader.discovery.leaderboard import (
     parse_leaderboard_row,
 )
 from copytrader.polymarket.data_api.rows import RejectReason
-from tests.support.fake_data_api import T0, hex_of, leaderboard_row, trade_row
+from tests.support.builders import T0
+from tests.support.data_api_rows import hex_of, leaderboard_row, trade_row
 from tests.support.handbook import load_json
 
 A, B, C = (hex_of(f"wallet:{name}", 20) for name in "abc")

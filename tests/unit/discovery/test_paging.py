@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from copytrader.discovery.paging import FULL_HISTORY_START, Completion, PageRequest, WindowedPager
 from copytrader.discovery.rows import position_identity, trade_identity
-from tests.support.fake_data_api import EPOCH0, hex_of, trade_row
+from tests.support.data_api_rows import EPOCH0, hex_of, trade_row
 
 WALLET = hex_of("wallet:whale", 20)
 

@@ -29,10 +29,9 @@ from copytrader.discovery.run import Readers, connect
 from copytrader.errors import UpstreamError
 from copytrader.polymarket.data_api.client import DataApiClient
 from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
-from tests.support.fake_data_api import (
+from tests.support.clock import Clock
+from tests.support.data_api_rows import (
     EPOCH0,
-    FakeDataApi,
-    VirtualTime,
     activity_row,
     gamma_market,
     hex_of,
@@ -40,17 +39,18 @@ from tests.support.fake_data_api import (
     position_row,
     trade_row,
 )
+from tests.support.fake_data_api import FakeDataApi
 
 T = TypeVar("T")
 WALLET = hex_of("wallet:whale", 20)
 CONDITIONS = [hex_of(f"condition:{i}", 32) for i in range(5)]
 
 
-def run(fake: FakeDataApi, time: VirtualTime, work: Callable[[Readers], Awaitable[T]], **kwargs: Any) -> T:
+def run(fake: FakeDataApi, clock: Clock, work: Callable[[Readers], Awaitable[T]], **kwargs: Any) -> T:
     async def main() -> T:
         options: dict[str, Any] = {"jitter": lambda: 0.0, "transport": fake.transport(), **kwargs}
         async with connect(
-            "http://fake/data", "http://fake/gamma", clock=time.monotonic, sleep=time.sleep, **options
+            "http://fake/data", "http://fake/gamma", clock=clock.monotonic, sleep=clock.sleep, **options
         ) as readers:
             return await work(readers)
 
@@ -62,7 +62,7 @@ def run(fake: FakeDataApi, time: VirtualTime, work: Callable[[Readers], Awaitabl
 
 def test_history_requests_ask_for_everything_the_endpoint_documents() -> None:
     # GIVEN a wallet with taker and maker fills, activity of two types, and positions
-    fake, time = FakeDataApi(), VirtualTime()
+    fake, clock = FakeDataApi(), Clock()
     fake.add_trades([trade_row(WALLET, EPOCH0 + s, n=s) for s in range(3)])
     fake.add_trades([trade_row(WALLET, EPOCH0 + 10, n=10, side="SELL")], maker=True)
     fake.activity[WALLET] = [activity_row(WALLET, EPOCH0, kind="REDEEM"), activity_row(WALLET, EPOCH0 + 1)]
@@ -70,7 +70,7 @@ def test_history_requests_ask_for_everything_the_endpoint_documents() -> None:
     fake.closed_positions[WALLET] = [position_row(WALLET, 9, closed=True, timestamp=EPOCH0)]
 
     # WHEN the whole history is read (the wallet given in upper case)
-    history = run(fake, time, lambda r: WalletHistories(r.data_api, HistoryPlan(), now=time.now).fetch(WALLET.upper()))
+    history = run(fake, clock, lambda r: WalletHistories(r.data_api, HistoryPlan(), now=clock).fetch(WALLET.upper()))
 
     # THEN maker fills are there, every part is complete, and the requests carry the documented parameters
     assert len(history.trades) == 4 and history.trades[0]["side"] == "SELL"
@@ -99,24 +99,24 @@ def test_each_path_takes_its_own_limiter_and_the_general_one() -> None:
 
 
 def test_a_429_waits_for_retry_after_and_a_503_backs_off_then_the_read_goes_on() -> None:
-    fake, time = FakeDataApi(), VirtualTime()
+    fake, clock = FakeDataApi(), Clock()
     fake.add_trades([trade_row(WALLET, EPOCH0 + s, n=s) for s in range(3)])
     fake.fail("/data/trades", 429, {"Retry-After": "7"})
     fake.fail("/data/trades", 503)
     part = run(
-        fake, time, lambda r: WalletHistories(r.data_api, HistoryPlan((Endpoint.TRADES,)), now=time.now).fetch(WALLET)
+        fake, clock, lambda r: WalletHistories(r.data_api, HistoryPlan((Endpoint.TRADES,)), now=clock).fetch(WALLET)
     )
     assert part.complete and len(part.trades) == 3
-    assert time.sleeps[0] == 7.0 and 0 < time.sleeps[1] < 7.0  # Retry-After, then the exponential backoff
+    assert clock.sleeps[0] == 7.0 and 0 < clock.sleeps[1] < 7.0  # Retry-After, then the exponential backoff
     assert len(fake.requests_to("/data/trades")) == 3
 
 
 def test_a_request_that_keeps_failing_costs_its_part_not_the_wallet() -> None:
-    fake, time = FakeDataApi(), VirtualTime()
+    fake, clock = FakeDataApi(), Clock()
     fake.add_trades([trade_row(WALLET, EPOCH0)])
     fake.fail("/data/activity", 503, times=5)
     plan = HistoryPlan((Endpoint.TRADES, Endpoint.ACTIVITY))
-    history = run(fake, time, lambda r: WalletHistories(r.data_api, plan, now=time.now).fetch(WALLET))
+    history = run(fake, clock, lambda r: WalletHistories(r.data_api, plan, now=clock).fetch(WALLET))
     assert history.parts[Endpoint.TRADES].complete
     activity = history.parts[Endpoint.ACTIVITY]
     assert activity.completion is Completion.REQUEST_FAILED and "after 5 attempts" in activity.detail
@@ -124,7 +124,7 @@ def test_a_request_that_keeps_failing_costs_its_part_not_the_wallet() -> None:
 
 
 def test_a_body_that_is_not_a_list_is_an_upstream_error() -> None:
-    fake, time = FakeDataApi(), VirtualTime()
+    fake, clock = FakeDataApi(), Clock()
 
     fake.fail("/data/trades", 200)  # a 200 whose body is an error object
 
@@ -132,7 +132,7 @@ def test_a_body_that_is_not_a_list_is_an_upstream_error() -> None:
         with pytest.raises(UpstreamError, match="expected a JSON list"):
             await readers.data_api.rows("/trades", {"user": WALLET})
 
-    run(fake, time, work)
+    run(fake, clock, work)
 
 
 def test_page_sizes_outside_the_documented_bounds_are_refused() -> None:
@@ -147,21 +147,21 @@ def test_page_sizes_outside_the_documented_bounds_are_refused() -> None:
 
 def test_a_refresh_reads_from_the_high_water_mark_and_merges() -> None:
     # GIVEN a wallet read once into the cache
-    fake, time, cache = FakeDataApi(), VirtualTime(), DiscoveryCache(MemoryCacheStore())
+    fake, clock, cache = FakeDataApi(), Clock(), DiscoveryCache(MemoryCacheStore())
     fake.add_trades([trade_row(WALLET, EPOCH0 + 60 * s, n=s) for s in range(100)])
     plan = HistoryPlan((Endpoint.TRADES, Endpoint.POSITIONS))
     fake.positions[WALLET] = [position_row(WALLET, 1)]
 
     def fetch(readers: Readers) -> Any:
-        return WalletHistories(readers.data_api, plan, now=time.now, cache=cache).fetch(WALLET)
+        return WalletHistories(readers.data_api, plan, now=clock, cache=cache).fetch(WALLET)
 
-    first = run(fake, time, fetch)
+    first = run(fake, clock, fetch)
 
     # WHEN three new fills arrive (one of them in the past hour: the Data API published it late) and it runs again
     late = trade_row(WALLET, EPOCH0 + 60 * 99 - 600, n=1000)
     fake.add_trades([trade_row(WALLET, EPOCH0 + 60 * s, n=s) for s in (100, 101)] + [late])
     fake.requests.clear()
-    second = run(fake, time, fetch)
+    second = run(fake, clock, fetch)
 
     # THEN one request from high-water - 1 h, all 103 rows once, the snapshot read whole again
     (request,) = fake.requests_to("/data/trades")
@@ -172,11 +172,11 @@ def test_a_refresh_reads_from_the_high_water_mark_and_merges() -> None:
 
 
 def test_a_failed_refresh_is_not_cached_so_the_next_run_repeats_it() -> None:
-    fake, time, cache = FakeDataApi(), VirtualTime(), DiscoveryCache(MemoryCacheStore())
+    fake, clock, cache = FakeDataApi(), Clock(), DiscoveryCache(MemoryCacheStore())
     fake.add_trades([trade_row(WALLET, EPOCH0)])
     fake.fail("/data/trades", 400)
     plan = HistoryPlan((Endpoint.TRADES,))
-    history = run(fake, time, lambda r: WalletHistories(r.data_api, plan, now=time.now, cache=cache).fetch(WALLET))
+    history = run(fake, clock, lambda r: WalletHistories(r.data_api, plan, now=clock, cache=cache).fetch(WALLET))
     assert history.parts[Endpoint.TRADES].completion is Completion.REQUEST_FAILED
     assert cache.part(WALLET, Endpoint.TRADES) is None
 
@@ -186,7 +186,7 @@ def test_a_failed_refresh_is_not_cached_so_the_next_run_repeats_it() -> None:
 
 def test_discovery_reads_each_ranking_to_its_depth_and_caches_its_pages() -> None:
     # GIVEN a 120-row ranking (with one malformed row) and a 3-row one
-    fake, time, cache = FakeDataApi(), VirtualTime(), DiscoveryCache(MemoryCacheStore())
+    fake, clock, cache = FakeDataApi(), Clock(), DiscoveryCache(MemoryCacheStore())
     wallets = [hex_of(f"wallet:{i}", 20) for i in range(120)]
     rows: list[Any] = [leaderboard_row(i + 1, w, 1000.0 - i, 5.0) for i, w in enumerate(wallets)]
     rows[5] = {**rows[5], "proxyWallet": "nobody"}
@@ -195,14 +195,14 @@ def test_discovery_reads_each_ranking_to_its_depth_and_caches_its_pages() -> Non
     plan = DiscoveryPlan(queries=tuple(leaderboard_queries(["OVERALL"], ["MONTH", "ALL"], ["PNL"])), depth=100)
 
     def work(readers: Readers) -> Any:
-        return discover(readers.data_api, plan, now=time.now, cache=cache)
+        return discover(readers.data_api, plan, now=clock, cache=cache)
 
     # WHEN discovered twice within the hour, then once more after it
-    found = run(fake, time, work)
+    found = run(fake, clock, work)
     asked = len(fake.requests)
-    again = run(fake, time, work)
-    time.advance(timedelta(hours=1))
-    run(fake, time, work)
+    again = run(fake, clock, work)
+    clock.advance(timedelta(hours=1))
+    run(fake, clock, work)
 
     # THEN 99 + 0 new candidates, two pages and one short page asked, none the second time, all after the TTL
     assert len(found.candidates) == 99 and found.skipped == {SkipReason.MALFORMED_WALLET: 1}
@@ -216,20 +216,20 @@ def test_discovery_reads_each_ranking_to_its_depth_and_caches_its_pages() -> Non
 
 
 def test_a_failed_ranking_is_reported_and_the_others_still_count() -> None:
-    fake, time = FakeDataApi(), VirtualTime()
+    fake, clock = FakeDataApi(), Clock()
     fake.leaderboards[("OVERALL", "WEEK", "PNL")] = [leaderboard_row(1, WALLET, 10.0, 10.0)]
     fake.fail("/data/v1/leaderboard", 500, times=5, when={"timePeriod": "DAY"})
     plan = DiscoveryPlan(queries=tuple(leaderboard_queries(["OVERALL"], ["DAY", "WEEK"], ["PNL"])), depth=10)
-    found = run(fake, time, lambda r: discover(r.data_api, plan, now=time.now), attempts=5)
+    found = run(fake, clock, lambda r: discover(r.data_api, plan, now=clock), attempts=5)
     assert not found.complete and len(found.failures) == 1 and "HTTP 500 after 5 attempts" in found.failures[0]
     assert found.skipped[SkipReason.QUERY_FAILED] == 1
 
 
 def test_large_trades_ask_the_global_feed_for_cash_filtered_taker_fills() -> None:
-    fake, time = FakeDataApi(), VirtualTime()
+    fake, clock = FakeDataApi(), Clock()
     fake.add_trades([trade_row(WALLET, EPOCH0, size=5000.0, price=0.5), trade_row(hex_of("x", 20), EPOCH0, size=1.0)])
     plan = DiscoveryPlan(queries=(), large_trade_usdc=Decimal("2500"), large_trade_limit=200)
-    found = run(fake, time, lambda r: discover(r.data_api, plan, now=time.now))
+    found = run(fake, clock, lambda r: discover(r.data_api, plan, now=clock))
     (request,) = fake.requests_to("/data/trades")
     assert request["filterType"] == ["CASH"] and request["filterAmount"] == ["2500"]
     assert request["takerOnly"] == ["true"] and request["limit"] == ["200"] and "user" not in request
@@ -254,17 +254,17 @@ def test_gamma_batches_are_repeated_parameters_with_a_matching_limit() -> None:
 
 def test_lookup_finds_closed_markets_gamma_hides_reports_unknown_ones_and_caches() -> None:
     # GIVEN Gamma hiding closed markets unless asked, one resolved, one open, and one id it does not know
-    fake, time, cache = FakeDataApi(), VirtualTime(), DiscoveryCache(MemoryCacheStore())
+    fake, clock, cache = FakeDataApi(), Clock(), DiscoveryCache(MemoryCacheStore())
     fake.hide_closed_by_default = True
     wanted = sorted(CONDITIONS[:3])
     fake.markets[wanted[0]] = gamma_market(wanted[0], closed=True, prices=("1", "0"))
     fake.markets[wanted[1]] = gamma_market(wanted[1])
 
     def work(readers: Readers) -> Any:
-        return lookup_markets(readers.gamma, [*wanted, "0xbad"], cache=cache, now=time.now)
+        return lookup_markets(readers.gamma, [*wanted, "0xbad"], cache=cache, now=clock)
 
     # WHEN looked up
-    lookup = run(fake, time, work)
+    lookup = run(fake, clock, work)
 
     # THEN one request per pass (plain, closed=true, closed=false), the ids repeated; unknown reported not invented
     assert sorted(lookup.found) == wanted[:2] and lookup.missing == [wanted[2]] and lookup.complete
@@ -276,34 +276,34 @@ def test_lookup_finds_closed_markets_gamma_hides_reports_unknown_ones_and_caches
 
     # AND a later lookup takes the resolved market from the cache, and the open one too until 15 minutes pass
     fake.requests.clear()
-    run(fake, time, work)
+    run(fake, clock, work)
     assert fake.requests_to("/gamma/markets")[0]["condition_ids"] == [wanted[2]]
     fake.requests.clear()
-    time.advance(timedelta(minutes=15))
-    later = run(fake, time, work)
+    clock.advance(timedelta(minutes=15))
+    later = run(fake, clock, work)
     assert fake.requests_to("/gamma/markets")[0]["condition_ids"] == wanted[1:]
     assert later.from_cache == 1
 
 
 def test_a_failed_gamma_batch_is_reported_as_not_looked_up() -> None:
-    fake, time = FakeDataApi(), VirtualTime()
+    fake, clock = FakeDataApi(), Clock()
     fake.fail("/gamma/markets", 404)
-    lookup = run(fake, time, lambda r: lookup_markets(r.gamma, CONDITIONS[:2], now=time.now))
+    lookup = run(fake, clock, lambda r: lookup_markets(r.gamma, CONDITIONS[:2], now=clock))
     assert lookup.failed == CONDITIONS[:2] and not lookup.complete and lookup.missing == []
     assert "HTTP 404" in lookup.errors[0]
 
 
 def test_a_429_pauses_every_limiter_the_request_went_through() -> None:
     # GIVEN a request limited by its endpoint's limiter and the general one, answered 429 with Retry-After: 5
-    fake, time = FakeDataApi(), VirtualTime()
+    fake, clock = FakeDataApi(), Clock()
     fake.fail("/data/trades", 429, {"Retry-After": "5"})
-    own, general = (SlidingWindowLimiter(100, 10.0, clock=time.monotonic, sleep=time.sleep) for _ in range(2))
+    own, general = (SlidingWindowLimiter(100, 10.0, clock=clock.monotonic, sleep=clock.sleep) for _ in range(2))
     paused: list[tuple[bool, bool]] = []
 
     async def sleep(seconds: float) -> None:
-        now = time.monotonic()
+        now = clock.monotonic()
         paused.append((own.reserve(now) > 0, general.reserve(now) > 0))
-        await time.sleep(seconds)
+        await clock.sleep(seconds)
 
     async def main() -> Any:
         async with httpx.AsyncClient(base_url="http://fake/data", transport=fake.transport()) as http:
@@ -314,4 +314,4 @@ def test_a_429_pauses_every_limiter_the_request_went_through() -> None:
     assert asyncio.run(main()) == []
 
     # THEN both limiters held every request back while the client waited the 5 s
-    assert paused == [(True, True)] and time.sleeps == [5.0]
+    assert paused == [(True, True)] and clock.sleeps == [5.0]

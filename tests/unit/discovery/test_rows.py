@@ -16,7 +16,7 @@ from copytrader.discovery.rows import (
     trade_identity,
 )
 from copytrader.polymarket.data_api.rows import row_identity
-from tests.support.fake_data_api import EPOCH0, activity_row, hex_of, position_row, trade_row
+from tests.support.data_api_rows import EPOCH0, activity_row, hex_of, position_row, trade_row
 from tests.support.handbook import load_json
 
 WALLET = hex_of("wallet:whale", 20)

@@ -12,7 +12,7 @@ from eth_account.messages import encode_typed_data
 from copytrader.errors import CredentialsError, VenueRejected
 from copytrader.execution.clob_venue import build_signed_order, order_amounts, order_salt, wanted_shares
 from copytrader.execution.credentials import ApiCredentials, SignatureType, VenueCredentials, parse_credentials
-from copytrader.model import OrderType, Side, SizedOrder
+from copytrader.model import OrderType, Side
 from tests.support import builders as b
 
 D = Decimal
@@ -22,21 +22,16 @@ NEG_RISK_V2 = "0xe2222d279d744050d28e00520010520000310F59"
 
 
 def order(**overrides):
+    """A FOK BUY of 15.37 shares of TOKEN up to 0.52, no fee, no worst-case cap (max_cost 0)."""
     fields = {
-        "action": "PLACE",
-        "idempotency_key": "copy-key-1",
         "token_id": TOKEN,
-        "condition_id": b.hex_id("c", 32),
-        "side": Side.BUY,
         "order_type": OrderType.FOK,
         "shares": D("15.37"),
         "limit_price": D("0.52"),
-        "tick_size": D("0.01"),
-        "min_order_size": D(5),
+        "max_cost": D(0),
         "taker_fee_rate": D(0),
     }
-    fields.update(overrides)
-    return SizedOrder(**fields)
+    return b.sized_order("copy-key-1", **{**fields, **overrides})
 
 
 def creds(kind=SignatureType.EOA):

@@ -9,7 +9,7 @@ from copytrader.errors import VenueAmbiguous, VenueRejected
 from copytrader.execution.paper import PaperVenue
 from copytrader.execution.protocol import LedgerEntry, execute_once
 from copytrader.execution.venue import PreparedOrder, VenueOrder
-from copytrader.model import ExecutionResult, ExecutionStatus, OrderType, Side, SizedOrder
+from copytrader.model import ExecutionResult, ExecutionStatus, OrderType
 from copytrader.reasons import Reason
 from tests.support import builders as b
 
@@ -19,22 +19,16 @@ BOOK = b.book(TOKEN, bids=[("0.48", "100")], asks=[("0.50", "10"), ("0.52", "10"
 
 
 def order(**overrides):
+    """A FAK BUY of 15 shares of TOKEN up to 0.52 at a 5 % fee, reserving 10 pUSD."""
     fields = {
-        "action": "PLACE",
-        "idempotency_key": "k1",
         "token_id": TOKEN,
-        "condition_id": b.hex_id("c", 32),
-        "side": Side.BUY,
         "order_type": OrderType.FAK,
         "shares": D(15),
         "limit_price": D("0.52"),
-        "tick_size": D("0.01"),
-        "min_order_size": D(5),
-        "taker_fee_rate": D("0.05"),
         "max_cost": D(10),
+        "taker_fee_rate": D("0.05"),
     }
-    fields.update(overrides)
-    return SizedOrder(**fields)
+    return b.sized_order("k1", **{**fields, **overrides})
 
 
 def test_fak_fills_what_the_book_holds_within_the_limit():

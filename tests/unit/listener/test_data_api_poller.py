@@ -13,13 +13,13 @@ import pytest
 from copytrader.listener.data_api_poller import DataApiPoller, DataApiPollerSettings
 from copytrader.listener.high_water import HighWaterMark, InMemoryHighWaterMarks
 from copytrader.polymarket.data_api.rows import row_content_identity
+from tests.support.clock import Clock
 from tests.support.listener_fakes import (
     EPOCH0,
     OTHER_WALLET,
     WALLET,
     FakeDataApi,
     RecordingSink,
-    VirtualClock,
     hex_of,
     v1_row,
 )
@@ -29,7 +29,7 @@ SETTINGS = DataApiPollerSettings(page_size=4, poll_interval_s=1.0, initial_lookb
 
 def make(
     api: FakeDataApi,
-    clock: VirtualClock,
+    clock: Clock,
     store: InMemoryHighWaterMarks | None = None,
     attempts: int = 4,
     **overrides: Any,
@@ -39,7 +39,7 @@ def make(
         api.client(clock, attempts=attempts),
         store or InMemoryHighWaterMarks(),
         settings,
-        wall=clock.wall,
+        wall=clock,
         monotonic=clock.monotonic,
         sleep=clock.sleep,
     )
@@ -59,16 +59,16 @@ def feed(*offsets: int) -> list[dict[str, Any]]:
 
 
 def test_a_new_wallet_starts_at_the_initial_lookback_and_gets_trades_oldest_first() -> None:
-    clock = VirtualClock()  # wall = EPOCH0
+    clock = Clock()  # the wall clock reads EPOCH0
     api = FakeDataApi(rows={WALLET: feed(-200, -61, -60, -30, -1)})
     sink = RecordingSink()
     assert poll(make(api, clock), sink) == [tx(-60), tx(-30), tx(-1)]
     assert [t.timestamp.timestamp() for t in sink.accepted] == [EPOCH0 - 60, EPOCH0 - 30, EPOCH0 - 1]
-    assert all(t.detected_at == clock.wall() for t in sink.accepted)
+    assert all(t.detected_at == clock() for t in sink.accepted)
 
 
 def test_later_polls_hand_over_only_new_rows_including_late_rows_of_the_newest_second() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     rows = feed(-10, -5)
     api = FakeDataApi(rows={WALLET: rows})
     poller, sink = make(api, clock), RecordingSink()
@@ -83,7 +83,7 @@ def test_later_polls_hand_over_only_new_rows_including_late_rows_of_the_newest_s
 
 
 def test_overlap_window_picks_up_rows_indexed_late_with_older_timestamps() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     rows = feed(-10, 20)
     api = FakeDataApi(rows={WALLET: rows})
     poller, sink = make(api, clock, overlap_s=30), RecordingSink()
@@ -94,14 +94,14 @@ def test_overlap_window_picks_up_rows_indexed_late_with_older_timestamps() -> No
 
 
 def test_a_restart_resumes_from_the_checkpointed_mark_and_backfills_the_gap_across_pages() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     rows = feed(-20, -10)
     api, store = FakeDataApi(rows={WALLET: rows}), InMemoryHighWaterMarks()
     first, sink = make(api, clock, store), RecordingSink()
     assert poll(first, sink) == [tx(-20), tx(-10)]
     asyncio.run(first.checkpoint())
     rows[:0] = feed(*range(1, 11))  # ten trades while no listener ran: three pages of four
-    clock.elapsed += 3600  # an hour later: the initial lookback alone would miss all of them
+    clock.advance(3600)  # an hour later: the initial lookback alone would miss all of them
     second = make(api, clock, store)
     requests_before = len(api.requests)
     assert poll(second, sink) == [tx(n) for n in range(1, 11)]
@@ -109,7 +109,7 @@ def test_a_restart_resumes_from_the_checkpointed_mark_and_backfills_the_gap_acro
 
 
 def test_a_failed_hand_over_keeps_the_mark_so_the_next_poll_offers_the_trades_again() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     api = FakeDataApi(rows={WALLET: feed(-3, -2)})
     poller, sink = make(api, clock), RecordingSink()
     sink.fail = True
@@ -121,7 +121,7 @@ def test_a_failed_hand_over_keeps_the_mark_so_the_next_poll_offers_the_trades_ag
 
 
 def test_rejected_rows_are_counted_once_by_reason_and_wallet_mismatches_are_not_trades() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     api = FakeDataApi(
         rows={
             WALLET: [
@@ -147,7 +147,7 @@ def test_rejected_rows_are_counted_once_by_reason_and_wallet_mismatches_are_not_
 
 
 def test_legs_of_one_fill_on_one_page_become_one_trade() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     api = FakeDataApi(rows={WALLET: [v1_row(-1, size=10, price=0.5), v1_row(-1, size=30, price=0.6)]})
     poller, sink = make(api, clock), RecordingSink()
     assert poll(poller, sink) == [tx(-1)]
@@ -157,7 +157,7 @@ def test_legs_of_one_fill_on_one_page_become_one_trade() -> None:
 def test_legs_of_one_fill_split_by_a_page_boundary_still_become_one_trade() -> None:
     """Page size 4, newest first: three single fills, then the first leg of a fill end page one and its second leg
     opens page two. Deduplicating pages by the bare trade key would drop that leg (30 of the fill's 40 shares)."""
-    clock = VirtualClock()
+    clock = Clock()
     legs = [v1_row(-5, size=10, price=0.5), v1_row(-5, size=30, price=0.6)]
     api = FakeDataApi(rows={WALLET: [*feed(-2, -3, -4), *legs]})
     poller, sink = make(api, clock), RecordingSink()
@@ -178,7 +178,7 @@ class FailingStore(InMemoryHighWaterMarks):
 
 
 def test_checkpoint_saves_moved_marks_and_keeps_them_when_the_store_fails() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     store = FailingStore()
     api = FakeDataApi(rows={WALLET: feed(-1), OTHER_WALLET: []})
     poller, sink = make(api, clock, store), RecordingSink()
@@ -192,7 +192,7 @@ def test_checkpoint_saves_moved_marks_and_keeps_them_when_the_store_fails() -> N
 
 
 def test_run_polls_every_tracked_wallet_round_robin_and_survives_feed_errors() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     wallets = [hex_of(f"wallet:{i}", 20) for i in range(5)]
     api = FakeDataApi(rows={w: [] for w in wallets}, responders={3: lambda: httpx.Response(500)})
     poller = make(api, clock, attempts=1, poll_interval_s=0.5, concurrency=2)  # one failed request fails a poll
@@ -218,7 +218,7 @@ def test_run_polls_every_tracked_wallet_round_robin_and_survives_feed_errors() -
 
 
 def test_only_moved_or_new_marks_are_written_and_a_quiet_wallets_cutoff_survives_a_restart() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     rows: list[dict[str, Any]] = []
     api, store = FakeDataApi(rows={WALLET: rows}), InMemoryHighWaterMarks()
     poller, sink = make(api, clock, store), RecordingSink()
@@ -233,19 +233,19 @@ def test_only_moved_or_new_marks_are_written_and_a_quiet_wallets_cutoff_survives
     store.marks[WALLET] = saved
 
     rows.append(v1_row(600))  # the wallet trades while no listener runs; the restart comes an hour later
-    clock.elapsed += 3600
+    clock.advance(3600)
     assert poll(make(api, clock, store), sink) == [tx(600)]
 
 
 def test_the_poller_reconciles_slowly_while_a_stream_is_healthy_and_falls_back_at_full_speed() -> None:
     # GIVEN two wallets, a healthy stream, polling every 1 s as fallback and every 30 s as reconciliation
-    clock, api = VirtualClock(), FakeDataApi(rows={WALLET: [], OTHER_WALLET: []})
+    clock, api = Clock(), FakeDataApi(rows={WALLET: [], OTHER_WALLET: []})
     streams = {"down": False}
     poller = DataApiPoller(
         api.client(clock),
         InMemoryHighWaterMarks(),
         DataApiPollerSettings(**{**SETTINGS.__dict__, "reconcile_interval_s": 30.0}),
-        wall=clock.wall,
+        wall=clock,
         monotonic=clock.monotonic,
         sleep=clock.sleep,
         streams_down=lambda: streams["down"],
@@ -255,12 +255,12 @@ def test_the_poller_reconciles_slowly_while_a_stream_is_healthy_and_falls_back_a
 
     async def scenario() -> tuple[int, int]:
         task = asyncio.create_task(poller.run(sink, stop))
-        while clock.elapsed < 90:  # 90 simulated seconds with the stream healthy
+        while clock.monotonic() < 90:  # 90 simulated seconds with the stream healthy
             await asyncio.sleep(0)
         slow = poller.polls[WALLET]
         streams["down"] = True  # WHEN every stream goes down
-        mark = clock.elapsed
-        while clock.elapsed < mark + 10:
+        mark = clock.monotonic()
+        while clock.monotonic() < mark + 10:
             await asyncio.sleep(0)
         fast = poller.polls[WALLET] - slow
         stop.set()

@@ -12,7 +12,8 @@ from copytrader.listener.outbox import Outbox
 from copytrader.listener.ports import TradeSink
 from copytrader.listener.service import Listener, ListenerSettings
 from copytrader.model import WhaleTrade
-from tests.support.listener_fakes import FakeClaims, FakePublisher, VirtualClock, trade
+from tests.support.clock import Clock
+from tests.support.listener_fakes import FakeClaims, FakePublisher, trade
 
 SETTINGS = ListenerSettings(
     flush_interval_s=0.1,
@@ -62,16 +63,16 @@ class ChangingWatchList:
         return answer
 
 
-def make(source: ScriptedSource, watch: ChangingWatchList) -> tuple[Listener, FakePublisher, VirtualClock]:
-    clock, publisher = VirtualClock(), FakePublisher()
-    outbox = Outbox(FakeClaims(), publisher, wall=clock.wall, monotonic=clock.monotonic)
+def make(source: ScriptedSource, watch: ChangingWatchList) -> tuple[Listener, FakePublisher, Clock]:
+    clock, publisher = Clock(), FakePublisher()
+    outbox = Outbox(FakeClaims(), publisher, wall=clock, monotonic=clock.monotonic)
     return Listener([source], outbox, watch, SETTINGS, sleep=clock.sleep), publisher, clock
 
 
-async def run_until(listener: Listener, clock: VirtualClock, seconds: float) -> None:
+async def run_until(listener: Listener, clock: Clock, seconds: float) -> None:
     stop = asyncio.Event()
     task = asyncio.create_task(listener.run(stop))
-    while clock.elapsed < seconds and not task.done():
+    while clock.monotonic() < seconds and not task.done():
         await asyncio.sleep(0)
     stop.set()
     await task

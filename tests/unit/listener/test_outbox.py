@@ -10,12 +10,14 @@ import pytest
 
 from copytrader.listener.outbox import Outbox
 from copytrader.model import WhaleTrade
-from tests.support.listener_fakes import FakeClaims, FakePublisher, VirtualClock, trade
+from tests.support.builders import T0
+from tests.support.clock import Clock
+from tests.support.listener_fakes import FakeClaims, FakePublisher, trade
 
 
-def make(claims: FakeClaims | None = None, publisher: FakePublisher | None = None) -> tuple[Outbox, VirtualClock]:
-    clock = VirtualClock()
-    outbox = Outbox(claims or FakeClaims(), publisher or FakePublisher(), wall=clock.wall, monotonic=clock.monotonic)
+def make(claims: FakeClaims | None = None, publisher: FakePublisher | None = None) -> tuple[Outbox, Clock]:
+    clock = Clock()
+    outbox = Outbox(claims or FakeClaims(), publisher or FakePublisher(), wall=clock, monotonic=clock.monotonic)
     return outbox, clock
 
 
@@ -61,7 +63,7 @@ def test_trades_sqs_refused_go_back_to_the_front_and_are_retried_after_a_backoff
         await outbox.accept([trade(3)])
         await outbox.flush()
         assert len(publisher.calls) == 1, "backing off"
-        clock.elapsed += 1.0
+        clock.advance(1.0)
         await outbox.flush()
 
     asyncio.run(scenario())
@@ -140,13 +142,13 @@ def test_cancelling_a_source_mid_claim_does_not_drop_the_claimed_trades() -> Non
 def test_a_claim_left_unpublished_by_a_dead_process_is_republished_once() -> None:
     # GIVEN a claim made by a process that died before publishing (it is still pending in the claims store)
     claims, publisher = FakeClaims(), FakePublisher()
-    assert claims.claim(trade(7), VirtualClock().wall())
+    assert claims.claim(trade(7), T0)
     survivor, clock = make(claims=claims, publisher=publisher)
-    twin = Outbox(claims, publisher, wall=clock.wall, monotonic=clock.monotonic)
+    twin = Outbox(claims, publisher, wall=clock, monotonic=clock.monotonic)
 
     async def scenario() -> tuple[int, int, int]:
         early = await survivor.republish_stale(stale_after_s=60)  # not stale yet: the claimant may be sending
-        clock.elapsed += 61
+        clock.advance(61)
         first, second = await survivor.republish_stale(60), await twin.republish_stale(60)
         await survivor.drain()
         return early, first, second

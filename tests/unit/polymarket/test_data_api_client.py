@@ -16,7 +16,9 @@ from copytrader.polymarket.data_api import client as data_api_client
 from copytrader.polymarket.data_api.client import MAX_OFFSET, TradeFetch
 from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
 from copytrader.polymarket.data_api.rows import row_identity
-from tests.support.listener_fakes import EPOCH0, WALLET, FakeDataApi, VirtualClock, v1_row
+from tests.support.builders import T0
+from tests.support.clock import Clock
+from tests.support.listener_fakes import EPOCH0, WALLET, FakeDataApi, v1_row
 
 
 def run(coro: Any) -> Any:
@@ -27,13 +29,13 @@ def rows_newest_first(n: int, start: int = 0) -> list[dict[str, Any]]:
     return [v1_row(start + i) for i in reversed(range(n))]
 
 
-def fetch_since(api: FakeDataApi, clock: VirtualClock, floor: int, page_size: int = 5, **kwargs: Any) -> TradeFetch:
+def fetch_since(api: FakeDataApi, clock: Clock, floor: int, page_size: int = 5, **kwargs: Any) -> TradeFetch:
     client = api.client(clock, **kwargs)
     return run(client.trades_since(WALLET, is_older=lambda ts: ts < floor, page_size=page_size))
 
 
 def test_request_asks_for_maker_fills_with_a_fresh_cache_buster() -> None:
-    api, clock = FakeDataApi(), VirtualClock()
+    api, clock = FakeDataApi(), Clock()
     client = api.client(clock)
     run(client.trades_page(WALLET.upper().replace("0X", "0x"), limit=50, offset=100))
     run(client.trades_page(WALLET, limit=50))
@@ -44,7 +46,7 @@ def test_request_asks_for_maker_fills_with_a_fresh_cache_buster() -> None:
 
 
 def test_offset_and_limit_beyond_the_api_bounds_are_refused_before_sending() -> None:
-    api, clock = FakeDataApi(), VirtualClock()
+    api, clock = FakeDataApi(), Clock()
     with pytest.raises(ValueError):
         run(api.client(clock).trades_page(WALLET, limit=50, offset=MAX_OFFSET + 1))
     assert api.requests == []
@@ -57,7 +59,7 @@ def _responses(*statuses: int, headers: dict[str, str] | None = None) -> dict[in
 
 
 def test_429_waits_for_retry_after_and_pauses_the_shared_limiter() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     api = FakeDataApi(rows={WALLET: [v1_row()]}, responders=_responses(429, headers={"Retry-After": "3"}))
     limiter = SlidingWindowLimiter(10_000, 10.0, clock=clock.monotonic, sleep=clock.sleep)
     rows = run(api.client(clock, limiter=limiter).trades_page(WALLET, limit=10))
@@ -67,15 +69,15 @@ def test_429_waits_for_retry_after_and_pauses_the_shared_limiter() -> None:
 
 
 def test_retry_after_as_an_http_date_is_honoured() -> None:
-    clock = VirtualClock()
-    later = format_datetime(clock.wall() + timedelta(seconds=6), usegmt=True)
+    clock = Clock()
+    later = format_datetime(clock() + timedelta(seconds=6), usegmt=True)
     api = FakeDataApi(rows={WALLET: []}, responders=_responses(503, headers={"Retry-After": later}))
     run(api.client(clock).trades_page(WALLET, limit=10))
     assert clock.monotonic() == pytest.approx(6.0)
 
 
 def test_5xx_and_timeouts_back_off_exponentially_then_succeed() -> None:
-    clock = VirtualClock()
+    clock = Clock()
 
     def timeout() -> httpx.Response:
         raise httpx.ReadTimeout("slow")
@@ -87,7 +89,7 @@ def test_5xx_and_timeouts_back_off_exponentially_then_succeed() -> None:
 
 
 def test_persistent_failure_raises_transient_error_after_the_attempts() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     api = FakeDataApi(responders=_responses(500, 500, 500))
     with pytest.raises(TransientError, match="HTTP 500 after 3 attempts"):
         run(api.client(clock, attempts=3).trades_page(WALLET, limit=10))
@@ -105,25 +107,25 @@ def test_persistent_failure_raises_transient_error_after_the_attempts() -> None:
 def test_client_errors_and_unusable_bodies_are_upstream_errors_without_retry(response: Any) -> None:
     api = FakeDataApi(responders={0: response})
     with pytest.raises(UpstreamError):
-        run(api.client(VirtualClock()).trades_page(WALLET, limit=10))
+        run(api.client(Clock()).trades_page(WALLET, limit=10))
     assert len(api.requests) == 1
 
 
 def test_v2_envelope_is_unwrapped() -> None:
     api = FakeDataApi(responders={0: lambda: httpx.Response(200, json={"data": [v1_row()], "pagination": {}})})
-    assert run(api.client(VirtualClock()).trades_page(WALLET, limit=10)) == [v1_row()]
+    assert run(api.client(Clock()).trades_page(WALLET, limit=10)) == [v1_row()]
 
 
 def test_paging_stops_at_the_first_page_reaching_the_mark() -> None:
     api = FakeDataApi(rows={WALLET: rows_newest_first(30)})
-    fetch = fetch_since(api, VirtualClock(), floor=EPOCH0 + 22, page_size=5)
+    fetch = fetch_since(api, Clock(), floor=EPOCH0 + 22, page_size=5)
     assert fetch.requests == 2 and [r["offset"] for r in api.requests] == ["0", "5"]
     assert fetch.row_count == 10 and not fetch.truncated
 
 
 def test_paging_stops_at_a_short_page() -> None:
     api = FakeDataApi(rows={WALLET: rows_newest_first(12)})
-    fetch = fetch_since(api, VirtualClock(), floor=0, page_size=5)
+    fetch = fetch_since(api, Clock(), floor=0, page_size=5)
     assert fetch.requests == 3 and fetch.row_count == 12
 
 
@@ -137,7 +139,7 @@ def test_rows_pushed_across_a_page_boundary_by_new_trades_are_dropped() -> None:
             rows[:0] = [v1_row(101), v1_row(100)]
 
     api.before_page = two_new_trades
-    fetch = fetch_since(api, VirtualClock(), floor=0, page_size=5)
+    fetch = fetch_since(api, Clock(), floor=0, page_size=5)
     fetched = [row_identity(r) for page in fetch.pages for r in page.rows]
     assert fetch.repeated_rows == 2
     assert len(fetched) == len(set(fetched)) == 12
@@ -145,13 +147,13 @@ def test_rows_pushed_across_a_page_boundary_by_new_trades_are_dropped() -> None:
 
 
 def test_pages_record_when_they_were_received() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     api = FakeDataApi(rows={WALLET: rows_newest_first(8)})
-    api.before_page = lambda n: setattr(clock, "elapsed", clock.elapsed + 1.5)
+    api.before_page = lambda n: clock.advance(1.5)
     fetch = fetch_since(api, clock, floor=0, page_size=5)
     assert [p.received_at for p in fetch.pages] == [
-        clock.start + timedelta(seconds=1.5),
-        clock.start + timedelta(seconds=3),
+        T0 + timedelta(seconds=1.5),
+        T0 + timedelta(seconds=3),
     ]
 
 
@@ -159,7 +161,7 @@ def test_history_deeper_than_the_offset_limit_is_paged_by_end_windows(monkeypatc
     monkeypatch.setattr(data_api_client, "MAX_OFFSET", 10)  # the real bound is 10,000; the logic is the same
     rows = [v1_row(i // 2, transactionHash=v1_row(i)["transactionHash"]) for i in reversed(range(60))]  # 2 per s
     api = FakeDataApi(rows={WALLET: rows})
-    fetch = run(api.client(VirtualClock()).trades_since(WALLET, is_older=lambda ts: False, page_size=5))
+    fetch = run(api.client(Clock()).trades_since(WALLET, is_older=lambda ts: False, page_size=5))
     fetched = [row_identity(r) for page in fetch.pages for r in page.rows]
     assert sorted(fetched) == sorted(row_identity(r) for r in rows)
     assert any("end" in r for r in api.requests) and max(int(r["offset"]) for r in api.requests) <= 10
@@ -172,5 +174,5 @@ def test_a_second_holding_more_rows_than_the_offset_limit_is_reported_truncated(
     monkeypatch.setattr(data_api_client, "MAX_OFFSET", 5)
     rows = [v1_row(0, transactionHash=v1_row(i)["transactionHash"]) for i in range(40)]  # 40 fills in one second
     api = FakeDataApi(rows={WALLET: rows})
-    fetch = run(api.client(VirtualClock()).trades_since(WALLET, is_older=lambda ts: False, page_size=5))
+    fetch = run(api.client(Clock()).trades_since(WALLET, is_older=lambda ts: False, page_size=5))
     assert fetch.truncated and fetch.row_count < 40

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from copytrader.polymarket.data_api.rate_limit import TRADES_RATE_LIMIT, TRADES_RATE_WINDOW_S, SlidingWindowLimiter
-from tests.support.listener_fakes import VirtualClock
+from tests.support.clock import Clock
 
 
 def grants_for(arrivals: list[float], limit: int, window_s: float) -> list[float]:
@@ -53,7 +53,7 @@ def test_a_burst_of_600_is_spread_over_three_windows_at_full_rate() -> None:
 
 
 def test_acquire_waits_on_the_injected_clock_and_serves_tasks_in_order() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     limiter = SlidingWindowLimiter(3, 10.0, clock=clock.monotonic, sleep=clock.sleep)
     order: list[tuple[int, float]] = []
 
@@ -70,7 +70,7 @@ def test_acquire_waits_on_the_injected_clock_and_serves_tasks_in_order() -> None
 
 
 def test_pause_holds_every_request_for_the_server_retry_after() -> None:
-    clock = VirtualClock()
+    clock = Clock()
     limiter = SlidingWindowLimiter(100, 10.0, clock=clock.monotonic, sleep=clock.sleep)
     limiter.pause(7.5)
     assert limiter.reserve(0.0) == 7.5

@@ -13,6 +13,7 @@ import pytest
 
 from copytrader.errors import TransientError, UpstreamError
 from copytrader.polymarket.tokens import GammaMarket, TokenInfo, TokenResolver, gamma_fetcher
+from tests.support.clock import Clock
 
 YES, NO = "1" * 70, "2" * 70
 CONDITION = "0x" + "cc" * 32
@@ -48,14 +49,6 @@ class FakeGamma:
         return [m for m in self.markets if token_id in json.loads(m["clobTokenIds"])]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_token_resolves_to_its_condition_and_outcome_and_its_sibling_is_cached_too() -> None:
     gamma = FakeGamma([gamma_market()])
     resolver = TokenResolver(gamma)
@@ -71,14 +64,14 @@ def test_a_token_resolves_to_its_condition_and_outcome_and_its_sibling_is_cached
 
 def test_an_unknown_token_is_remembered_for_the_negative_ttl_only() -> None:
     gamma, clock = FakeGamma([]), Clock()
-    resolver = TokenResolver(gamma, negative_ttl_s=60, clock=clock)
+    resolver = TokenResolver(gamma, negative_ttl_s=60, clock=clock.monotonic)
 
     async def scenario() -> None:
         assert await resolver.resolve(YES) is None
-        clock.now = 59.9
+        clock.advance(59.9)
         assert await resolver.resolve(YES) is None
         assert gamma.calls == [YES]
-        clock.now = 60.0
+        clock.advance(0.1)  # 60 s after the miss: it has expired
         gamma.markets.append(gamma_market())  # listed since
         assert await resolver.resolve(YES) == TokenInfo(YES, CONDITION, "Yes", 0)
 

@@ -25,18 +25,7 @@ D = Decimal
 
 
 def _order(max_cost="100", side=Side.BUY):
-    from copytrader.model import SizedOrder
-
-    return SizedOrder(
-        action="PLACE",
-        idempotency_key="k",
-        token_id=b.token_id("t"),
-        condition_id=b.hex_id("c", 32),
-        side=side,
-        shares=D(10),
-        limit_price=D("0.5"),
-        max_cost=D(max_cost) if side is Side.BUY else 0,
-    )
+    return b.sized_order("k", side=side, max_cost=max_cost if side is Side.BUY else 0)
 
 
 def test_reservation_thresholds_turn_sums_into_comparisons():
@@ -80,21 +69,7 @@ def test_breaker_trips_at_five_percent_of_start_of_day_equity():
 
 
 def _scoped(max_cost="100", *, group="event:e1", category="politics", wallet="0xABC"):
-    from copytrader.model import SizedOrder
-
-    return SizedOrder(
-        action="PLACE",
-        idempotency_key="k",
-        token_id=b.token_id("t"),
-        condition_id=b.hex_id("c", 32),
-        wallet=wallet,
-        risk_group=group,
-        category=category,
-        side=Side.BUY,
-        shares=D(10),
-        limit_price=D("0.5"),
-        max_cost=D(max_cost),
-    )
+    return b.sized_order("k", max_cost=max_cost, risk_group=group, category=category, wallet=wallet)
 
 
 def test_every_cap_gets_its_threshold_and_counts_become_n_minus_one():
@@ -123,9 +98,10 @@ def test_every_cap_gets_its_threshold_and_counts_become_n_minus_one():
 
 
 def test_orders_without_group_category_or_wallet_are_still_counted():
-    request = screen(_scoped(group="", category="", wallet=""), RiskLimits(), b.T0)
+    order = _scoped(group="", category="", wallet="")
+    request = screen(order, RiskLimits(), b.T0)
     assert isinstance(request, ReservationRequest)
-    assert request.group == f"market:{b.hex_id('c', 32)}"
+    assert request.group == f"market:{order.condition_id}"
     assert (request.category, request.wallet) == ("other", "unattributed")
 
 

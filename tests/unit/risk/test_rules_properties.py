@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from copytrader.model import RiskDecision, Side, SizedOrder
+from copytrader.model import RiskDecision
 from copytrader.money import MICRO
 from copytrader.reasons import Reason
 from copytrader.risk.affordability import Exposures, room
@@ -44,18 +44,13 @@ def limits(draw: st.DrawFn) -> RiskLimits:
 
 
 def _order(key: str, max_cost: Decimal, market: int = 0, group: int = 0, category: int = 0, whale: int = 0):
-    return SizedOrder(
-        action="PLACE",
-        idempotency_key=key,
-        token_id=b.token_id(f"t{market}"),
-        condition_id=b.hex_id(f"c{market}", 32),
+    return b.sized_order(
+        key,
+        market=f"m{market}",
+        max_cost=max_cost,
         risk_group=f"event:g{group}",
         category=f"cat{category}",
         wallet=b.wallet(f"w{whale}"),
-        side=Side.BUY,
-        shares=D(10),
-        limit_price=D("0.5"),
-        max_cost=max_cost,
     )
 
 

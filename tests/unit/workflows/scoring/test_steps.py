@@ -27,7 +27,8 @@ from copytrader.workflows.scoring.readers import connect_readers
 from copytrader.workflows.scoring.run_store import MemoryRunStore, dumps
 from copytrader.workflows.scoring.steps import discover, evidence, select
 from copytrader.workflows.wiring import Deps
-from tests.support.fake_data_api import FakeDataApi, leaderboard_row
+from tests.support.data_api_rows import leaderboard_row
+from tests.support.fake_data_api import FakeDataApi
 from tests.support.sim_worlds import SMALL_WORLD
 
 T0 = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
