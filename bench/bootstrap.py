@@ -25,13 +25,9 @@ from collections.abc import Callable
 import numpy as np
 
 from bench.figure import BenchmarkError, Figure
-from copytrader.stats.bootstrap import (
-    optimal_block_length,
-    ratio_ci,
-    sharpe_ci,
-    stationary_block_sums,
-    stationary_resample_indices,
-)
+from copytrader.stats.block_length import optimal_block_length
+from copytrader.stats.bootstrap import ratio_ci, sharpe_ci
+from copytrader.stats.resampling import stationary_block_sums, stationary_resample_indices
 
 N_DAYS, REPS, BLOCK, PHI = 1000, 1000, 10, 0.3
 RUNS = 7

@@ -14,8 +14,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from copytrader.store import TABLES, TableSpec
-from copytrader.store.tables import KeySpec
+from copytrader.store.provisioning import TABLES, KeySpec, TableSpec
 from copytrader_infra.constants import MONEY_TABLES
 from copytrader_infra.naming import pascal_case
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from copytrader.runtime.env import EVENT_BUS_NAME, TRADE_QUEUE_URL
-from copytrader.store.tables import table_env_var
+from copytrader.store.connection import table_env_var
 from copytrader_infra.constants import POLYGON_RPC_URL_ENV
 from copytrader_infra.storage import Access
 

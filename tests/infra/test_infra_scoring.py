@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from copytrader.runtime.env import SCORING_BUCKET, SETTINGS_SSM
-from copytrader.store.tables import table_env_var
+from copytrader.store.connection import table_env_var
 from copytrader.workflows import SCORING, SCORING_ALERT_TOPIC, SCORING_CHILD_EXECUTION_TYPE
 from copytrader.workflows import SCORING_BUCKET as SCORING_BUCKET_PLACEHOLDER
 from copytrader.workflows.scoring import plan as workflow

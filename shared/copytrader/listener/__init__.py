@@ -4,8 +4,8 @@ Parts (each module's docstring says why it is built the way it is):
 - `ports`: the Protocols between sources and the listener (`TradeSource`, `TradeSink`, `WatchList`, ...);
 - `data_api_poller`: `DataApiPoller`, the safety-net source polling `/trades?user=` round robin within the
   rate limit, with per-wallet high-water marks (`high_water`, persisted by `high_water_dynamo`);
-- `chain_source` (with `chain_legs`, `chain_rpc`): `ChainSource`, Polygon `OrderFilled` logs of both V2
-  exchanges over a JSON-RPC WebSocket, the primary feed (complete and final, about one block late);
+- `chain_source` (with `chain_blocks`, `chain_legs`, `chain_rpc`): `ChainSource`, Polygon `OrderFilled` logs of
+  both V2 exchanges over a JSON-RPC WebSocket, the primary feed (complete and final, about one block late);
 - `rtds_source`: `RtdsSource`, the RTDS `activity` firehose filtered client-side, with its stall watchdog;
 - `health`: when each source last delivered, which drives the poller's speed, the metrics and the alarms;
 - `outbox`: claim (`SeenTrades.claim`), publish at once (`TradePublisher`), mark published, and republish

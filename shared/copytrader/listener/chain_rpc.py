@@ -1,5 +1,6 @@
 """JSON-RPC 2.0 over one WebSocket, for the chain source: requests matched to answers by id, subscription
-notifications queued with their receipt times for the source's session loop (the only consumer)."""
+notifications queued with their receipt times for the source's session loop (the only consumer), and the
+decoding of a hex QUANTITY (block numbers, timestamps)."""
 
 from __future__ import annotations
 
@@ -112,3 +113,13 @@ class RpcSession:
     def abort(self) -> None:
         """Drop the TCP connection without a closing handshake (a stalled peer may never answer one)."""
         self._ws.transport.abort()
+
+
+def hex_quantity(value: object, what: str) -> int:
+    """A JSON-RPC QUANTITY ("0x"-prefixed hex) as an int; RpcError when `value` (named `what`) is not one."""
+    if isinstance(value, str) and value.startswith("0x"):
+        try:
+            return int(value, 16)
+        except ValueError:
+            pass
+    raise RpcError(f"{what} is not a hex quantity: {str(value)[:80]!r}")

@@ -21,7 +21,7 @@ from copytrader.listener.service import ListenerSettings
 from copytrader.polymarket.data_api import DATA_API_URL
 from copytrader.polymarket.data_api.rate_limit import TRADES_RATE_LIMIT, TRADES_RATE_WINDOW_S
 from copytrader.runtime.env import EVENT_BUS_NAME, POLYGON_RPC_URL, TRADE_QUEUE_URL
-from copytrader.store.tables import table_env_var
+from copytrader.store.connection import table_env_var
 
 MARKS_TABLE = "watermarks"  # logical table name of the high-water marks
 ENV_MARKS_TABLE = table_env_var(MARKS_TABLE)

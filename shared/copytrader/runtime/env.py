@@ -1,6 +1,6 @@
 """Names of the environment variables the deployables read, shared by the CDK app and the handlers.
 
-Table names are `copytrader.store.tables.table_env_var(<logical>)` (COPYTRADER_TABLE_<NAME>).
+Table names are `copytrader.store.connection.table_env_var(<logical>)` (COPYTRADER_TABLE_<NAME>).
 """
 
 from __future__ import annotations

@@ -22,7 +22,8 @@ import numpy as np
 
 from copytrader.model import CategoryRecord, WhaleProfile
 from copytrader.scoring.activity import ActivityReport, position_rows
-from copytrader.scoring.evidence import WalletEvidence, wallet_evidence
+from copytrader.scoring.evidence import wallet_evidence
+from copytrader.scoring.evidence_record import WalletEvidence
 from copytrader.scoring.market_table import MarketFacts, MarketReport, load_markets, token_facts
 from copytrader.scoring.population import PopulationPrior, population_prior
 from copytrader.scoring.tape import LoadReport, load_rows

@@ -1,11 +1,11 @@
 """Stage 1 of scoring, per wallet: everything that needs only the wallet's own history.
 
-`wallet_evidence` turns a tape and its markets into one `WalletEvidence` per wallet: the audited P&L
-(`copytrader.scoring.ledger`), the calibrated edge with its null test and bootstrap interval
-(`copytrader.scoring.edge`, `copytrader.stats.bootstrap`), recency-weighted edges and returns, daily
-risk-adjusted figures, diversity, specialties and the market-maker / bot screen. Nothing here looks at other
-wallets, so batches of wallets can be scored independently (the workflow's Distributed Map) and their evidence
-concatenated; stage 2 (`copytrader.scoring.universe`) then compares them.
+`wallet_evidence` turns a tape and its markets into one `WalletEvidence` per wallet (the record and its JSON:
+`copytrader.scoring.evidence_record`): the audited P&L (`copytrader.scoring.ledger`), the calibrated edge with its
+null test and bootstrap interval (`copytrader.scoring.edge`, `copytrader.stats.bootstrap`), recency-weighted edges
+and returns, daily risk-adjusted figures, diversity, specialties and the market-maker / bot screen. Nothing here
+looks at other wallets, so batches of wallets can be scored independently (the workflow's Distributed Map) and
+their evidence concatenated; stage 2 (`copytrader.scoring.universe`) then compares them.
 
 Per-wallet statistics (formulas in the modules named):
 - edge: mean over scored trades of e (equal weights); z and p_value: the martingale null test (edge module);
@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -39,119 +38,19 @@ import numpy.typing as npt
 from copytrader.scoring.activity import ActivityReport
 from copytrader.scoring.behaviour import detect
 from copytrader.scoring.edge import recency_weights, summarise, trade_edges
+from copytrader.scoring.evidence_record import CategoryEdge, WalletEvidence
 from copytrader.scoring.ledger import SECONDS_PER_DAY, build_ledger
 from copytrader.scoring.market_table import TokenFacts
 from copytrader.scoring.tape import TradeTape
 from copytrader.settings import ScoringSettings
-from copytrader.stats.bootstrap import (
-    ci_from_replicates,
-    optimal_block_length,
-    sharpe_estimate_and_floor,
-    sharpe_replicates,
-    stationary_block_sums,
-)
+from copytrader.stats.block_length import optimal_block_length
+from copytrader.stats.bootstrap import ci_from_replicates, sharpe_estimate_and_floor, sharpe_replicates
 from copytrader.stats.performance import max_drawdown_additive
+from copytrader.stats.resampling import stationary_block_sums
 
 FloatArray = npt.NDArray[np.float64]
 SPECIALTY_MIN_TRADES = 10
 SPECIALTY_MIN_Z = 2.0
-
-
-@dataclass(frozen=True)
-class CategoryEdge:
-    trades: int
-    edge: float
-    z: float
-    # resolved decisive BUYs in the category, their wins and summed entry prices (the sizing's category posterior)
-    buys: int = 0
-    wins: int = 0
-    paid: float = 0.0
-
-
-@dataclass(frozen=True)
-class WalletEvidence:
-    """One wallet's stage-1 figures (JSON-ready through `as_record`); NaN marks an undefined statistic."""
-
-    wallet: str
-    trades: int
-    legs: int
-    scored_trades: int
-    markets: int
-    scored_markets: int
-    events: int
-    effective_events: float
-    first_trade: int
-    last_trade: int
-    volume_usdc: float
-    pnl_usdc: float
-    realized_trading_usdc: float
-    resolution_usdc: float
-    fees_usdc: float
-    open_basis_usdc: float
-    unrealized_usdc: float
-    pre_window_sell_shares: float
-    pre_window_sell_usdc: float
-    edge: float
-    edge_net: float
-    z: float
-    p_value: float
-    edge_ci_low: float
-    edge_ci_high: float
-    edge_ci_dropped: int
-    block_length_days: float
-    ewma_edge_30d: float
-    ewma_edge_90d: float
-    ewma_net_edge_90d: float
-    ewma_net_edge_90d_var: float
-    n_eff_90d: float
-    ewma_return_30d: float
-    ewma_return_90d: float
-    scored_buys: int
-    wins: int
-    win_rate: float
-    breakeven_win_rate: float
-    days: int
-    sharpe_daily: float
-    sharpe_annual: float
-    sharpe_annual_ci_low: float
-    sharpe_annual_ci_high: float
-    sortino_annual: float
-    skew: float
-    kurtosis: float
-    max_drawdown_usdc: float
-    holding_hours: float
-    round_trip: float
-    two_sided: float
-    trades_per_day: float
-    interval_cv: float
-    hour_entropy: float
-    market_maker: bool
-    bot: bool
-    categories: dict[str, CategoryEdge] = field(default_factory=dict)
-    specialties: tuple[str, ...] = ()
-    flags: tuple[str, ...] = ()
-    redeemed_usdc: float = 0.0  # REDEEM cash seen in /activity (audit against resolution_usdc)
-    rewards_usdc: float = 0.0  # rewards and maker rebates: income that is not trading P&L
-    conversions: int = 0  # neg-risk conversions (not modelled)
-
-    def as_record(self) -> dict[str, Any]:
-        record = asdict(self)
-        record["categories"] = {k: asdict(v) for k, v in self.categories.items()}
-        record["specialties"] = list(self.specialties)
-        record["flags"] = list(self.flags)
-        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in record.items()}
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> WalletEvidence:
-        values = dict(record)
-        values["categories"] = {k: CategoryEdge(**v) for k, v in (values.get("categories") or {}).items()}
-        values["specialties"] = tuple(values.get("specialties") or ())
-        values["flags"] = tuple(values.get("flags") or ())
-        floats = {f for f, t in cls.__annotations__.items() if t == "float"}
-        for name in floats:
-            if values.get(name) is None:
-                values[name] = math.nan
-        return cls(**values)
 
 
 def _group_mean(group: npt.NDArray[np.int64], x: FloatArray, w: FloatArray, size: int) -> FloatArray:

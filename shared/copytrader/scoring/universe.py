@@ -38,7 +38,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from copytrader.model import WhaleStatus
-from copytrader.scoring.evidence import WalletEvidence
+from copytrader.scoring.evidence_record import WalletEvidence
 from copytrader.settings import ScoringSettings
 from copytrader.stats.multiple_testing import bh_adjusted
 from copytrader.stats.sharpe_inference import deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio

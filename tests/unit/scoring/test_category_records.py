@@ -6,7 +6,7 @@ import json
 import math
 
 from copytrader.scoring.engine import profiles
-from copytrader.scoring.evidence import WalletEvidence
+from copytrader.scoring.evidence_record import WalletEvidence
 from tests.support.scored_worlds import scored_world
 
 

@@ -20,7 +20,8 @@ from pynamodb.exceptions import DoesNotExist
 from copytrader.money import ZERO
 from copytrader.risk.rules import Scope, utc_day
 from copytrader.store.conditional import put_if_absent, update_if
-from copytrader.store.tables import RiskStateModel, _region
+from copytrader.store.connection import table_region
+from copytrader.store.tables import RiskStateModel
 
 R = RiskStateModel
 BREAKER_OPEN = "OPEN"
@@ -34,7 +35,7 @@ class AccountItems:
 
     def __init__(self, account: str, connection: Connection | None = None) -> None:
         self.account = account
-        self.connection = connection or Connection(region=_region())
+        self.connection = connection or Connection(region=table_region())
         self._account_opened = False
 
     # ------------------------------------------------------------------------------------------ keys

@@ -1,0 +1,73 @@
+"""The metrics the alarms and the dashboard read beyond AWS's own: the listener's and the handlers' EMF metrics.
+
+The listener's (`copytrader.listener.telemetry`) carry the dimension service=listener; the pipeline handlers'
+(`copytrader.workflows.copy.telemetry`) and the scoring steps' (`copytrader.workflows.scoring.telemetry`) carry
+the dimension service=<SERVICE_NAME>, all in one namespace. A named branch of the copy state machine is the sum
+of the `<step>_reason_<code>` counts of its reasons (`copytrader.workflows.copy.branches`).
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+
+from copytrader.model import Source
+from copytrader.runtime.env import METRICS_NAMESPACE, SERVICE_NAME
+from copytrader.workflows.copy.branches import STOP_BRANCHES
+
+_MINUTE = Duration.minutes(1)
+_DAY = Duration.days(1)
+LIVE_FEEDS = (Source.CHAIN.value, Source.RTDS.value)
+ALL_FEEDS = (*LIVE_FEEDS, Source.DATA_API.value)
+
+
+def listener_metric(name: str, statistic: str, period: Duration = _MINUTE) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": "listener"},
+        statistic=statistic,
+        period=period,
+    )
+
+
+def pipeline_metric(
+    name: str, statistic: str = "Sum", period: Duration = _MINUTE, *, labelled: bool = True
+) -> cloudwatch.Metric:
+    """A pipeline handler's own EMF metric (copytrader.workflows.copy.telemetry: Powertools, dimension service).
+
+    Unlabelled for an alarm: a label makes CloudFormation describe the alarm's metric as a metric query.
+    """
+    label = (name if statistic == "Sum" else f"{name} {statistic}") if labelled else None
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=name,
+        dimensions_map={"service": SERVICE_NAME},
+        statistic=statistic,
+        period=period,
+        label=label,
+    )
+
+
+# which handlers count the reasons of a kind of stop: skips come from score or size, rejections from risk_check
+# (whose metrics are named risk_*); a reason counted by neither shows up as <step>_unrouted_reason
+_SKIP_STEPS, _REJECT_STEPS = ("score", "size"), ("risk",)
+
+
+def branch_expression(branch: str, period: Duration = _MINUTE) -> cloudwatch.MathExpression:
+    """Copies that ended in `branch` per period: the sum of its reasons' `<step>_reason_<code>` counts."""
+    steps = _REJECT_STEPS if branch.startswith("Rejected") else _SKIP_STEPS
+    names = [
+        f"{step}_reason_{reason.value}" for reason, kind in STOP_BRANCHES.items() if kind == branch for step in steps
+    ]
+    # ids are unique across a graph: prefix them with the branch
+    using = {f"{branch.lower()}_{i}": pipeline_metric(name, period=period) for i, name in enumerate(names)}
+    return cloudwatch.MathExpression(
+        expression=" + ".join(f"FILL({key}, 0)" for key in using), using_metrics=using, label=branch, period=period
+    )
+
+
+def scoring_metric(name: str, statistic: str = "Sum", period: Duration = _DAY) -> cloudwatch.Metric:
+    """A scoring step's own metric (copytrader.workflows.scoring.telemetry): the same namespace and dimension as the
+    pipeline's, summed per day by default."""
+    return pipeline_metric(name, statistic, period)
