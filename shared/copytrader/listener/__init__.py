@@ -21,7 +21,8 @@ published again, so a kill loses nothing either.
 """
 
 from copytrader.listener.build import build_listener, deployed_listener
-from copytrader.listener.chain_source import ChainSource, ChainSourceSettings
+from copytrader.listener.chain_settings import ChainSourceSettings
+from copytrader.listener.chain_source import ChainSource
 from copytrader.listener.config import ListenerConfig
 from copytrader.listener.data_api_poller import DataApiPoller, DataApiPollerSettings
 from copytrader.listener.health import SourceHealth

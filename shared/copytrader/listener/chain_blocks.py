@@ -30,13 +30,14 @@ import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
 from copytrader.errors import RpcError, TransientError, UpstreamError
 from copytrader.listener.chain_legs import Added, LegGroup, PendingLegs, Withdrawn, whale_trade
 from copytrader.listener.chain_rpc import Note, RpcSession, hex_quantity
+from copytrader.listener.chain_settings import ChainSourceSettings
 from copytrader.listener.ports import TradeSink
 from copytrader.model import Source, WhaleTrade
 from copytrader.polymarket.chain import (
@@ -46,9 +47,6 @@ from copytrader.polymarket.chain import (
     subscription_filters,
 )
 from copytrader.polymarket.tokens import TokenInfo, TokenResolver
-
-if TYPE_CHECKING:
-    from copytrader.listener.chain_source import ChainSourceSettings
 
 logger = logging.getLogger(__name__)
 

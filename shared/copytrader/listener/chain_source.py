@@ -31,7 +31,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -41,6 +40,7 @@ from websockets.exceptions import WebSocketException
 from copytrader.errors import RpcError, TransientError, UpstreamError
 from copytrader.listener.chain_blocks import ChainBlocks
 from copytrader.listener.chain_rpc import WAKE, Closed, Event, Note, RpcSession, hex_quantity
+from copytrader.listener.chain_settings import ChainSourceSettings
 from copytrader.listener.health import SourceHealth
 from copytrader.listener.ports import TradeSink
 from copytrader.model import Source
@@ -54,25 +54,6 @@ websocket_logger = logging.getLogger(f"{__name__}.websocket")
 websocket_logger.setLevel(logging.INFO)
 
 SOURCE = Source.CHAIN.value
-
-
-@dataclass(frozen=True)
-class ChainSourceSettings:
-    stale_after_s: float = 20.0  # no newHeads for this long: open a new socket (Polygon mines every ~2 s)
-    max_block_range: int = 2_000  # blocks per eth_getLogs call (public RPCs cap ranges and result counts)
-    max_backfill_blocks: int = 43_200  # ~24 h of blocks; older gaps are left to the Data API poller
-    max_topics: int = 500  # wallets per logs filter
-    flush_delay_s: float = 0.25  # a block with no new leg for this long is flushed without its successor
-    retry_s: float = 1.0  # wait before retrying legs whose look-up or claim failed
-    request_timeout_s: float = 15.0
-    open_timeout_s: float = 10.0
-    close_timeout_s: float = 2.0
-    backoff_base_s: float = 0.5
-    backoff_max_s: float = 30.0
-    block_times_kept: int = 4_096
-    remember_blocks: int = 256  # log ids and emitted keys are remembered this far behind the cursor
-    max_message_bytes: int = 64 * 2**20  # one eth_getLogs answer can be large
-    lookup_concurrency: int = 8
 
 
 def _utc_now() -> datetime:

@@ -23,7 +23,8 @@ from itertools import groupby
 import httpx
 import pytest
 
-from copytrader.listener.chain_source import ChainSource, ChainSourceSettings
+from copytrader.listener.chain_settings import ChainSourceSettings
+from copytrader.listener.chain_source import ChainSource
 from copytrader.listener.health import SourceHealth
 from copytrader.model import Source, WhaleTrade
 from copytrader.polymarket.chain import CTF_EXCHANGE, NEG_RISK_CTF_EXCHANGE

@@ -33,7 +33,8 @@ from copytrader.listener import (
     ListenerSettings,
     build_listener,
 )
-from copytrader.listener.chain_source import ChainSource, ChainSourceSettings
+from copytrader.listener.chain_settings import ChainSourceSettings
+from copytrader.listener.chain_source import ChainSource
 from copytrader.listener.health import SourceHealth
 from copytrader.listener.rtds_source import RtdsSettings, RtdsSource
 from copytrader.local.aws import LocalAws
