@@ -18,12 +18,19 @@ from copytrader.listener.telemetry import metric_name
 from copytrader.workflows.copy.branches import OUTCOME_BRANCHES, STOP_BRANCHES
 from copytrader_infra.listener import Listener
 from copytrader_infra.messaging import Messaging
-from copytrader_infra.metrics import ALL_FEEDS, branch_expression, listener_metric, pipeline_metric, scoring_metric
+from copytrader_infra.metrics import (
+    ALL_FEEDS,
+    DAY,
+    MINUTE,
+    PipelineMetrics,
+    branch_expression,
+    listener_metric,
+    pipeline_metric,
+    scoring_metric,
+)
 from copytrader_infra.pipeline import CopyPipeline
 from copytrader_infra.scoring import WhaleScoring
 
-_MINUTE = Duration.minutes(1)
-_DAY = Duration.days(1)
 _WIDTH = 12  # two widgets per dashboard row
 
 
@@ -37,18 +44,11 @@ def add_dashboard(
     scoring: WhaleScoring | None = None,
 ) -> cloudwatch.Dashboard:
     """The dashboard (construct id "Dashboard" under `scope`), its widgets two to a row."""
-    queue, dead_letters = messaging.trade_queue, messaging.dead_letter_queue
+    m = PipelineMetrics.of(messaging, pipeline)
     machine = pipeline.state_machine
     functions = {name: step.function for name, step in pipeline.functions.items()}
-
-    queue_depth = queue.metric_approximate_number_of_messages_visible(period=_MINUTE, statistic="Maximum")
-    queue_in_flight = queue.metric_approximate_number_of_messages_not_visible(period=_MINUTE, statistic="Maximum")
-    queue_age = queue.metric_approximate_age_of_oldest_message(period=_MINUTE, statistic="Maximum")
-    parked = dead_letters.metric_approximate_number_of_messages_visible(period=_MINUTE, statistic="Maximum")
-    succeeded = machine.metric_succeeded(period=_MINUTE, statistic="Sum")
-    failed = machine.metric_failed(period=_MINUTE, statistic="Sum")
-    timed_out = machine.metric_timed_out(period=_MINUTE, statistic="Sum")
-    errors = {name: fn.metric_errors(period=_MINUTE, statistic="Sum") for name, fn in functions.items()}
+    queue_depth, queue_in_flight, queue_age, parked = m.queue_depth, m.queue_in_flight, m.queue_age, m.parked
+    succeeded, failed, timed_out, errors = m.succeeded, m.failed, m.timed_out, m.errors
 
     dashboard = cloudwatch.Dashboard(scope, "Dashboard", default_interval=Duration.hours(6))
     rows = [
@@ -63,26 +63,26 @@ def add_dashboard(
         (
             _graph(
                 "Copy pipeline duration (ms)",
-                [machine.metric_time(period=_MINUTE, statistic=stat, label=stat) for stat in ("p50", "p99")],
+                [machine.metric_time(period=MINUTE, statistic=stat, label=stat) for stat in ("p50", "p99")],
             ),
             _graph("Lambda errors", [metric.with_(label=name) for name, metric in errors.items()]),
         ),
         (
             _graph(
                 "Lambda duration p99 (ms)",
-                [fn.metric_duration(period=_MINUTE, statistic="p99", label=name) for name, fn in functions.items()],
+                [fn.metric_duration(period=MINUTE, statistic="p99", label=name) for name, fn in functions.items()],
             ),
             _graph(
                 "Lambda throttles",
-                [fn.metric_throttles(period=_MINUTE, statistic="Sum", label=name) for name, fn in functions.items()],
+                [fn.metric_throttles(period=MINUTE, statistic="Sum", label=name) for name, fn in functions.items()],
             ),
         ),
         (
             _graph(
                 "Listener utilization (%)",
                 [
-                    listener.service.metric_cpu_utilization(period=_MINUTE),
-                    listener.service.metric_memory_utilization(period=_MINUTE),
+                    listener.service.metric_cpu_utilization(period=MINUTE),
+                    listener.service.metric_memory_utilization(period=MINUTE),
                 ],
             ),
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=alarms, width=_WIDTH),
@@ -186,9 +186,9 @@ def _scoring_widgets(scoring: WhaleScoring) -> tuple[cloudwatch.GraphWidget, clo
         _graph(
             "Whale scoring: executions and failed evidence batches (per day)",
             [
-                machine.metric_succeeded(period=_DAY, statistic="Sum"),
-                machine.metric_failed(period=_DAY, statistic="Sum"),
-                machine.metric_timed_out(period=_DAY, statistic="Sum"),
+                machine.metric_succeeded(period=DAY, statistic="Sum"),
+                machine.metric_failed(period=DAY, statistic="Sum"),
+                machine.metric_timed_out(period=DAY, statistic="Sum"),
                 scoring_metric("whales_evidence_error"),
             ],
         ),

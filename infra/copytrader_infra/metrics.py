@@ -8,6 +8,9 @@ of the `<step>_reason_<code>` counts of its reasons (`copytrader.workflows.copy.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
@@ -15,13 +18,17 @@ from copytrader.model import Source
 from copytrader.runtime.env import METRICS_NAMESPACE, SERVICE_NAME
 from copytrader.workflows.copy.branches import STOP_BRANCHES
 
-_MINUTE = Duration.minutes(1)
-_DAY = Duration.days(1)
+if TYPE_CHECKING:
+    from copytrader_infra.messaging import Messaging
+    from copytrader_infra.pipeline import CopyPipeline
+
+MINUTE = Duration.minutes(1)
+DAY = Duration.days(1)
 LIVE_FEEDS = (Source.CHAIN.value, Source.RTDS.value)
 ALL_FEEDS = (*LIVE_FEEDS, Source.DATA_API.value)
 
 
-def listener_metric(name: str, statistic: str, period: Duration = _MINUTE) -> cloudwatch.Metric:
+def listener_metric(name: str, statistic: str, period: Duration = MINUTE) -> cloudwatch.Metric:
     return cloudwatch.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
@@ -32,7 +39,7 @@ def listener_metric(name: str, statistic: str, period: Duration = _MINUTE) -> cl
 
 
 def pipeline_metric(
-    name: str, statistic: str = "Sum", period: Duration = _MINUTE, *, labelled: bool = True
+    name: str, statistic: str = "Sum", period: Duration = MINUTE, *, labelled: bool = True
 ) -> cloudwatch.Metric:
     """A pipeline handler's own EMF metric (copytrader.workflows.copy.telemetry: Powertools, dimension service).
 
@@ -54,7 +61,7 @@ def pipeline_metric(
 _SKIP_STEPS, _REJECT_STEPS = ("score", "size"), ("risk",)
 
 
-def branch_expression(branch: str, period: Duration = _MINUTE) -> cloudwatch.MathExpression:
+def branch_expression(branch: str, period: Duration = MINUTE) -> cloudwatch.MathExpression:
     """Copies that ended in `branch` per period: the sum of its reasons' `<step>_reason_<code>` counts."""
     steps = _REJECT_STEPS if branch.startswith("Rejected") else _SKIP_STEPS
     names = [
@@ -67,7 +74,39 @@ def branch_expression(branch: str, period: Duration = _MINUTE) -> cloudwatch.Mat
     )
 
 
-def scoring_metric(name: str, statistic: str = "Sum", period: Duration = _DAY) -> cloudwatch.Metric:
+def scoring_metric(name: str, statistic: str = "Sum", period: Duration = DAY) -> cloudwatch.Metric:
     """A scoring step's own metric (copytrader.workflows.scoring.telemetry): the same namespace and dimension as the
     pipeline's, summed per day by default."""
     return pipeline_metric(name, statistic, period)
+
+
+@dataclass(frozen=True)
+class PipelineMetrics:
+    """AWS's own per-minute metrics of the copy pipeline: the trade queue, its dead-letter queue, the state machine's
+    executions and each function's errors (read by the alarms and the dashboard alike)."""
+
+    queue_depth: cloudwatch.IMetric
+    queue_in_flight: cloudwatch.IMetric
+    queue_age: cloudwatch.IMetric
+    parked: cloudwatch.IMetric
+    succeeded: cloudwatch.IMetric
+    failed: cloudwatch.IMetric
+    timed_out: cloudwatch.IMetric
+    errors: dict[str, cloudwatch.IMetric]
+
+    @classmethod
+    def of(cls, messaging: Messaging, pipeline: CopyPipeline) -> PipelineMetrics:
+        queue, dead_letters, machine = messaging.trade_queue, messaging.dead_letter_queue, pipeline.state_machine
+        return cls(
+            queue_depth=queue.metric_approximate_number_of_messages_visible(period=MINUTE, statistic="Maximum"),
+            queue_in_flight=queue.metric_approximate_number_of_messages_not_visible(period=MINUTE, statistic="Maximum"),
+            queue_age=queue.metric_approximate_age_of_oldest_message(period=MINUTE, statistic="Maximum"),
+            parked=dead_letters.metric_approximate_number_of_messages_visible(period=MINUTE, statistic="Maximum"),
+            succeeded=machine.metric_succeeded(period=MINUTE, statistic="Sum"),
+            failed=machine.metric_failed(period=MINUTE, statistic="Sum"),
+            timed_out=machine.metric_timed_out(period=MINUTE, statistic="Sum"),
+            errors={
+                name: step.function.metric_errors(period=MINUTE, statistic="Sum")
+                for name, step in pipeline.functions.items()
+            },
+        )

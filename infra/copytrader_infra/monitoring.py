@@ -29,12 +29,11 @@ from copytrader_infra.constants import TRADE_QUEUE_MAX_AGE, TRADE_QUEUE_MAX_RECE
 from copytrader_infra.dashboard import add_dashboard
 from copytrader_infra.listener import Listener
 from copytrader_infra.messaging import Messaging
-from copytrader_infra.metrics import LIVE_FEEDS, listener_metric, pipeline_metric
+from copytrader_infra.metrics import LIVE_FEEDS, PipelineMetrics, listener_metric, pipeline_metric
 from copytrader_infra.naming import pascal_case
 from copytrader_infra.pipeline import CopyPipeline
 from copytrader_infra.scoring import WhaleScoring
 
-_MINUTE = Duration.minutes(1)
 _FIVE_MINUTES = Duration.minutes(5)
 UNRESOLVED_ALARM_S = 1800  # an order UNKNOWN for half an hour after a sweep needs a person
 _HOUR = Duration.hours(1)
@@ -57,15 +56,14 @@ class Monitoring(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._action = cloudwatch_actions.SnsAction(alerts.topic)
-        queue, dead_letters = messaging.trade_queue, messaging.dead_letter_queue
-        machine = pipeline.state_machine
-        functions = {name: step.function for name, step in pipeline.functions.items()}
-
-        queue_age = queue.metric_approximate_age_of_oldest_message(period=_MINUTE, statistic="Maximum")
-        parked = dead_letters.metric_approximate_number_of_messages_visible(period=_MINUTE, statistic="Maximum")
-        failed = machine.metric_failed(period=_MINUTE, statistic="Sum")
-        timed_out = machine.metric_timed_out(period=_MINUTE, statistic="Sum")
-        errors = {name: fn.metric_errors(period=_MINUTE, statistic="Sum") for name, fn in functions.items()}
+        metrics = PipelineMetrics.of(messaging, pipeline)
+        queue_age, parked, failed, timed_out, errors = (
+            metrics.queue_age,
+            metrics.parked,
+            metrics.failed,
+            metrics.timed_out,
+            metrics.errors,
+        )
 
         alarms = [
             self._alarm(

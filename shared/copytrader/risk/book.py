@@ -31,7 +31,7 @@ from copytrader.reasons import Reason
 from copytrader.risk import changes
 from copytrader.risk.affordability import Exposures
 from copytrader.risk.changes import Changes, DerivedTotals, Holding, LedgerLine, Redemption
-from copytrader.risk.rules import ReservationRequest, Scope, scopes, utc_day, utc_minute
+from copytrader.risk.rules import ReservationRecord, ReservationRequest, Scope, scopes, utc_day, utc_minute
 
 
 @dataclass
@@ -54,12 +54,7 @@ class Day:
 
 @dataclass
 class Reservation:
-    amount: Decimal
-    condition_id: str
-    risk_group: str
-    category: str
-    wallet: str
-    stop_loss: Decimal | None
+    record: ReservationRecord
     settled: bool = False
 
 
@@ -166,7 +161,7 @@ class AccountBook:
         existing = self.reservations.get(request.key)
         if existing is not None:
             return RiskDecision(
-                approved=True, reserved=existing.amount, day=request.day, detail="already reserved (retry)"
+                approved=True, reserved=existing.record.amount, day=request.day, detail="already reserved (retry)"
             )
         if day.breaker_open:
             return rejected(Reason.BREAKER_OPEN, "daily-loss breaker open")
@@ -191,7 +186,7 @@ class AccountBook:
         for cap in request.caps():
             if self.exposure.get((cap.scope, cap.name), ZERO) > cap.threshold:
                 return rejected(cap.reason, f"{cap.label} exposure + {amount:.2f} exceeds the {cap.label} cap")
-        self.reservations[request.key] = Reservation(**request.recorded())
+        self.reservations[request.key] = Reservation(request.recorded())
         account.reserved += amount
         account.open_orders += 1
         for cap in request.caps():
@@ -205,7 +200,7 @@ class AccountBook:
         reservation = self.reservations.get(idempotency_key)
         if reservation is None or reservation.settled:
             return False
-        self.apply(changes.release(idempotency_key, condition_id, amount, reservation), now)
+        self.apply(changes.release(idempotency_key, condition_id, amount, reservation.record), now)
         return True
 
     # -------------------------------------------------------------------------------------- settlement
@@ -221,7 +216,7 @@ class AccountBook:
                 reserved,
                 holding=holding,
                 whale_costs=self._whale_costs(holding),
-                stop_at_entry=reservation.stop_loss if reservation is not None else None,
+                stop_at_entry=reservation.record.stop_loss if reservation is not None else None,
             ),
             now,
         )

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, Decimal
 from enum import StrEnum
-from typing import Protocol, TypedDict, TypeVar
+from typing import Protocol, TypeVar
 
 from copytrader.model import RiskDecision, Side, SizedOrder
 from copytrader.money import MICRO, ZERO
@@ -107,7 +107,8 @@ class Cap:
     reason: Reason
 
 
-class ReservationRecord(TypedDict):
+@dataclass(frozen=True)
+class ReservationRecord:
     """What a reservation keeps: its amount and scopes (a release gives back from them) and the stop at entry."""
 
     amount: Decimal
@@ -155,14 +156,14 @@ class ReservationRequest:
 
     def recorded(self) -> ReservationRecord:
         """What the reservation keeps (`ReservationRecord`)."""
-        return {
-            "amount": self.amount,
-            "condition_id": self.condition_id,
-            "risk_group": self.risk_group,
-            "category": self.category,
-            "wallet": self.wallet,
-            "stop_loss": self.stop_loss or None,
-        }
+        return ReservationRecord(
+            amount=self.amount,
+            condition_id=self.condition_id,
+            risk_group=self.risk_group,
+            category=self.category,
+            wallet=self.wallet,
+            stop_loss=self.stop_loss or None,
+        )
 
 
 def _cap_breach(amount: Decimal, limits: RiskLimits) -> tuple[Reason, str, Decimal] | None:

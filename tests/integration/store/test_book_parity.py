@@ -61,7 +61,7 @@ def _book_state(book: AccountBook) -> dict[str, Any]:
     a = book.account
     assert a is not None
     items: dict[str, Any] = {f"{scope.value}#{name}": v for (scope, name), v in book.exposure.items()}
-    items |= {f"RESV#{k}": (r.amount, r.settled, r.stop_loss) for k, r in book.reservations.items()}
+    items |= {f"RESV#{k}": (r.record.amount, r.settled, r.record.stop_loss) for k, r in book.reservations.items()}
     items |= {f"RATE#{m}": n for m, n in book.rate.items()}
     items |= {f"DAY#{d}": (day.start_equity, day.realized, day.breaker_open) for d, day in book.days.items()}
     positions = {

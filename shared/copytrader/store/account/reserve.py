@@ -13,6 +13,7 @@ is a settlement (`copytrader.store.account.settle`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 
@@ -64,7 +65,7 @@ class Reservations:
             tx.save(
                 R(
                     pk=items.reservation_key(request.key),
-                    **request.recorded(),
+                    **asdict(request.recorded()),
                     settled=False,
                     updated_at=now,
                     expires_at=now + RESERVATION_TTL,
