@@ -1,9 +1,12 @@
-"""The dependencies of every workflow step, built once per process (a Lambda container, the listener, local mode).
+"""The dependencies of every workflow step, built once per process (a Lambda container, local mode).
 
 One `Deps` serves every workflow. Each part is built the first time a step asks for it, so a container builds only
 what its own step touches: the score step never builds the venue (in live mode that would read a secret only
-execute may read), the scoring workflow's Select never opens an HTTP client, and the copy pipeline never imports
-the discovery modules. Building a part writes nothing.
+execute may read) and the scoring workflow's Select never opens an HTTP client. Building a part writes nothing.
+
+Modules are imported with this one, in the function's init phase (which Lambda runs at full CPU and SnapStart keeps
+in execute's snapshot), except what only the scoring workflow uses (discovery: httpx is only in its functions'
+layers; the run store) and the live venue (the CLOB client, imported at init by `prewarm` in live mode).
 
 Handlers call `current()`; local mode and tests call `install(Deps(settings, clock=..., <part>=...))`, giving any
 part they want to replace (a simulated clock, a fake venue, an in-memory run store). Nothing here is imported by
@@ -20,22 +23,25 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from copytrader.execution.paper import PaperVenue
+from copytrader.execution.venue import Venue
+from copytrader.model import OrderBook
 from copytrader.polymarket.data_api import DATA_API_URL
+from copytrader.polymarket.http import JsonHttp
+from copytrader.polymarket.rest import ClobMarketData, GammaMarkets
 from copytrader.runtime import env
+from copytrader.runtime.alerts import Alerts, NoAlerts, SnsAlerts
 from copytrader.settings import Mode, Settings, load_settings
+from copytrader.store.account import AccountStore
+from copytrader.store.markets import Markets
+from copytrader.store.orders import OrderLedger
+from copytrader.store.positions import Positions
+from copytrader.store.stances import Stances
+from copytrader.store.whales import Whales
 
 if TYPE_CHECKING:
     from copytrader.discovery.cache import DiscoveryCache
     from copytrader.discovery.run import Readers
-    from copytrader.execution.venue import Venue
-    from copytrader.model import OrderBook
-    from copytrader.runtime.alerts import Alerts
-    from copytrader.store.account import AccountStore
-    from copytrader.store.markets import Markets
-    from copytrader.store.orders import OrderLedger
-    from copytrader.store.positions import Positions
-    from copytrader.store.stances import Stances
-    from copytrader.store.whales import Whales
     from copytrader.workflows.scoring.run_store import RunStore
 
 
@@ -85,38 +91,26 @@ class Deps:
     # ------------------------------------------------------------------------------------------ shared
     @cached_property
     def alerts(self) -> Alerts:
-        from copytrader.runtime.alerts import NoAlerts, SnsAlerts
-
         topic = self.environ.get(env.ALERT_TOPIC_ARN)
         return SnsAlerts(topic) if topic else NoAlerts()
 
     @cached_property
     def whales(self) -> Whales:
-        from copytrader.store.whales import Whales
-
         return Whales()
 
     # ------------------------------------------------------------------------------------ copy pipeline
     @cached_property
     def markets(self) -> Markets:
-        from copytrader.polymarket.http import JsonHttp
-        from copytrader.polymarket.rest import GammaMarkets
-        from copytrader.store.markets import Markets
-
         return Markets(GammaMarkets(JsonHttp(self.settings.gamma_url, self.settings.http_timeout_s)).market)
 
     @cached_property
     def books(self) -> Callable[[str], OrderBook | None]:
-        from copytrader.polymarket.http import JsonHttp
-        from copytrader.polymarket.rest import ClobMarketData
 
         return ClobMarketData(JsonHttp(self.settings.clob_url, self.settings.http_timeout_s)).book
 
     @cached_property
     def account(self) -> AccountStore:
         """The account's risk state (copytrader.store.account): reads, reservations, settlements, breakers."""
-        from copytrader.store.account import AccountStore
-
         return AccountStore(self.settings.account)
 
     @cached_property
@@ -125,8 +119,6 @@ class Deps:
 
     @cached_property
     def ledger(self) -> OrderLedger:
-        from copytrader.store.orders import OrderLedger
-
         return OrderLedger(self.account)
 
     @cached_property
@@ -134,21 +126,17 @@ class Deps:
         """The paper venue, or in live mode the CLOB venue once the live preflight passed (`live_venue`)."""
         if self.settings.mode is Mode.LIVE:
             return live_venue(self.settings)
-        from copytrader.execution.paper import PaperVenue
-
         return PaperVenue(self.books, latency_s=self.settings.venue.paper_latency_ms / 1000)
 
     @cached_property
     def stances(self) -> Stances | None:
         """Whale stances for the conflict check (copytrader.copying.conflicts); None: no check, nothing recorded."""
-        from copytrader.store.stances import Stances
-
         return Stances(self.settings.filters.conflict_window_s)
 
     # ---------------------------------------------------------------------------------- whale scoring
     @cached_property
     def runs(self) -> RunStore:
-        from copytrader.workflows.scoring.run_store import S3RunStore
+        from copytrader.workflows.scoring.run_store import S3RunStore  # its thread pool is the scoring's alone
 
         return S3RunStore(self._scoring_bucket(), self._s3)
 
