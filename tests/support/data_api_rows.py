@@ -1,7 +1,8 @@
 """Rows and objects as the Data API and Gamma document them (REFERENCE.md sections a and e), values made up.
 
 `tests.support.fake_data_api.FakeDataApi` serves them; unit tests of the parsers read them directly. Ids are
-derived from labels (`hex_of`, `token_of`), so a test names a wallet or a market and gets the same id every time.
+derived from labels (`builders.hex_id`, `token_of`), so a test names a wallet or a market and gets the same id
+every time.
 """
 
 from __future__ import annotations
@@ -11,13 +12,9 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from tests.support.builders import T0
+from tests.support.builders import T0, hex_id
 
 EPOCH0 = int(T0.timestamp())
-
-
-def hex_of(label: str, nbytes: int) -> str:
-    return "0x" + hashlib.sha256(label.encode()).hexdigest()[: nbytes * 2]
 
 
 def token_of(label: str) -> str:
@@ -41,7 +38,7 @@ def trade_row(
     tx: str | None = None,
 ) -> dict[str, Any]:
     """A v1 `/trades` row with every documented field in the documented order (values made up)."""
-    condition_id = condition_id or hex_of("condition:default", 32)
+    condition_id = condition_id or hex_id("condition:default", 32)
     return {
         "proxyWallet": wallet,
         "side": side,
@@ -61,13 +58,13 @@ def trade_row(
         "bio": "",
         "profileImage": "",
         "profileImageOptimized": "",
-        "transactionHash": tx or hex_of(f"tx:{wallet}:{timestamp}:{n}", 32),
+        "transactionHash": tx or hex_id(f"tx:{wallet}:{timestamp}:{n}", 32),
     }
 
 
 def activity_row(wallet: str, timestamp: int, n: int = 0, *, kind: str = "TRADE", usdc: float = 42.0) -> dict[str, Any]:
     """A v1 `/activity` row (documented fields; values made up)."""
-    condition_id = hex_of("condition:default", 32)
+    condition_id = hex_id("condition:default", 32)
     trade = kind == "TRADE"
     return {
         "proxyWallet": wallet,
@@ -76,7 +73,7 @@ def activity_row(wallet: str, timestamp: int, n: int = 0, *, kind: str = "TRADE"
         "type": kind,
         "size": 100.0,
         "usdcSize": usdc,
-        "transactionHash": hex_of(f"activity:{wallet}:{timestamp}:{n}", 32),
+        "transactionHash": hex_id(f"activity:{wallet}:{timestamp}:{n}", 32),
         "price": 0.42 if trade else 0,
         "asset": token_of(f"{condition_id}:0") if trade else "",
         "side": "BUY" if trade else "",
@@ -96,7 +93,7 @@ def activity_row(wallet: str, timestamp: int, n: int = 0, *, kind: str = "TRADE"
 
 def position_row(wallet: str, n: int, *, closed: bool = False, timestamp: int = 0) -> dict[str, Any]:
     """A `/positions` row (or, with `closed`, a `/closed-positions` row) with the documented fields."""
-    condition_id = hex_of(f"condition:position:{n}", 32)
+    condition_id = hex_id(f"condition:position:{n}", 32)
     row: dict[str, Any] = {
         "proxyWallet": wallet,
         "asset": token_of(f"{condition_id}:0"),

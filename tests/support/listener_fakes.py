@@ -19,19 +19,15 @@ from copytrader.model import WhaleTrade
 from copytrader.polymarket.data_api.client import DataApiClient
 from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
 from copytrader.polymarket.data_api.rows import parse_trade_row
-from tests.support.builders import T0
+from tests.support.builders import T0, hex_id
 from tests.support.clock import Clock
 
 EPOCH0 = int(T0.timestamp())
 
 
-def hex_of(label: str, nbytes: int) -> str:
-    return "0x" + hashlib.sha256(label.encode()).hexdigest()[: nbytes * 2]
-
-
-WALLET = hex_of("wallet:whale", 20)
-OTHER_WALLET = hex_of("wallet:other", 20)
-CONDITION = hex_of("condition:m1", 32)
+WALLET = hex_id("wallet:whale", 20)
+OTHER_WALLET = hex_id("wallet:other", 20)
+CONDITION = hex_id("condition:m1", 32)
 TOKEN = str(int(hashlib.sha256(b"token").hexdigest(), 16))[:76]
 
 
@@ -56,7 +52,7 @@ def v1_row(n: int = 0, **overrides: Any) -> dict[str, Any]:
         "bio": "",
         "profileImage": "",
         "profileImageOptimized": "",
-        "transactionHash": hex_of(f"tx:{n}", 32),
+        "transactionHash": hex_id(f"tx:{n}", 32),
     }
     row.update(overrides)
     return row
@@ -83,7 +79,7 @@ def v2_row(n: int = 0, **overrides: Any) -> dict[str, Any]:
         "bio": "",
         "profile_image": "",
         "profile_image_optimized": "",
-        "transaction_hash": hex_of(f"tx:{n}", 32),
+        "transaction_hash": hex_id(f"tx:{n}", 32),
     }
     row.update(overrides)
     return row

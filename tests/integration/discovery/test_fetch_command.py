@@ -18,16 +18,8 @@ from copytrader.cli import main
 from copytrader.model import WhaleTrade
 from copytrader.polymarket.data_api.rows import RejectReason, RowReject, parse_trade_row
 from copytrader.polymarket.gamma import market_from_gamma
-from tests.support.builders import T0
-from tests.support.data_api_rows import (
-    EPOCH0,
-    activity_row,
-    gamma_market,
-    hex_of,
-    leaderboard_row,
-    position_row,
-    trade_row,
-)
+from tests.support.builders import T0, hex_id
+from tests.support.data_api_rows import EPOCH0, activity_row, gamma_market, leaderboard_row, position_row, trade_row
 from tests.support.fake_data_api import FakeDataApi, serve
 from tests.support.handbook import data_file, load_json
 
@@ -44,9 +36,9 @@ GAMMA_FILES = [
     "gamma_market_sports_market_money_line.json",
 ]
 SECRET = "hunter2"
-WHALE = hex_of("wallet:cli-whale", 20)
-UNKNOWN_MARKET = hex_of("condition:unknown-to-gamma", 32)
-SPLIT_MARKET = hex_of("condition:split-only", 32)  # touched by the whale's activity, never traded
+WHALE = hex_id("wallet:cli-whale", 20)
+UNKNOWN_MARKET = hex_id("condition:unknown-to-gamma", 32)
+SPLIT_MARKET = hex_id("condition:split-only", 32)  # touched by the whale's activity, never traded
 
 
 def recorded_markets() -> list[dict[str, Any]]:
@@ -188,7 +180,7 @@ def global_feed_rows() -> list[dict[str, Any]]:
         for i, record in enumerate(csv.DictReader(handle)):
             row: dict[str, Any] = {k: v for k, v in record.items() if k not in ("cost", "datetime")}
             row.update(size=float(row["size"]), price=float(row["price"]), timestamp=int(row["timestamp"]))
-            row["transactionHash"] = hex_of(f"sample:{i}:{row['proxyWallet']}:{row['asset']}", 32)
+            row["transactionHash"] = hex_id(f"sample:{i}:{row['proxyWallet']}:{row['asset']}", 32)
             rows.append(row)
     return rows
 

@@ -18,14 +18,15 @@ from copytrader.discovery.histories import HistoryPlan, WalletHistories
 from copytrader.discovery.paging import Completion
 from copytrader.discovery.rows import trade_identity
 from copytrader.discovery.run import FetchPlan, Readers, run_fetch
+from tests.support.builders import hex_id
 from tests.support.clock import Clock
-from tests.support.data_api_rows import EPOCH0, activity_row, gamma_market, hex_of, leaderboard_row, trade_row
+from tests.support.data_api_rows import EPOCH0, activity_row, gamma_market, leaderboard_row, trade_row
 from tests.support.fake_data_api import FakeDataApi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-WHALE = hex_of("wallet:deep", 20)
-CONDITIONS = sorted(hex_of(f"condition:{i}", 32) for i in range(4))
+WHALE = hex_id("wallet:deep", 20)
+CONDITIONS = sorted(hex_id(f"condition:{i}", 32) for i in range(4))
 
 
 def deep_history(rows: int) -> list[dict[str, Any]]:

@@ -15,14 +15,15 @@ from copytrader.discovery.endpoints import Endpoint
 from copytrader.discovery.histories import HistoryPlan
 from copytrader.discovery.run import FetchPlan, Readers, run_fetch
 from copytrader.local.aws import LocalAws
+from tests.support.builders import hex_id
 from tests.support.clock import Clock
-from tests.support.data_api_rows import EPOCH0, gamma_market, hex_of, position_row, trade_row
+from tests.support.data_api_rows import EPOCH0, gamma_market, position_row, trade_row
 from tests.support.fake_data_api import FakeDataApi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
-WHALE = hex_of("wallet:s3", 20)
-CONDITION = hex_of("condition:s3", 32)
+WHALE = hex_id("wallet:s3", 20)
+CONDITION = hex_id("condition:s3", 32)
 
 
 @pytest.fixture

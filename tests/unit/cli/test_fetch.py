@@ -13,9 +13,9 @@ from copytrader.cli import main
 from copytrader.discovery.discover import DiscoveryPlan
 from copytrader.discovery.files import read_wallets, write_document, write_records
 from copytrader.discovery.run import FetchPlan
-from tests.support.data_api_rows import hex_of
+from tests.support.builders import hex_id
 
-A, B = hex_of("wallet:a", 20), hex_of("wallet:b", 20)
+A, B = hex_id("wallet:a", 20), hex_id("wallet:b", 20)
 
 
 def test_wallets_come_from_lines_with_comments_or_a_json_array(tmp_path: Path) -> None:

@@ -19,11 +19,11 @@ from copytrader.discovery.leaderboard import LeaderboardQuery
 from copytrader.discovery.paging import Completion, WindowedPager
 from copytrader.discovery.rows import order_newest_first, trade_identity
 from copytrader.polymarket.data_api.rows import Row
-from tests.support.builders import T0
-from tests.support.data_api_rows import EPOCH0, hex_of, position_row, trade_row
+from tests.support.builders import T0, hex_id
+from tests.support.data_api_rows import EPOCH0, position_row, trade_row
 from tests.support.handbook import load_json
 
-WALLET = hex_of("wallet:whale", 20)
+WALLET = hex_id("wallet:whale", 20)
 TRADES, POSITIONS = SPECS[Endpoint.TRADES], SPECS[Endpoint.POSITIONS]
 HOUR = timedelta(hours=1)
 FIXTURES = "nautilus-polymarket-fixtures"

@@ -21,11 +21,11 @@ from copytrader.discovery.leaderboard import (
     parse_leaderboard_row,
 )
 from copytrader.polymarket.data_api.rows import RejectReason
-from tests.support.builders import T0
-from tests.support.data_api_rows import hex_of, leaderboard_row, trade_row
+from tests.support.builders import T0, hex_id
+from tests.support.data_api_rows import leaderboard_row, trade_row
 from tests.support.handbook import load_json
 
-A, B, C = (hex_of(f"wallet:{name}", 20) for name in "abc")
+A, B, C = (hex_id(f"wallet:{name}", 20) for name in "abc")
 POLITICS_MONTH = LeaderboardQuery("POLITICS", "MONTH", "PNL")
 
 

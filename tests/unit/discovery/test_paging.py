@@ -11,9 +11,10 @@ from hypothesis import strategies as st
 
 from copytrader.discovery.paging import FULL_HISTORY_START, Completion, PageRequest, WindowedPager
 from copytrader.discovery.rows import position_identity, trade_identity
-from tests.support.data_api_rows import EPOCH0, hex_of, trade_row
+from tests.support.builders import hex_id
+from tests.support.data_api_rows import EPOCH0, trade_row
 
-WALLET = hex_of("wallet:whale", 20)
+WALLET = hex_id("wallet:whale", 20)
 
 
 def history(stamps: list[int]) -> list[dict[str, Any]]:
@@ -153,7 +154,7 @@ def test_rows_pushed_across_a_page_boundary_by_new_trades_are_dropped() -> None:
 
 def test_legs_of_one_fill_on_different_pages_are_kept_but_a_repeated_leg_is_not() -> None:
     # GIVEN two legs of one fill (same transaction, wallet, token, side; different sizes) split across pages
-    tx = hex_of("tx:legs", 32)
+    tx = hex_id("tx:legs", 32)
     legs = [trade_row(WALLET, EPOCH0 + 50, tx=tx, size=size) for size in (10.0, 20.0)]
     rows = [*history(list(range(60, 56, -1)))[:4], *legs, *history(list(range(40, 30, -1)))]
     rows.sort(key=lambda r: -r["timestamp"])

@@ -29,21 +29,14 @@ from copytrader.discovery.run import Readers, connect
 from copytrader.errors import UpstreamError
 from copytrader.polymarket.data_api.client import DataApiClient
 from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
+from tests.support.builders import hex_id
 from tests.support.clock import Clock
-from tests.support.data_api_rows import (
-    EPOCH0,
-    activity_row,
-    gamma_market,
-    hex_of,
-    leaderboard_row,
-    position_row,
-    trade_row,
-)
+from tests.support.data_api_rows import EPOCH0, activity_row, gamma_market, leaderboard_row, position_row, trade_row
 from tests.support.fake_data_api import FakeDataApi
 
 T = TypeVar("T")
-WALLET = hex_of("wallet:whale", 20)
-CONDITIONS = [hex_of(f"condition:{i}", 32) for i in range(5)]
+WALLET = hex_id("wallet:whale", 20)
+CONDITIONS = [hex_id(f"condition:{i}", 32) for i in range(5)]
 
 
 def run(fake: FakeDataApi, clock: Clock, work: Callable[[Readers], Awaitable[T]], **kwargs: Any) -> T:
@@ -187,7 +180,7 @@ def test_a_failed_refresh_is_not_cached_so_the_next_run_repeats_it() -> None:
 def test_discovery_reads_each_ranking_to_its_depth_and_caches_its_pages() -> None:
     # GIVEN a 120-row ranking (with one malformed row) and a 3-row one
     fake, clock, cache = FakeDataApi(), Clock(), DiscoveryCache(MemoryCacheStore())
-    wallets = [hex_of(f"wallet:{i}", 20) for i in range(120)]
+    wallets = [hex_id(f"wallet:{i}", 20) for i in range(120)]
     rows: list[Any] = [leaderboard_row(i + 1, w, 1000.0 - i, 5.0) for i, w in enumerate(wallets)]
     rows[5] = {**rows[5], "proxyWallet": "nobody"}
     fake.leaderboards[("OVERALL", "MONTH", "PNL")] = rows
@@ -227,7 +220,7 @@ def test_a_failed_ranking_is_reported_and_the_others_still_count() -> None:
 
 def test_large_trades_ask_the_global_feed_for_cash_filtered_taker_fills() -> None:
     fake, clock = FakeDataApi(), Clock()
-    fake.add_trades([trade_row(WALLET, EPOCH0, size=5000.0, price=0.5), trade_row(hex_of("x", 20), EPOCH0, size=1.0)])
+    fake.add_trades([trade_row(WALLET, EPOCH0, size=5000.0, price=0.5), trade_row(hex_id("x", 20), EPOCH0, size=1.0)])
     plan = DiscoveryPlan(queries=(), large_trade_usdc=Decimal("2500"), large_trade_limit=200)
     found = run(fake, clock, lambda r: discover(r.data_api, plan, now=clock))
     (request,) = fake.requests_to("/data/trades")

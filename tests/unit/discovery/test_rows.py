@@ -16,15 +16,16 @@ from copytrader.discovery.rows import (
     trade_identity,
 )
 from copytrader.polymarket.data_api.rows import row_identity
-from tests.support.data_api_rows import EPOCH0, activity_row, hex_of, position_row, trade_row
+from tests.support.builders import hex_id
+from tests.support.data_api_rows import EPOCH0, activity_row, position_row, trade_row
 from tests.support.handbook import load_json
 
-WALLET = hex_of("wallet:whale", 20)
+WALLET = hex_id("wallet:whale", 20)
 
 
 def test_a_trade_is_its_fill_key_plus_size_price_and_time() -> None:
     # GIVEN two legs of one fill (same key) and a copy of the first one with a changed profile field
-    tx = hex_of("tx:1", 32)
+    tx = hex_id("tx:1", 32)
     leg, other_leg = trade_row(WALLET, EPOCH0, tx=tx, size=10.0), trade_row(WALLET, EPOCH0, tx=tx, size=20.0)
     again = dict(leg, name="renamed", pseudonym="Other-Name")
 

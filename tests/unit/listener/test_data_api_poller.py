@@ -13,16 +13,9 @@ import pytest
 from copytrader.listener.data_api_poller import DataApiPoller, DataApiPollerSettings
 from copytrader.listener.high_water import HighWaterMark, InMemoryHighWaterMarks
 from copytrader.polymarket.data_api.rows import row_content_identity
+from tests.support.builders import hex_id
 from tests.support.clock import Clock
-from tests.support.listener_fakes import (
-    EPOCH0,
-    OTHER_WALLET,
-    WALLET,
-    FakeDataApi,
-    RecordingSink,
-    hex_of,
-    v1_row,
-)
+from tests.support.listener_fakes import EPOCH0, OTHER_WALLET, WALLET, FakeDataApi, RecordingSink, v1_row
 
 SETTINGS = DataApiPollerSettings(page_size=4, poll_interval_s=1.0, initial_lookback_s=60, overlap_s=0)
 
@@ -50,7 +43,7 @@ def poll(poller: DataApiPoller, sink: RecordingSink, wallet: str = WALLET) -> li
 
 
 def tx(n: int) -> str:
-    return hex_of(f"tx:{n}", 32)
+    return hex_id(f"tx:{n}", 32)
 
 
 def feed(*offsets: int) -> list[dict[str, Any]]:
@@ -74,9 +67,9 @@ def test_later_polls_hand_over_only_new_rows_including_late_rows_of_the_newest_s
     poller, sink = make(api, clock), RecordingSink()
     assert poll(poller, sink) == [tx(-10), tx(-5)]
     assert poll(poller, sink) == []
-    late_same_second = v1_row(-5, transactionHash=hex_of("tx:late", 32))
+    late_same_second = v1_row(-5, transactionHash=hex_id("tx:late", 32))
     rows[:0] = [v1_row(3), v1_row(2), late_same_second]
-    assert poll(poller, sink) == [hex_of("tx:late", 32), tx(2), tx(3)]
+    assert poll(poller, sink) == [hex_id("tx:late", 32), tx(2), tx(3)]
     assert poll(poller, sink) == []
     mark = poller.mark(WALLET)
     assert mark is not None and mark.floor == EPOCH0 + 3 and set(mark.recent) == {row_content_identity(v1_row(3))}
@@ -193,7 +186,7 @@ def test_checkpoint_saves_moved_marks_and_keeps_them_when_the_store_fails() -> N
 
 def test_run_polls_every_tracked_wallet_round_robin_and_survives_feed_errors() -> None:
     clock = Clock()
-    wallets = [hex_of(f"wallet:{i}", 20) for i in range(5)]
+    wallets = [hex_id(f"wallet:{i}", 20) for i in range(5)]
     api = FakeDataApi(rows={w: [] for w in wallets}, responders={3: lambda: httpx.Response(500)})
     poller = make(api, clock, attempts=1, poll_interval_s=0.5, concurrency=2)  # one failed request fails a poll
     poller.track(frozenset(wallets))

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from copytrader.model import Side, Source, WhaleTrade, trade_key
 from copytrader.polymarket.data_api import rows as data_api_rows
 from copytrader.polymarket.data_api.rows import RejectReason, RowReject, merge_legs, parse_trade_row, row_identity
+from tests.support.builders import hex_id
 from tests.support.handbook import data_file, load_json
-from tests.support.listener_fakes import CONDITION, EPOCH0, OTHER_WALLET, T0, TOKEN, WALLET, hex_of, v1_row, v2_row
+from tests.support.listener_fakes import CONDITION, EPOCH0, OTHER_WALLET, T0, TOKEN, WALLET, v1_row, v2_row
 
 RECEIVED = T0 + timedelta(seconds=4)
 CSV_SAMPLE = "asommerhauser-global-trades-sample/polymarket_trades_sample.csv"
@@ -39,7 +40,7 @@ def reason(row: Any, wallet: str | None = None) -> RejectReason:
 def test_v1_row_becomes_a_canonical_trade() -> None:
     trade = parsed(v1_row(7))
     assert trade.wallet == WALLET and trade.side is Side.BUY and trade.token_id == TOKEN
-    assert trade.condition_id == CONDITION and trade.tx_hash == hex_of("tx:7", 32)
+    assert trade.condition_id == CONDITION and trade.tx_hash == hex_id("tx:7", 32)
     assert (trade.outcome, trade.outcome_index) == ("Yes", 0)
     assert (trade.price, trade.size) == (Decimal("0.42"), Decimal("100.5"))
     assert trade.timestamp == datetime.fromtimestamp(EPOCH0 + 7, tz=UTC)
@@ -57,9 +58,9 @@ def test_v2_unlabeled_outcome_index_999_is_none() -> None:
 
 def test_checksum_case_wallet_and_hashes_are_lower_cased_and_keep_the_key() -> None:
     checksum = "0x8b71010f8D18CccE16a37434778117EE2d6b8044"  # as the real CSV's `name` column shows it
-    row = v1_row(proxyWallet=checksum, transactionHash=hex_of("tx:0", 32).upper().replace("0X", "0x"))
+    row = v1_row(proxyWallet=checksum, transactionHash=hex_id("tx:0", 32).upper().replace("0X", "0x"))
     trade = parsed(row, wallet=checksum.lower())
-    assert trade.wallet == checksum.lower() and trade.tx_hash == hex_of("tx:0", 32)
+    assert trade.wallet == checksum.lower() and trade.tx_hash == hex_id("tx:0", 32)
     assert trade.key == parsed(v1_row(proxyWallet=checksum.lower())).key
 
 
@@ -86,7 +87,7 @@ def test_string_numbers_and_millisecond_timestamps_are_read() -> None:
 
 
 def test_lower_case_side_and_padded_fields_are_normalised() -> None:
-    trade = parsed(v1_row(side=" sell ", asset=f" {TOKEN} ", transactionHash=f" {hex_of('tx:0', 32)} "))
+    trade = parsed(v1_row(side=" sell ", asset=f" {TOKEN} ", transactionHash=f" {hex_id('tx:0', 32)} "))
     assert trade.side is Side.SELL and trade.token_id == TOKEN
     assert trade.key == row_identity(v1_row(side=" sell ", asset=f" {TOKEN} "))
 
@@ -236,7 +237,7 @@ def test_real_global_feed_sample_without_tx_hash_is_rejected_row_by_row() -> Non
 
 def test_parse_throughput_on_real_rows() -> None:
     """Measured, not a benchmark gate: prints rows/s on this core (about 50k rows/s here)."""
-    rows = [{**row, "transactionHash": hex_of(str(i), 32)} for i, row in enumerate(_csv_rows())] * 20
+    rows = [{**row, "transactionHash": hex_id(str(i), 32)} for i, row in enumerate(_csv_rows())] * 20
     started = time.perf_counter()
     results = [parse_trade_row(row, RECEIVED) for row in rows]
     elapsed = time.perf_counter() - started
