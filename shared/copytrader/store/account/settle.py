@@ -67,9 +67,14 @@ class Settlements:
         return holding, {wallet: found.get(key, ZERO) for key, wallet in keys.items()}
 
     def fill(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal) -> Changes:
-        """What settling `result` of `order` changes, computed from what the tables hold now."""
-        holding, whale_costs = self.holding(order.token_id) if order.side is Side.SELL else (None, {})
-        stop = self.items.reservation(order.idempotency_key) if reserved > 0 and order.side is Side.BUY else None
+        """What settling `result` of `order` changes, computed from what the tables hold now.
+
+        Only a fill reads anything: a SELL its position and the whales' parts, a reserved BUY its stop at entry.
+        """
+        filled = result.filled_shares > 0
+        sold, bought = filled and order.side is Side.SELL, filled and order.side is Side.BUY
+        holding, whale_costs = self.holding(order.token_id) if sold else (None, {})
+        stop = self.items.reservation(order.idempotency_key) if bought and reserved > 0 else None
         return changes.fill(
             order,
             result,
