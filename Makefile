@@ -10,6 +10,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS := local,infra,venue,listener,quant,dev
 SEED ?=
+# the suite runs on this many processes, one test file per process at a time (module fixtures: one synth, one moto)
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
@@ -33,19 +36,19 @@ demo: $(VENV)/.installed ## run a simulated trading day through the copy pipelin
 	$(BIN)/copytrader demo $(if $(SEED),--seed $(SEED))
 
 test: $(VENV)/.installed node_modules/.installed ## the whole suite
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 unit: $(VENV)/.installed ## pure domain tests (sockets disabled)
-	$(BIN)/pytest -q tests/unit
+	$(PYTEST) tests/unit
 
 integration: $(VENV)/.installed ## handlers against moto server over HTTP
-	$(BIN)/pytest -q tests/integration
+	$(PYTEST) tests/integration
 
 infra: $(VENV)/.installed node_modules/.installed ## synthesized template: assertions, cdk-nag, cfn-lint
-	$(BIN)/pytest -q tests/infra
+	$(PYTEST) tests/infra
 
 e2e: $(VENV)/.installed ## the demo path end to end
-	$(BIN)/pytest -q tests/e2e
+	$(PYTEST) tests/e2e
 
 synth: $(VENV)/.installed node_modules/.installed ## write cdk.out/*.template.json (offline, no Docker)
 	PATH="$(CURDIR)/$(BIN):$$PATH" node_modules/.bin/cdk synth --quiet
