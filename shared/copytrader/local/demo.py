@@ -132,7 +132,6 @@ def run_demo(
         deps = wiring.Deps(settings, clock=clock, alerts=SnsAlerts(resources.alert_topic_arn))
         wiring.install(deps)
         deps.account.items.open_account(settings.paper_bankroll, clock.now)
-        deps.positions.deposit(settings.paper_bankroll, "paper-bankroll", clock.now)
         seen = SeenTrades()
         for profile in chosen:
             deps.whales.put(profile, clock.now)

@@ -70,6 +70,8 @@ class BookPosition:
     risk_group: str | None = None
     category: str | None = None
     whales: set[str] = field(default_factory=set)
+    groups: set[str] = field(default_factory=set)
+    categories: set[str] = field(default_factory=set)
     stop_loss: Decimal | None = None
     opened_at: datetime | None = None
     closed: bool = False
@@ -84,6 +86,9 @@ class BookPosition:
             category=self.category,
             whales=tuple(sorted(self.whales)),
             stop_loss=self.stop_loss,
+            groups=tuple(sorted(self.groups)),
+            categories=tuple(sorted(self.categories)),
+            opened_at=self.opened_at,
         )
 
 
@@ -100,10 +105,13 @@ class AccountBook:
         self.ledger: dict[str, tuple[datetime, LedgerLine]] = {}
 
     # ------------------------------------------------------------------------------------------ set-up
-    def open(self, bankroll: Decimal) -> None:
-        """Create the account with its starting cash (once; later calls change nothing)."""
+    def open(self, bankroll: Decimal, now: datetime | None = None) -> None:
+        """Create the account with its starting cash and the ledger's opening DEPOSIT (once; later calls change
+        nothing)."""
         if self.account is None:
             self.account = Account(cash=bankroll, equity_hwm=bankroll)
+            deposit = LedgerLine(kind="DEPOSIT", reference="opening", cash_delta=bankroll)
+            self.ledger[deposit.entry_id] = (now or datetime.min, deposit)
 
     def _account(self) -> Account:
         if self.account is None:
@@ -215,7 +223,7 @@ class AccountBook:
                 result,
                 reserved,
                 holding=holding,
-                whale_costs=self._whale_costs(holding),
+                parts=self._parts(holding),
                 stop_at_entry=reservation.record.stop_loss if reservation is not None else None,
             ),
             now,
@@ -232,19 +240,19 @@ class AccountBook:
                 continue
             holding = position.holding()
             self.day(now)
-            redeemed, settled = changes.redemption(market, holding, self._whale_costs(holding))
+            redeemed, settled = changes.redemption(market, holding, self._parts(holding))
             self.apply(settled, now)
             done.append(redeemed)
         return done
 
-    def _whale_costs(self, holding: Holding | None) -> dict[str, Decimal]:
+    def _parts(self, holding: Holding | None) -> changes.PartCosts:
         if holding is None:
             return {}
         return {
-            wallet: self.exposure.get(
-                (Scope.WHALE_POSITION, changes.whale_position_name(holding.token_id, wallet)), ZERO
+            (kind, name): self.exposure.get(
+                (Scope.POSITION_PART, changes.part_name(holding.token_id, kind, name)), ZERO
             )
-            for wallet in holding.whales
+            for kind, name in holding.part_scopes()
         }
 
     def apply(self, settled: Changes, now: datetime) -> None:
@@ -299,10 +307,15 @@ class AccountBook:
             if change.scope is not None:
                 position.risk_group, position.category = change.scope.group, change.scope.category
                 position.whales.add(change.scope.wallet)
+                position.groups.add(change.scope.group)
+                position.categories.add(change.scope.category)
             if change.stop_loss is not None and position.stop_loss is None:
                 position.stop_loss = change.stop_loss
         else:
             position.closed = change.closes
+            if change.closes:  # the lot ends (see the store's `_position`)
+                position.opened_at, position.stop_loss = None, None
+                position.whales, position.groups, position.categories = set(), set(), set()
 
     # ------------------------------------------------------------------------------- breakers and halts
     def trip_breaker_if_needed(self, now: datetime, floor_of: Callable[[Decimal], Decimal]) -> bool:

@@ -1,7 +1,7 @@
 """What each settlement changes in the account: the arithmetic both account books apply.
 
 A settlement (an order's fill, a redemption, a reservation given back) is computed here, from what it needs to read
-(the order and its result, the reservation, the position and each copied whale's cost in it), as a `Changes`: the
+(the order and its result, the reservation, the position and each scope's part of its cost), as a `Changes`: the
 deltas of the account, of each exposure scope, of the position and of the day's realized P&L, and the ledger line
 that records it. Nothing here reads or writes anything. The DynamoDB store (`copytrader.store.account`) writes a
 `Changes` as one transaction of conditional updates; the in-memory `AccountBook` (`copytrader.risk.book`, which the
@@ -10,10 +10,10 @@ backtest runs) applies the same `Changes` to its dictionaries. So the two books 
 Conventions (pUSD, `Decimal`; sums stay on the 6-decimal micro grid because every input is on it):
 - a BUY fill costs `cash_amount` (notional + fee): cash falls by it, open cost (the position's basis, fees
   included) rises by it, and every cap scope's exposure moves from the reservation to the cost (cost - reserved);
-  the copied whale's part of the position (`wpos`) rises by the cost;
+  the order's group's, category's and whale's parts of the position (`Scope.POSITION_PART`) rise by the cost;
 - a SELL fill of s of S shares releases the average cost of the shares sold, c = basis x s / S rounded to the
-  micro grid, from the market, the position's group and category, and from each whale w its part c_w x s / S
-  (all of c_w when the position closes); realized P&L = proceeds - c;
+  micro grid, from the market, and from each group, category and whale n the position counts in its part
+  c_n x s / S (all of c_n when the position closes; the parts of a kind sum to c); realized P&L = proceeds - c;
 - a redemption is a SELL of every share at the payout (no fee);
 - an order that filled nothing (or a reservation given back) releases its reservation everywhere it counted.
 Derived account fields (DynamoDB cannot add attributes in a condition, so the store keeps them written):
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -65,16 +66,32 @@ class AccountDelta(DerivedTotals):
 
 @dataclass(frozen=True)
 class Holding:
-    """What a settlement reads of a position: its size, basis and the scopes its cost counts in."""
+    """What a settlement reads of a position: its size, basis, the scopes its cost counts in and its lot.
+
+    `groups`, `categories` and `whales` (sorted) are every group, category and wallet a BUY of this position was
+    counted against; each has its part of the cost (`Scope.POSITION_PART`). `opened_at` names the lot: a position
+    closed and bought again is a new lot (its stop and open date are the new entry's).
+    """
 
     token_id: str
     condition_id: str
     shares: Decimal
     cost_basis: Decimal
-    risk_group: str | None = None
+    risk_group: str | None = None  # the latest BUY's (a position written before parts were recorded has only it)
     category: str | None = None
-    whales: tuple[str, ...] = ()  # sorted
+    whales: tuple[str, ...] = ()
     stop_loss: Decimal | None = None
+    groups: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    opened_at: datetime | None = None
+
+    def part_scopes(self) -> list[tuple[Scope, str]]:
+        """Every (scope, name) holding a part of this position's cost."""
+        return (
+            [(Scope.GROUP, g) for g in self.groups]
+            + [(Scope.CATEGORY, c) for c in self.categories]
+            + [(Scope.WHALE, w) for w in self.whales]
+        )
 
 
 @dataclass(frozen=True)
@@ -153,33 +170,46 @@ def _scope_deltas(condition_id: str, scope: Scopes, delta: Decimal) -> list[tupl
     ]
 
 
-def whale_position_name(token_id: str, wallet: str) -> str:
-    return f"{token_id}#{wallet}"
+def part_name(token_id: str, scope: Scope, name: str) -> str:
+    """The `Scope.POSITION_PART` item name of `scope` `name`'s part of position `token_id`."""
+    return f"{token_id}#{scope.value}#{name}"
+
+
+PartCosts = Mapping[tuple[Scope, str], Decimal]
 
 
 def _release(
-    holding: Holding, shares: Decimal, released: Decimal, whale_costs: Mapping[str, Decimal]
+    holding: Holding, shares: Decimal, released: Decimal, parts: PartCosts
 ) -> list[tuple[ExposureKey, Decimal]]:
     """Release the cost `released` of `shares` sold or redeemed from every scope the position counts in.
 
-    Market, group and category release `released`; each whale w its part c_w x shares / S (micro grid), or all of
-    c_w when the position closes. A position without a group or category (written before they were recorded)
-    releases from the market and whales only.
+    The market releases `released`. Each of the group, category and whale scopes releases from each name n its part
+    c_n x shares / S (micro grid), the last name taking the rounding remainder so that the parts released sum to
+    `released` exactly when the parts sum to the basis (they do: every BUY adds its cost to one part of each kind);
+    all of every part when the position closes. A position written before parts were recorded (no names of a kind)
+    releases `released` from its recorded group and category, as before.
     """
     deltas: list[tuple[ExposureKey, Decimal]] = [((Scope.MARKET, holding.condition_id), -released)]
-    if holding.risk_group:
-        deltas.append(((Scope.GROUP, holding.risk_group), -released))
-    if holding.category:
-        deltas.append(((Scope.CATEGORY, holding.category), -released))
-    if not holding.whales or holding.shares <= 0:
-        return deltas
     closing = shares >= holding.shares
-    for wallet in holding.whales:
-        cost = whale_costs.get(wallet, ZERO)
-        part = cost if closing else (cost * shares / holding.shares).quantize(MICRO)
-        if part:
-            deltas.append(((Scope.WHALE_POSITION, whale_position_name(holding.token_id, wallet)), -part))
-            deltas.append(((Scope.WHALE, wallet), -part))
+    legacy = {Scope.GROUP: holding.risk_group, Scope.CATEGORY: holding.category}
+    for kind in (Scope.GROUP, Scope.CATEGORY, Scope.WHALE):
+        names = [name for scope, name in holding.part_scopes() if scope is kind]
+        if not names:
+            old = legacy.get(kind)
+            if old:
+                deltas.append(((kind, old), -released))
+            continue
+        costs = [parts.get((kind, name), ZERO) for name in names]
+        if closing or holding.shares <= 0:
+            taken = costs
+        else:
+            taken = [(cost * shares / holding.shares).quantize(MICRO) for cost in costs]
+            if sum(costs, ZERO) == holding.cost_basis:
+                taken[-1] = released - sum(taken[:-1], ZERO)
+        for name, part in zip(names, taken, strict=True):
+            if part:
+                deltas.append(((Scope.POSITION_PART, part_name(holding.token_id, kind, name)), -part))
+                deltas.append(((kind, name), -part))
     return deltas
 
 
@@ -189,12 +219,12 @@ def fill(
     reserved: Decimal,
     *,
     holding: Holding | None = None,
-    whale_costs: Mapping[str, Decimal] | None = None,
+    parts: PartCosts | None = None,
     stop_at_entry: Decimal | None = None,
 ) -> Changes:
     """What settling `result` (a definite outcome) of `order` changes; `reserved` is what risk_check reserved.
 
-    A SELL that filled reads the position (`holding`, and `whale_costs`: each copied whale's cost in it).
+    A SELL that filled reads the position (`holding`, and `parts`: each group's, category's and whale's cost in it).
     """
     settles = order.idempotency_key if reserved > 0 else None
     filled = result.filled_shares
@@ -211,7 +241,9 @@ def fill(
         scope = scopes_of(order)
         exposure = _scope_deltas(order.condition_id, scope, cost - reserved)
         if cost > 0:
-            exposure.append(((Scope.WHALE_POSITION, whale_position_name(order.token_id, scope.wallet)), cost))
+            owners = ((Scope.GROUP, scope.group), (Scope.CATEGORY, scope.category), (Scope.WHALE, scope.wallet))
+            for kind, name in owners:
+                exposure.append(((Scope.POSITION_PART, part_name(order.token_id, kind, name)), cost))
         return Changes(
             account=AccountDelta(cash=-cost, reserved=-reserved, open_cost=cost, open_orders=-1 if reserved > 0 else 0),
             exposure=tuple(exposure),
@@ -243,7 +275,7 @@ def fill(
     pnl = proceeds - released
     return Changes(
         account=AccountDelta(cash=proceeds, open_cost=-released),
-        exposure=tuple(_release(holding, filled, released, whale_costs or {})),
+        exposure=tuple(_release(holding, filled, released, parts or {})),
         settles_reservation=settles,
         realized=pnl,
         position=_reduction(holding, filled, released, pnl, result.fee),
@@ -272,8 +304,12 @@ def _reduction(holding: Holding, shares: Decimal, released: Decimal, pnl: Decima
     )
 
 
-def redemption(market: Market, holding: Holding, whale_costs: Mapping[str, Decimal]) -> tuple[Redemption, Changes]:
-    """Redeem every share of `holding` in resolved `market`: cash in the payout, release the whole basis."""
+def redemption(market: Market, holding: Holding, parts: PartCosts) -> tuple[Redemption, Changes]:
+    """Redeem every share of `holding` in resolved `market`: cash in the payout, release the whole basis.
+
+    The ledger entry is `REDEEM#<token>#<lot>` (the lot: when the position was opened), so shares bought after a
+    redemption (a late fill of an order reconciled after resolution) are a new lot that is redeemed in turn.
+    """
     if market.payouts is None:
         raise ValueError(f"market {market.condition_id} is not resolved")
     payout = holding.shares * market.payouts.get(holding.token_id, ZERO)
@@ -281,18 +317,25 @@ def redemption(market: Market, holding: Holding, whale_costs: Mapping[str, Decim
     pnl = redeemed.pnl
     return redeemed, Changes(
         account=AccountDelta(cash=payout, open_cost=-holding.cost_basis),
-        exposure=tuple(_release(holding, holding.shares, holding.cost_basis, whale_costs)),
+        exposure=tuple(_release(holding, holding.shares, holding.cost_basis, parts)),
         realized=pnl,
         position=_reduction(holding, holding.shares, holding.cost_basis, pnl, ZERO),
         ledger=LedgerLine(
             kind="REDEEM",
-            reference=holding.token_id,
+            reference=lot_reference(holding),
             token_id=holding.token_id,
             condition_id=market.condition_id,
             shares_delta=-holding.shares,
             cash_delta=payout,
         ),
     )
+
+
+def lot_reference(holding: Holding) -> str:
+    """`<token>#<opened_at, UTC, microseconds>`, or the token alone for a position with no open date recorded."""
+    if holding.opened_at is None:
+        return holding.token_id
+    return f"{holding.token_id}#{holding.opened_at.strftime('%Y%m%dT%H%M%S%fZ')}"
 
 
 class RecordedReservation(Protocol):

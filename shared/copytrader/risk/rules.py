@@ -87,13 +87,15 @@ def scopes_of(order: SizedOrder) -> Scopes:
 
 
 class Scope(StrEnum):
-    """Where exposure at cost is counted: the caps' scopes, and each whale's part of a position."""
+    """Where exposure at cost is counted: the caps' scopes, and each scope's part of a position."""
 
     MARKET = "MARKET"  # condition id
     GROUP = "GROUP"  # neg-risk group, else event, else `market:<condition id>`
     CATEGORY = "CATEGORY"
     WHALE = "WHALE"  # the copied wallet (lower case)
-    WHALE_POSITION = "WPOS"  # `<token id>#<wallet>`: the cost a whale's copies put into one position
+    # `<token id>#<GROUP|CATEGORY|WHALE>#<name>`: the cost one group's, category's or whale's copies put into one
+    # position (a position bought under two groups, after a re-tag, releases from each its own part)
+    POSITION_PART = "PART"
 
 
 @dataclass(frozen=True)

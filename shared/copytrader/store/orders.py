@@ -144,6 +144,7 @@ class OrderLedger:
         return entry is not None and entry.status in _UNSETTLED
 
     def _commit(self, order: SizedOrder, result: ExecutionResult, settled: Changes, now: datetime) -> None:
+        self.settlements.ready(settled, now)
         run_transaction(self.settlements.items.connection, lambda tx: self._settle(tx, order, result, settled, now))
 
     def _settle(

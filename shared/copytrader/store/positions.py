@@ -7,13 +7,11 @@ copies built it and the stop at entry. Every change of cash or shares is one led
 
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 
 from pynamodb.exceptions import DoesNotExist
 
 from copytrader.money import ZERO
-from copytrader.store.conditional import put_if_absent
 from copytrader.store.tables import LedgerEntryModel, PositionModel
 
 P = PositionModel
@@ -41,19 +39,6 @@ class Positions:
 
     def ledger(self) -> list[LedgerEntryModel]:
         return sorted(L.query(self.account, consistent_read=True), key=lambda e: (e.at, e.entry_id))
-
-    def deposit(self, amount: Decimal, reference: str, now: datetime) -> None:
-        """Record starting or added capital in the ledger (idempotent per reference)."""
-        put_if_absent(
-            L(
-                account=self.account,
-                entry_id=f"DEPOSIT#{reference}",
-                kind="DEPOSIT",
-                cash_delta=amount,
-                at=now,
-                reference=reference,
-            )
-        )
 
 
 __all__ = ["Positions"]

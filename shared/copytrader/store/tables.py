@@ -224,14 +224,17 @@ class PositionModel(Model):
     cost_basis = DecimalAttribute(default=_zero)
     fees_paid = DecimalAttribute(default=_zero)
     realized_pnl = DecimalAttribute(default=_zero)
-    opened_at = UTCDateTimeAttribute()
+    opened_at = UTCDateTimeAttribute(null=True)  # the lot: removed when the position closes, set by the next BUY
     updated_at = UTCDateTimeAttribute()
     closed = BooleanAttribute(default=False)
-    # risk attribution (copytrader.risk.rules): the caps this position's cost counts against, the wallets whose copies
-    # opened it (their cost per token: risk item `#WPOS#<token>#<wallet>`) and the stop-loss fraction at entry
+    # risk attribution (copytrader.risk.rules): the latest BUY's group and category; every group, category and wallet
+    # a BUY of this lot counted against (each one's cost in it: risk item `#PART#<token>#<scope>#<name>`); the
+    # stop-loss fraction at entry
     risk_group = UnicodeAttribute(null=True)
     category = UnicodeAttribute(null=True)
     whales = UnicodeSetAttribute(null=True)
+    groups = UnicodeSetAttribute(null=True)
+    categories = UnicodeSetAttribute(null=True)
     stop_loss = DecimalAttribute(null=True)
 
 
@@ -266,8 +269,9 @@ class RiskStateModel(Model):
     Keys (all prefixed with the account): `<acct>#ACCOUNT` (cash, reserved, open cost, kill switch),
     `<acct>#DAY#YYYY-MM-DD` (start-of-day equity, realized P&L, breaker), `<acct>#MARKET#<condition_id>`
     (exposure at cost) and `<acct>#RESV#<idempotency_key>` (one reservation per copy, makes it idempotent);
-    the exposure items `#GROUP#<group>`, `#CATEGORY#<name>`, `#WHALE#<wallet>`, `#WPOS#<token>#<wallet>` (a whale's
-    cost in one position) and the order-rate counters `#RATE#<YYYY-MM-DDTHH:MM>` (TTL) (`copytrader.store.account`).
+    the exposure items `#GROUP#<group>`, `#CATEGORY#<name>`, `#WHALE#<wallet>`, `#PART#<token>#<scope>#<name>` (a
+    group's, category's or whale's cost in one position) and the order-rate counters `#RATE#<YYYY-MM-DDTHH:MM>`
+    (TTL) (`copytrader.store.account`).
     """
 
     class Meta(_Meta):
@@ -291,7 +295,7 @@ class RiskStateModel(Model):
     settled = BooleanAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     expires_at = TTLAttribute(null=True)
-    # exposure items other than markets (`#GROUP#`, `#CATEGORY#`, `#WHALE#`, `#WPOS#<token>#<wallet>`): what they count
+    # exposure items other than markets (`#GROUP#`, `#CATEGORY#`, `#WHALE#`, `#PART#...`): what they count
     scope = UnicodeAttribute(null=True)
     # account: BUY reservations not yet settled; book equity (cash + open cost, kept like committed/available);
     # its high-water mark and the drawdown halt

@@ -125,20 +125,3 @@ def test_the_pipeline_alerts_once_on_a_drawdown_and_still_lets_exits_through(aws
     assert steps.risk_check({"order": sell.model_dump(mode="json")}, deps)["approved"] is True
     broken = steps.risk_check({"order": {"action": "PLACE", "shares": "-1"}}, deps)
     assert broken["approved"] is False and broken["reason"] == "invalid_trade"
-
-
-def test_an_account_from_before_the_drawdown_rule_gets_its_equity_and_mark_once(aws):
-    from copytrader.store.tables import RiskStateModel as R
-
-    # GIVEN an account item written without equity fields (cash 900, 100 open at cost)
-    legacy = AccountStore("paper")
-    R(
-        pk=legacy.items.account_key(), cash=D(900), reserved=D(0), open_cost=D(100), committed=D(100), available=D(900)
-    ).save()
-    # WHEN a process ensures the account, THEN equity = cash + open cost and the mark starts there
-    legacy.items.open_account(D(10000), b.T0)
-    status = legacy.reads.risk_status(b.T0)
-    assert (status["equity"], status["equity_high_water_mark"], status["drawdown_halt"]) == ("1000", "1000", False)
-    # and a second process changes nothing
-    AccountStore("paper").items.open_account(D(10000), b.T0)
-    assert legacy.reads.risk_status(b.T0)["equity"] == "1000"

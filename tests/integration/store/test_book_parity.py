@@ -34,7 +34,7 @@ def _store_state(store: AccountStore) -> dict[str, Any]:
     for item in RiskStateModel.scan(RiskStateModel.pk.startswith(f"{ACCOUNT}#")):
         parts = item.pk.split("#", 2)
         kind, name = (parts[1], parts[2]) if len(parts) == 3 else (parts[-1], "")
-        if kind in ("MARKET", "GROUP", "CATEGORY", "WHALE", "WPOS"):
+        if kind in ("MARKET", "GROUP", "CATEGORY", "WHALE", "PART"):
             items[f"{kind}#{name}"] = item.exposure
         elif kind == "RESV":
             items[f"RESV#{name}"] = (item.amount, bool(item.settled), item.stop_loss)
@@ -44,7 +44,8 @@ def _store_state(store: AccountStore) -> dict[str, Any]:
             items[f"DAY#{name}"] = (item.day_start_equity, item.day_realized_pnl, item.breaker == "OPEN")
     positions = {
         p.token_id: (p.shares, p.cost_basis, p.fees_paid, p.realized_pnl, p.risk_group, p.category,
-                     frozenset(p.whales or ()), p.stop_loss, p.closed)
+                     frozenset(p.whales or ()), frozenset(p.groups or ()), frozenset(p.categories or ()), p.stop_loss,
+                     p.opened_at, p.closed)
         for p in PositionModel.query(ACCOUNT)
     }  # fmt: skip
     ledger = {e.entry_id: (e.kind, e.shares_delta, e.cash_delta, e.fee) for e in LedgerEntryModel.query(ACCOUNT)}
@@ -66,7 +67,7 @@ def _book_state(book: AccountBook) -> dict[str, Any]:
     items |= {f"DAY#{d}": (day.start_equity, day.realized, day.breaker_open) for d, day in book.days.items()}
     positions = {
         t: (p.shares, p.cost_basis, p.fees_paid, p.realized_pnl, p.risk_group, p.category, frozenset(p.whales),
-            p.stop_loss, p.closed)
+            frozenset(p.groups), frozenset(p.categories), p.stop_loss, p.opened_at, p.closed)
         for t, p in book.positions.items()
     }  # fmt: skip
     ledger = {k: (line.kind, line.shares_delta, line.cash_delta, line.fee) for k, (_, line) in book.ledger.items()}
@@ -187,5 +188,5 @@ def test_a_random_day_leaves_both_books_identical(aws):
         both.breakers()
         both.same()
     kinds = {line.kind for _, line in both.book.ledger.values()}
-    assert kinds == {"FILL_BUY", "FILL_SELL", "REDEEM"} and len(both.book.ledger) >= 15, (done, kinds)
+    assert kinds == {"DEPOSIT", "FILL_BUY", "FILL_SELL", "REDEEM"} and len(both.book.ledger) >= 15, (done, kinds)
     assert both.book.account is not None and both.book.account.drawdown_halt  # the halt tripped on the way

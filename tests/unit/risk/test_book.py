@@ -83,7 +83,7 @@ def test_a_partial_buy_converts_the_reservation_to_the_fills_cost():
     state = book.state(b.T0)
     assert (state.cash, state.reserved, state.open_cost, book.account.open_orders) == (D(9940), 0, D(60), 0)
     assert book.exposure[(Scope.MARKET, order.condition_id)] == D(60)
-    assert book.exposure[(Scope.WHALE_POSITION, f"{order.token_id}#{b.wallet('w1')}")] == D(60)
+    assert book.exposure[(Scope.POSITION_PART, f"{order.token_id}#WHALE#{b.wallet('w1')}")] == D(60)
     position = book.positions[order.token_id]
     assert (position.shares, position.cost_basis, position.fees_paid) == (D(120), D(60), D("0.5"))
     assert position.whales == {b.wallet("w1")} and position.stop_loss == D("0.15")  # the stop at entry
@@ -97,7 +97,7 @@ def test_an_unfilled_order_gives_its_reservation_back_everywhere():
     book.settle(order, b.execution(order, ExecutionStatus.UNFILLED, "0", "0"), decision.reserved, b.T0)
     assert book.state(b.T0).reserved == 0 and book.account.open_orders == 0
     assert all(v == 0 for v in book.exposure.values())
-    assert not book.ledger  # nothing moved
+    assert set(book.ledger) == {"DEPOSIT#opening"}  # nothing moved since the opening deposit
 
 
 def test_selling_half_releases_half_the_cost_and_each_whales_part():

@@ -15,15 +15,19 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from copytrader.money import ZERO
 from copytrader.risk.rules import Scope, utc_day
 from copytrader.store.conditional import put_if_absent, update_if
 from copytrader.store.connection import table_region
-from copytrader.store.tables import RiskStateModel
+from copytrader.store.tables import LedgerEntryModel, RiskStateModel
+from copytrader.store.transactions import condition_failed, run_transaction
 
 R = RiskStateModel
+L = LedgerEntryModel
+OPENING_DEPOSIT = "DEPOSIT#opening"
 BREAKER_OPEN = "OPEN"
 BREAKER_CLOSED = "CLOSED"
 RESERVATION_TTL = timedelta(days=30)
@@ -37,6 +41,7 @@ class AccountItems:
         self.account = account
         self.connection = connection or Connection(region=table_region())
         self._account_opened = False
+        self._days: set[str] = set()  # days whose item is known to exist (a day item is never deleted)
 
     # ------------------------------------------------------------------------------------------ keys
     def account_key(self) -> str:
@@ -74,10 +79,14 @@ class AccountItems:
             return ZERO
 
     # ---------------------------------------------------------------------------- created on first use
-    def open_account(self, bankroll: Decimal, now: datetime) -> None:
-        """Create the account with its starting cash once (a conditional put, once per process)."""
+    def open_account(self, bankroll: Decimal, now: datetime) -> bool:
+        """Create the account with its starting cash and the ledger's opening DEPOSIT, in one transaction, once.
+
+        True when this call created it. Later calls (another process, a redelivery) change nothing: the account's
+        conditional put fails and the deposit is not written either, so ledger cash = account cash from the start.
+        """
         if self._account_opened:
-            return
+            return False
         item = R(
             pk=self.account_key(),
             cash=bankroll,
@@ -92,14 +101,39 @@ class AccountItems:
             drawdown_halt=False,
             updated_at=now,
         )
-        if not put_if_absent(item):  # an account from before the drawdown rule: derive its equity once
-            update_if(
-                R(pk=self.account_key()),
-                actions=[R.equity.set(R.cash + R.open_cost), R.updated_at.set(now)],
-                condition=R.equity.does_not_exist() & R.cash.exists() & R.open_cost.exists(),
-            )
-            self.raise_high_water_mark(now)
+        deposit = L(
+            account=self.account,
+            entry_id=OPENING_DEPOSIT,
+            kind="DEPOSIT",
+            cash_delta=bankroll,
+            at=now,
+            reference="opening",
+        )
+
+        def build(tx: TransactWrite) -> None:
+            tx.save(item, condition=R.pk.does_not_exist())
+            tx.save(deposit, condition=L.entry_id.does_not_exist())
+
+        try:
+            run_transaction(self.connection, build)
+            created = True
+        except TransactWriteError as exc:
+            if not condition_failed(exc):
+                raise
+            created = False
         self._account_opened = True
+        return created
+
+    def account_exists(self) -> bool:
+        """Whether the account has been opened (a consistent read; remembered once true)."""
+        if self._account_opened:
+            return True
+        try:
+            R.get(self.account_key(), consistent_read=True, attributes_to_get=["pk"])
+        except DoesNotExist:
+            return False
+        self._account_opened = True
+        return True
 
     def raise_high_water_mark(self, now: datetime) -> bool:
         """Raise the equity high-water mark to the current equity if it is higher (one conditional update)."""
@@ -109,11 +143,23 @@ class AccountItems:
             condition=R.equity.exists() & (R.equity_hwm.does_not_exist() | (R.equity_hwm < R.equity)),
         )
 
+    def ensure_day(self, now: datetime) -> None:
+        """Make sure today's item exists before a write that needs it (at most one read per day per process).
+
+        Every settlement that adds realized P&L and every reservation calls it first, so the first event of a new UTC
+        day, whatever it is (a BUY, a SELL, a redemption, the sweep), opens the day with its start-of-day equity.
+        """
+        day = utc_day(now)
+        if day not in self._days:
+            self.day_item(now)
+
     def day_item(self, now: datetime) -> R:
         """Today's risk item, created on first use with start-of-day equity = cash + open cost."""
         day = utc_day(now)
         try:
-            return R.get(self.day_key(day), consistent_read=True)
+            found = R.get(self.day_key(day), consistent_read=True)
+            self._days.add(day)
+            return found
         except DoesNotExist:
             pass
         account = self.account_item()
@@ -125,4 +171,6 @@ class AccountItems:
             breaker=BREAKER_CLOSED,
             updated_at=now,
         )
-        return item if put_if_absent(item) else R.get(self.day_key(day), consistent_read=True)
+        created = item if put_if_absent(item) else R.get(self.day_key(day), consistent_read=True)
+        self._days.add(day)
+        return created

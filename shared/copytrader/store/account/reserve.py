@@ -45,7 +45,7 @@ class Reservations:
         with the amount first reserved, reserving nothing more (and counting no second order).
         """
         items = self.items
-        items.day_item(now)
+        items.ensure_day(now)
         amount = request.amount
         minute = request.minute or utc_minute(now)
 

@@ -5,7 +5,7 @@ computes its `Changes` with the pure functions every account book shares, and wr
 
     reservation   settled = true, only if it was not (a reservation is released exactly once)
     account       cash, reserved, open cost, open orders, and the derived committed / available / equity
-    exposures     one ADD per scope item (market, group, category, whale, whale-in-position)
+    exposures     one ADD per scope item (market, group, category, whale, and each one's part of the position)
     day           realized P&L added to today's item, which must exist
     position      shares and basis added, or removed on the condition that the shares are still those read
     ledger        one entry per settlement, put only if its id (`<KIND>#<reference>`) is new
@@ -44,8 +44,8 @@ class Settlements:
         self.positions = positions
 
     # ----------------------------------------------------------------------------------------- reads
-    def holding(self, token_id: str) -> tuple[Holding | None, dict[str, Decimal]]:
-        """The position as a settlement reads it, and each copied whale's cost in it (`#WPOS#` items)."""
+    def holding(self, token_id: str) -> tuple[Holding | None, changes.PartCosts]:
+        """The position as a settlement reads it, and each scope's part of its cost (`#PART#` items, one batch read)."""
         position = self.positions.get(token_id)
         if position is None:
             return None, {}
@@ -58,29 +58,35 @@ class Settlements:
             category=position.category,
             whales=tuple(sorted(position.whales or ())),
             stop_loss=position.stop_loss,
+            groups=tuple(sorted(position.groups or ())),
+            categories=tuple(sorted(position.categories or ())),
+            opened_at=position.opened_at,
         )
-        if not holding.whales or holding.shares <= 0:
+        scoped = holding.part_scopes()
+        if not scoped or holding.shares <= 0:
             return holding, {}
-        names = {w: changes.whale_position_name(token_id, w) for w in holding.whales}
-        keys = {self.items.exposure_key(Scope.WHALE_POSITION, name): w for w, name in names.items()}
+        keys = {
+            self.items.exposure_key(Scope.POSITION_PART, changes.part_name(token_id, kind, name)): (kind, name)
+            for kind, name in scoped
+        }
         found = {item.pk: item.exposure or ZERO for item in R.batch_get(list(keys), consistent_read=True)}
-        return holding, {wallet: found.get(key, ZERO) for key, wallet in keys.items()}
+        return holding, {part: found.get(key, ZERO) for key, part in keys.items()}
 
     def fill(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal) -> Changes:
         """What settling `result` of `order` changes, computed from what the tables hold now.
 
-        Only a fill reads anything: a SELL its position and the whales' parts, a reserved BUY its stop at entry.
+        Only a fill reads anything: a SELL its position and the scopes' parts, a reserved BUY its stop at entry.
         """
         filled = result.filled_shares > 0
         sold, bought = filled and order.side is Side.SELL, filled and order.side is Side.BUY
-        holding, whale_costs = self.holding(order.token_id) if sold else (None, {})
+        holding, parts = self.holding(order.token_id) if sold else (None, {})
         stop = self.items.reservation(order.idempotency_key) if bought and reserved > 0 else None
         return changes.fill(
             order,
             result,
             reserved,
             holding=holding,
-            whale_costs=whale_costs,
+            parts=parts,
             stop_at_entry=stop.stop_loss if stop is not None else None,
         )
 
@@ -126,8 +132,15 @@ class Settlements:
                 condition=L.entry_id.does_not_exist(),
             )
 
+    def ready(self, settled: Changes, now: datetime) -> None:
+        """Create what `settled`'s conditional writes need before its transaction: today's day item for a realized
+        P&L (the first settlement of a UTC day may be a SELL or a redemption)."""
+        if settled.realized is not None:
+            self.items.ensure_day(now)
+
     def commit(self, settled: Changes, now: datetime) -> None:
         """Write `settled` as a transaction of its own (retried on conflicts; a failed condition raises)."""
+        self.ready(settled, now)
         run_transaction(self.items.connection, lambda tx: self.add(tx, settled, now))
 
     def _account(self, tx: TransactWrite, delta: changes.AccountDelta, now: datetime) -> None:
@@ -152,18 +165,18 @@ class Settlements:
     def _position(self, tx: TransactWrite, change: changes.PositionChange, now: datetime) -> None:
         key = P(self.items.account, change.token_id)
         if change.expected_shares is not None:  # a reduction, conditional on the shares it was computed from
-            tx.update(
-                key,
-                actions=[
-                    P.shares.add(change.shares),
-                    P.cost_basis.add(change.cost),
-                    P.realized_pnl.add(change.realized_pnl),
-                    P.fees_paid.add(change.fee),
-                    P.updated_at.set(now),
-                    P.closed.set(change.closes),
-                ],
-                condition=P.shares == change.expected_shares,
-            )
+            reduction: list[Action] = [
+                P.shares.add(change.shares),
+                P.cost_basis.add(change.cost),
+                P.realized_pnl.add(change.realized_pnl),
+                P.fees_paid.add(change.fee),
+                P.updated_at.set(now),
+                P.closed.set(change.closes),
+            ]
+            if change.closes:  # the lot ends: the next BUY opens a new one with its own date, stop and scopes
+                reduction += [P.opened_at.remove(), P.stop_loss.remove(), P.whales.remove(), P.groups.remove()]
+                reduction.append(P.categories.remove())
+            tx.update(key, actions=reduction, condition=P.shares == change.expected_shares)
             return
         actions: list[Action] = [
             P.shares.add(change.shares),
@@ -179,6 +192,7 @@ class Settlements:
         if change.scope is not None:
             scope = change.scope
             actions += [P.risk_group.set(scope.group), P.category.set(scope.category), P.whales.add({scope.wallet})]
+            actions += [P.groups.add({scope.group}), P.categories.add({scope.category})]
         if change.stop_loss is not None:
             actions.append(P.stop_loss.set(P.stop_loss | change.stop_loss))
         tx.update(key, actions=actions)
@@ -202,17 +216,16 @@ class Settlements:
         """Settle every open position in a resolved market: cash in the payout, release the basis.
 
         Each position is one transaction (position, account, exposures, day P&L, ledger entry); the ledger entry
-        `REDEEM#<token>` and the position's share condition make a second run a no-op.
+        `REDEEM#<token>#<lot>` and the position's share condition make a second run a no-op.
         """
         if market.payouts is None:
             raise ValueError(f"market {market.condition_id} is not resolved")
         done: list[Redemption] = []
         for token in market.tokens:
-            holding, whale_costs = self.holding(token.token_id)
+            holding, parts = self.holding(token.token_id)
             if holding is None or holding.shares <= 0:
                 continue
-            self.items.day_item(now)
-            redeemed, settled = changes.redemption(market, holding, whale_costs)
+            redeemed, settled = changes.redemption(market, holding, parts)
             try:
                 self.commit(settled, now)
             except TransactWriteError as exc:
