@@ -73,13 +73,15 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 
 def _sweep(event: dict[str, Any]) -> dict[str, Any]:
-    """Settle UNKNOWN/PENDING orders from the venue (steps.sweep); never places an order."""
+    """Settle UNKNOWN/PENDING orders from the venue and give back orphan reservations (steps.sweep); never places an
+    order."""
     report = run_step("reconcile", metrics, lambda e: steps.sweep(e, wiring.current()), event)
     for status, n in report["settled"].items():
         metrics.add_metric(name=f"reconcile_settled_{status.lower()}", unit=MetricUnit.Count, value=n)
     metrics.add_metric(name="reconcile_unresolved", unit=MetricUnit.Count, value=report["unresolved"])
+    metrics.add_metric(name="reconcile_released_orphans", unit=MetricUnit.Count, value=report["released"])
     metrics.add_metric(
         name="reconcile_oldest_unresolved_s", unit=MetricUnit.Seconds, value=report["oldest_unresolved_s"]
     )
-    logger.info("reconcile sweep", extra={"step": "reconcile", **report})
+    logger.info("reconcile sweep", extra={"step": "reconcile", **{k: v for k, v in report.items() if k != "entries"}})
     return report

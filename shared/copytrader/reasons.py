@@ -54,6 +54,7 @@ class Reason(StrEnum):
     VENUE_REJECTED = "venue_rejected"
     VENUE_AMBIGUOUS = "venue_ambiguous"
     NEVER_PLACED = "never_placed"  # reconciled: the venue has no such order; not re-placed (the copy is stale)
+    RESERVATION_RELEASED = "reservation_released"  # the sweep gave the reservation back before execute began
     # score: whale quality, our room, other whales (copytrader.copying.decision, copytrader.copying.conflicts)
     WHALE_SCORE_TOO_LOW = "whale_score_too_low"  # score lower bound not above filters.min_score_ci_low
     MIN_SIZE_UNREACHABLE = "min_size_unreachable"  # the market minimum does not fit the stake, the room or the book

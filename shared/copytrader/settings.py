@@ -56,6 +56,9 @@ class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+EXPRESS_MAX_S = 300  # an Express Step Functions execution (score -> execute) ends within 5 minutes
+
+
 class RiskLimits(_Section):
     max_market_exposure: Dec = Field(Decimal(500), gt=0, description="pUSD at cost per market (condition id)")
     max_total_exposure: Dec = Field(Decimal(5000), gt=0, description="pUSD at cost across all open positions")
@@ -71,6 +74,12 @@ class RiskLimits(_Section):
     max_orders_per_minute: int = Field(30, ge=1, le=100000, description="approved orders per UTC minute")
     max_drawdown: Dec = Field(
         Decimal("0.20"), gt=0, lt=1, description="halt BUYs when equity < (1 - x) x equity high-water mark"
+    )
+    orphan_reservation_after_s: int = Field(
+        900,
+        ge=EXPRESS_MAX_S + 60,
+        le=86400,
+        description="the sweep gives back a reservation no ledger entry owns once it is this old (see Settings)",
     )
 
     @model_validator(mode="after")
@@ -206,6 +215,22 @@ class Settings(_Section):
         # expires venue.gtd_lifetime_s after signing; the reservation stays until the reconciler settles it.
         if self.order_type not in (OrderType.FOK, OrderType.FAK, OrderType.GTC, OrderType.GTD):
             raise ValueError("order_type must be FOK, FAK, GTC or GTD")
+        return self
+
+    @model_validator(mode="after")
+    def _orphans_outlive_their_copies(self) -> Settings:
+        """A reservation is made by risk_check after the whale's fill; execute begins its ledger entry in the same
+        Express execution (at most EXPRESS_MAX_S later), or in a redelivery's, which score lets through only while
+        the fill is younger than filters.max_trade_age_s. So no ledger entry can be begun for a reservation older
+        than max_trade_age_s + EXPRESS_MAX_S: past that the sweep may give it back. (Safety does not rest on the
+        bound: the release and the entry's first write are mutually exclusive in DynamoDB; the bound only keeps
+        the sweep from refusing a copy that was about to be placed.)"""
+        needed = self.filters.max_trade_age_s + EXPRESS_MAX_S
+        if self.risk.orphan_reservation_after_s < needed:
+            raise ValueError(
+                f"risk.orphan_reservation_after_s ({self.risk.orphan_reservation_after_s}) must be at least "
+                f"filters.max_trade_age_s + {EXPRESS_MAX_S} = {needed}"
+            )
         return self
 
 

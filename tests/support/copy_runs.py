@@ -92,3 +92,21 @@ class FailingVenue:
 
     def place(self, *args: Any, **kwargs: Any) -> Any:
         raise self._error
+
+
+class TimeoutAfterFillVenue:
+    """The paper venue, except that the answer to a send is lost: the order fills, then the call raises
+    VenueAmbiguous (a read timeout after the venue matched it). `lookup` finds the fill."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.name = getattr(inner, "name", "paper")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def place(self, *args: Any, **kwargs: Any) -> Any:
+        from copytrader.errors import VenueAmbiguous
+
+        self._inner.place(*args, **kwargs)
+        raise VenueAmbiguous("read timeout after the order was sent")

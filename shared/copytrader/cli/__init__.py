@@ -4,7 +4,8 @@ copytrader demo [--seed N] [--out DIR]     a simulated trading day through the r
 copytrader settings [--file F]             validate and print the effective settings
 copytrader risk status|kill-switch on|off|reset-breaker|reset-drawdown       the account's risk controls
 copytrader preflight [--file F] [--secret ID]   live checks: geoblock, CLOB version, credentials, balance
-copytrader reconcile [--file F] [--limit N]     settle UNKNOWN orders from the venue's orders and trades
+copytrader reconcile [--file F] [--limit N]     the sweep: settle UNKNOWN orders, free orphan reservations
+copytrader audit [--file F] [--json]            check every invariant of the account's books; exit 1 on a violation
 copytrader normalize --source chain|rtds|data-api FILE [--markets F]   recorded feed input -> WhaleTrades
 copytrader fetch (--wallets F | --discover) --out-trades F --out-markets F
                                            whale candidates, their Data API history and Gamma markets

@@ -1,4 +1,4 @@
-"""The operator's commands: `settings`, `risk`, `preflight`, `reconcile`.
+"""The operator's commands: `settings`, `risk`, `preflight`, `reconcile`, `audit`.
 
 They use the AWS credentials, region and table names of the environment, as the deployed functions do.
 """
@@ -27,10 +27,16 @@ def add_parsers(commands: Any) -> None:
     parser.add_argument("--file", help=_SETTINGS_FILE_HELP)
     parser.add_argument("--secret", help="venue secret id (default: $COPYTRADER_VENUE_SECRET_ARN)")
     parser.set_defaults(run=preflight)
-    parser = commands.add_parser("reconcile", help="settle UNKNOWN/PENDING orders from the venue (sends nothing)")
+    parser = commands.add_parser(
+        "reconcile", help="settle UNKNOWN/PENDING orders from the venue, free orphan reservations (sends nothing)"
+    )
     parser.add_argument("--file", help=_SETTINGS_FILE_HELP)
     parser.add_argument("--limit", type=int, default=100, help="at most this many entries")
     parser.set_defaults(run=reconcile)
+    parser = commands.add_parser("audit", help="check that every pUSD adds up (ledger, reservations, exposure, days)")
+    parser.add_argument("--file", help=_SETTINGS_FILE_HELP)
+    parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.set_defaults(run=audit)
 
 
 def settings(args: argparse.Namespace) -> int:
@@ -88,25 +94,39 @@ def preflight(args: argparse.Namespace) -> int:
 
 
 def reconcile(args: argparse.Namespace) -> int:
-    """Settle UNKNOWN / PENDING orders from the venue's orders and trades (never sends an order)."""
-    from datetime import UTC, datetime, timedelta
+    """The deployed sweep, run by hand (`workflows.copy.steps.sweep`): settle UNKNOWN / PENDING orders from the
+    venue's orders and trades, give back reservations no ledger entry owns, then the breaker and drawdown checks.
+    Never sends an order."""
+    from datetime import UTC, datetime
 
-    from copytrader.execution.reconcile import reconcile_unresolved
     from copytrader.settings import load_settings
     from copytrader.workflows import wiring
+    from copytrader.workflows.copy import steps
 
     settings = load_settings(path=args.file)
     deps = wiring.Deps(settings, clock=lambda: datetime.now(UTC))
-    results = reconcile_unresolved(
-        deps.ledger,
-        deps.venue,
-        deps.clock,
-        reconcile_after=timedelta(seconds=settings.venue.reconcile_after_s),
-        limit=args.limit,
-    )
-    rows = [
-        {k: r.model_dump(mode="json")[k] for k in ("idempotency_key", "status", "reason", "detail", "filled_shares")}
-        for r in results
-    ]
-    print(json.dumps({"reconciled": rows}, indent=2))
+    print(json.dumps(steps.sweep({"sweep": {"limit": args.limit}}, deps), indent=2))
     return 0
+
+
+def audit(args: argparse.Namespace) -> int:
+    """Every invariant of `copytrader.risk.audit` on the tables; exit 1 on a violation (what the hourly job runs)."""
+    from datetime import UTC, datetime
+
+    from copytrader.settings import load_settings
+    from copytrader.workflows import wiring
+    from copytrader.workflows.books.steps import audit_report
+
+    deps = wiring.Deps(load_settings(path=args.file), clock=lambda: datetime.now(UTC))
+    checks = audit_report(deps)
+    bad = [c for c in checks if not c.ok]
+    if args.json:
+        print(json.dumps({"ok": not bad, "violations": [c.name for c in bad], "checks": [c.as_dict() for c in checks]}))
+    else:
+        print(format_checks(checks))
+    return 1 if bad else 0
+
+
+def format_checks(checks: Any) -> str:
+    """One line per check: OK or VIOLATION, its name and its figures in words."""
+    return "\n".join(f"{'OK       ' if c.ok else 'VIOLATION'}  {c.name:<18} {c.detail}" for c in checks)

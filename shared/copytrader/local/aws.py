@@ -22,7 +22,7 @@ from copytrader import store, workflows
 from copytrader.local import moto_fixes
 from copytrader.local.lambdas import HandlerDispatch, LazyHandler, load_handler, patch_moto
 from copytrader.runtime.env import EVENT_DETAIL_TYPE, EVENT_SOURCE, SCORING_BUCKET
-from copytrader.workflows import COPY, SCORING
+from copytrader.workflows import BOOKS, COPY, SCORING
 
 REGION = "us-east-1"
 QUEUE_NAME = "copytrader-trades.fifo"
@@ -53,6 +53,7 @@ class LocalResources:
     function_arns: dict[str, str]
     scoring_state_machine_arn: str = ""  # the daily whale-scoring workflow (Standard, Distributed Map)
     scoring_bucket: str = ""  # its run data and discovery cache
+    books_state_machine_arn: str = ""  # the hourly books workflow: settle resolved markets, audit (Standard)
 
 
 class LocalAws:
@@ -210,6 +211,10 @@ class LocalAws:
         scoring_arn = sfn.create_state_machine(
             name="copytrader-whale-scoring", definition=scoring, roleArn=self._role_arn(), type="STANDARD"
         )["stateMachineArn"]
+        books = BOOKS.render({p: function_arns[BOOKS.function(step)] for p, step in BOOKS.functions.items()})
+        books_arn = sfn.create_state_machine(
+            name="copytrader-books", definition=books, roleArn=self._role_arn(), type="STANDARD"
+        )["stateMachineArn"]
         return LocalResources(
             endpoint=self.endpoint,
             queue_url=queue_url,
@@ -223,6 +228,7 @@ class LocalAws:
             function_arns=function_arns,
             scoring_state_machine_arn=scoring_arn,
             scoring_bucket=SCORING_BUCKET_NAME,
+            books_state_machine_arn=books_arn,
         )
 
     def _role_arn(self) -> str:
@@ -246,11 +252,13 @@ class LocalAws:
                 Code={"ZipFile": buffer.getvalue()},
                 Architectures=["arm64"],
             )["FunctionArn"]
-            for name in (*map(COPY.function, COPY.steps), *map(SCORING.function, SCORING.steps))
+            for workflow in workflows.WORKFLOWS
+            for name in map(workflow.function, workflow.steps)
         }
         if self.dispatch is None:  # the copy pipeline's handlers now; the scoring ones (numpy, scipy) when first run
             handlers: dict[str, Any] = {COPY.function(step): load_handler(COPY, step) for step in COPY.steps}
             handlers.update({SCORING.function(step): LazyHandler(SCORING, step) for step in SCORING.steps})
+            handlers.update({BOOKS.function(step): LazyHandler(BOOKS, step) for step in BOOKS.steps})
             self.dispatch = HandlerDispatch(handlers, echo_logs=not self.quiet)
             self._undo_patch = patch_moto(self.dispatch)
         return arns

@@ -31,7 +31,15 @@ from copytrader.reasons import Reason
 from copytrader.risk import changes
 from copytrader.risk.affordability import Exposures
 from copytrader.risk.changes import Changes, DerivedTotals, Holding, LedgerLine, Redemption
-from copytrader.risk.rules import ReservationRecord, ReservationRequest, Scope, scopes, utc_day, utc_minute
+from copytrader.risk.rules import (
+    ExitRequest,
+    ReservationRecord,
+    ReservationRequest,
+    Scope,
+    scopes,
+    utc_day,
+    utc_minute,
+)
 
 
 @dataclass
@@ -101,6 +109,7 @@ class AccountBook:
         self.reservations: dict[str, Reservation] = {}
         self.exposure: dict[tuple[Scope, str], Decimal] = {}
         self.rate: dict[str, int] = {}
+        self.exits: set[str] = set()
         self.positions: dict[str, BookPosition] = {}
         self.ledger: dict[str, tuple[datetime, LedgerLine]] = {}
 
@@ -202,6 +211,22 @@ class AccountBook:
             self.exposure[key] = self.exposure.get(key, ZERO) + amount
         self.rate[minute] = self.rate.get(minute, 0) + 1
         return RiskDecision(approved=True, reserved=amount, day=request.day, detail="reserved")
+
+    def count_exit(self, request: ExitRequest, now: datetime) -> RiskDecision:
+        """Approve a SELL under the kill switch and the minute's order rate, counting it once per key."""
+
+        def decided(reason: Reason | None, detail: str) -> RiskDecision:
+            return RiskDecision(approved=reason is None, reason=reason, detail=detail, day=request.day)
+
+        if request.key in self.exits:
+            return decided(None, "exit already counted (retry)")
+        if self._account().kill_switch:
+            return decided(Reason.KILL_SWITCH, "account kill switch")
+        if self.rate.get(request.minute, 0) > request.rate_threshold:
+            return decided(Reason.ORDER_RATE_LIMIT, f"{request.rate_threshold + 1} orders already in {request.minute}")
+        self.exits.add(request.key)
+        self.rate[request.minute] = self.rate.get(request.minute, 0) + 1
+        return decided(None, "exit: no reservation needed")
 
     def release(self, idempotency_key: str, condition_id: str, amount: Decimal, now: datetime) -> bool:
         """Give back an unused reservation (order not filled). False when it was already released."""

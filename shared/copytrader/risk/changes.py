@@ -126,6 +126,7 @@ class LedgerLine:
     shares_delta: Decimal = ZERO
     cash_delta: Decimal = ZERO
     fee: Decimal = ZERO
+    realized_pnl: Decimal = ZERO  # a SELL or redemption: proceeds - the cost released (the day's P&L adds it)
 
     @property
     def entry_id(self) -> str:
@@ -287,6 +288,7 @@ def fill(
             shares_delta=-filled,
             cash_delta=proceeds,
             fee=result.fee,
+            realized_pnl=pnl,
         ),
     )
 
@@ -327,6 +329,7 @@ def redemption(market: Market, holding: Holding, parts: PartCosts) -> tuple[Rede
             condition_id=market.condition_id,
             shares_delta=-holding.shares,
             cash_delta=payout,
+            realized_pnl=pnl,
         ),
     )
 

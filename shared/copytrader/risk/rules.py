@@ -122,6 +122,18 @@ class ReservationRecord:
 
 
 @dataclass(frozen=True)
+class ExitRequest:
+    """A SELL's approval: the kill switch must be off and the minute's order count + 1 <= max_orders_per_minute.
+
+    Recorded once per idempotency key (a retried risk_check counts the order once)."""
+
+    key: str
+    day: str
+    minute: str
+    rate_threshold: int
+
+
+@dataclass(frozen=True)
 class ReservationRequest:
     """A BUY's reservation with the condition thresholds the store will write (each rejects when exceeded)."""
 
@@ -181,8 +193,9 @@ def _cap_breach(amount: Decimal, limits: RiskLimits) -> tuple[Reason, str, Decim
     return None
 
 
-def screen(order: SizedOrder, limits: RiskLimits, now: datetime) -> RiskDecision | ReservationRequest:
-    """Decide what needs no state (kill switch, sells, single-order caps) or build the reservation.
+def screen(order: SizedOrder, limits: RiskLimits, now: datetime) -> RiskDecision | ReservationRequest | ExitRequest:
+    """Decide what needs no state (kill switch, single-order caps) or build the reservation (BUY) or the exit's
+    order count (SELL).
 
     The amount is the order's `max_cost` rounded up to the micro grid (reserving more is the safe side), so
     every threshold is >= 0: an amount above any cap is rejected here with that cap's reason.
@@ -191,7 +204,7 @@ def screen(order: SizedOrder, limits: RiskLimits, now: datetime) -> RiskDecision
     if limits.kill_switch:
         return RiskDecision(approved=False, reason=Reason.KILL_SWITCH, detail="kill switch is on", day=day)
     if order.side is Side.SELL:
-        return RiskDecision(approved=True, detail="exit: no reservation needed", day=day)
+        return ExitRequest(order.idempotency_key, day, utc_minute(now), limits.max_orders_per_minute - 1)
     amount = order.max_cost.quantize(MICRO, rounding=ROUND_CEILING)
     if amount <= 0:
         return RiskDecision(

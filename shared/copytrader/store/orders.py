@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
+from typing import Literal
 
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.expressions.update import Action
@@ -26,8 +27,8 @@ from copytrader.reasons import Reason
 from copytrader.risk.changes import Changes
 from copytrader.store.account import AccountStore
 from copytrader.store.conditional import put_if_absent, update_if
-from copytrader.store.tables import OrderModel
-from copytrader.store.transactions import condition_failed, run_transaction
+from copytrader.store.tables import OrderModel, RiskStateModel
+from copytrader.store.transactions import CONDITION_FAILED, cancellation_codes, condition_failed, run_transaction
 
 Orders = OrderModel
 _MAX_POSITION_RETRIES = 5
@@ -70,12 +71,54 @@ class OrderLedger:
             created_at=now,
             updated_at=now,
         )
-        if put_if_absent(entry):
+        if reserved > 0:
+            begun = self._begin_on_reservation(entry, order, now)
+            if isinstance(begun, ExecutionResult):
+                return begun
+            if begun == "created":
+                return None
+        elif put_if_absent(entry):
             return None
         existing = self.get(order.idempotency_key)
         if existing is None:  # deleted in between: nothing sane to do but refuse
             raise RuntimeError(f"ledger entry {order.idempotency_key} vanished after a conflicting put")
         return result_from_entry(existing, duplicate=True, now=now)
+
+    def _begin_on_reservation(
+        self, entry: OrderModel, order: SizedOrder, now: datetime
+    ) -> ExecutionResult | Literal["created", "exists"]:
+        """Put the entry only while its reservation is unsettled, in one transaction.
+
+        "created"; "exists" when an entry exists already (a redelivery or a retry: the caller reads it); a
+        REJECTED result (nothing placed, nothing to settle) when the reservation was released first (the sweep gives
+        back a reservation no entry owns: `Settlements.release_orphan`)."""
+        items = self.settlements.items
+
+        def build(tx: TransactWrite) -> None:
+            tx.save(entry, condition=Orders.idempotency_key.does_not_exist())
+            tx.condition_check(
+                RiskStateModel,
+                items.reservation_key(order.idempotency_key),
+                condition=RiskStateModel.settled == False,  # noqa: E712
+            )
+
+        try:
+            run_transaction(items.connection, build)
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)  # pynamodb sends the condition check first, then the put
+            if len(codes) != 2 or CONDITION_FAILED not in codes:
+                raise
+            if codes[1] == CONDITION_FAILED:  # the entry exists: a redelivery or a retry
+                return "exists"
+            return ExecutionResult(
+                idempotency_key=order.idempotency_key,
+                status=ExecutionStatus.REJECTED,
+                reason=Reason.RESERVATION_RELEASED,
+                detail="the reservation was released before the order was begun (no ledger entry owned it); not placed",
+                side=order.side,
+                executed_at=now,
+            )
+        return "created"
 
     def entry(self, idempotency_key: str) -> LedgerEntry | None:
         """The entry as reconciliation sees it (consistent read)."""

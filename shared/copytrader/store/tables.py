@@ -256,11 +256,25 @@ class LedgerEntryModel(Model):
     shares_delta = DecimalAttribute(default=_zero)
     cash_delta = DecimalAttribute(default=_zero)
     fee = DecimalAttribute(default=_zero)
+    realized_pnl = DecimalAttribute(default=_zero)  # FILL_SELL, REDEEM: added to that UTC day's realized P&L
     at = UTCDateTimeAttribute()
     reference = UnicodeAttribute(null=True)
 
 
 # ------------------------------------------------------------------------------- portfolio risk state
+
+
+class UnsettledReservations(GlobalSecondaryIndex["RiskStateModel"]):
+    """Sparse: only a reservation not yet settled carries `unsettled` (its account); oldest first by `reserved_at`.
+
+    The sweep reads it to release a reservation no ledger entry owns; the audit sums it."""
+
+    class Meta:
+        index_name = "unsettled_reservations"
+        projection = AllProjection()
+
+    unsettled = UnicodeAttribute(hash_key=True)
+    reserved_at = UTCDateTimeAttribute(range_key=True)
 
 
 class RiskStateModel(Model):
@@ -311,6 +325,10 @@ class RiskStateModel(Model):
     category = UnicodeAttribute(null=True)
     wallet = UnicodeAttribute(null=True)
     stop_loss = DecimalAttribute(null=True)
+    # reservation: its account while not yet settled (removed by the settlement), and when it was made
+    unsettled = UnicodeAttribute(null=True)
+    reserved_at = UTCDateTimeAttribute(null=True)
+    unsettled_reservations = UnsettledReservations()
 
 
 # ------------------------------------------------------------------------------------ whale stances

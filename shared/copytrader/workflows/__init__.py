@@ -8,6 +8,7 @@ with the dependencies from the one wiring module (`copytrader.workflows.wiring`)
 
     copy      score -> size -> risk_check -> execute, per whale fill (Express; SQS FIFO -> Pipe)
     scoring   discover -> Distributed Map of evidence -> select, daily (Standard; EventBridge Scheduler)
+    books     settle resolved markets -> audit the account, hourly (Standard; EventBridge Scheduler)
 
 `Workflow` names each one's ${Placeholder} -> step table, which CDK and local mode fill with function ARNs.
 """
@@ -89,4 +90,6 @@ SCORING_CHILD_EXECUTION_TYPE = "MapChildExecutionType"
 SCORING_CHILD_EXECUTION_TYPE_AWS = "EXPRESS"
 SCORING_CHILD_EXECUTION_TYPE_LOCAL = "STANDARD"
 
-WORKFLOWS: tuple[Workflow, ...] = (COPY, SCORING)
+BOOKS = Workflow("books", {"SettleFunctionArn": "settle", "AuditFunctionArn": "audit"})
+
+WORKFLOWS: tuple[Workflow, ...] = (COPY, SCORING, BOOKS)

@@ -9,6 +9,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 from copytrader.model import ExecutionStatus, Side, SizedOrder
+from copytrader.reasons import Reason
+from copytrader.risk.book import AccountBook
 from copytrader.risk.rules import Scope, screen
 from copytrader.settings import RiskLimits
 from copytrader.store.account import AccountStore
@@ -125,3 +127,29 @@ def test_the_account_opens_with_its_deposit_in_the_ledger_once(aws):
     deposits = [e for e in LedgerEntryModel.query("paper") if e.kind == "DEPOSIT"]
     assert [(e.entry_id, e.cash_delta) for e in deposits] == [("DEPOSIT#opening", D(10000))]
     assert store.reads.state(b.T0).cash == D(10000)
+
+
+def test_sells_count_against_the_per_minute_order_limit_once_each(aws):
+    # GIVEN at most 2 orders per minute, and a BUY approved this minute
+    store, _ = _books()
+    limits = RiskLimits(max_orders_per_minute=2)
+    assert store.reservations.reserve(screen(b.sized_order("b1", max_cost="10"), limits, b.T0), b.T0).approved
+    book = AccountBook()  # the in-memory book, given the same BUY
+    book.open(D(10000))
+    book.rate["2026-11-02T12:00"] = 1
+
+    def exit_(key: str):
+        request = screen(b.sized_order(key, side=Side.SELL), limits, b.T0)
+        return store.reservations.count_exit(request, b.T0), book.count_exit(request, b.T0)
+
+    # WHEN two SELLs follow in the same minute, THEN the first is approved and the second refused by the rate
+    ours, theirs = exit_("s1")
+    assert (ours.approved, theirs.approved) == (True, True)
+    ours, theirs = exit_("s2")
+    assert (ours.reason, theirs.reason) == (Reason.ORDER_RATE_LIMIT, Reason.ORDER_RATE_LIMIT)
+    # AND a retried risk_check of the first SELL is approved without counting it again
+    ours, theirs = exit_("s1")
+    assert (ours.approved, ours.detail, theirs.detail) == (True, "exit already counted (retry)", ours.detail)
+    # AND the kill switch refuses every exit
+    store.breakers.set_kill_switch(True, b.T0)
+    assert exit_("s3")[0].reason is Reason.KILL_SWITCH

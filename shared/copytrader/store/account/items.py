@@ -3,8 +3,10 @@
 <account>#ACCOUNT                 cash, reserved, open cost, the derived committed / available / equity, open
                                   orders, kill switch, equity high-water mark, drawdown halt
 <account>#DAY#<YYYY-MM-DD>        start-of-day equity, realized P&L, breaker (one per UTC day)
-<account>#RESV#<idempotency key>  a BUY's reservation: amount, its scopes, the stop at entry, settled
-<account>#RATE#<YYYY-MM-DDTHH:MM> orders approved in that UTC minute (TTL one day)
+<account>#RESV#<idempotency key>  a BUY's reservation: amount, its scopes, the stop at entry, settled (an unsettled
+                                  one is in the `unsettled_reservations` index; a settled one expires after 30 days)
+<account>#RATE#<YYYY-MM-DDTHH:MM> orders approved in that UTC minute, BUYs and SELLs (TTL one day)
+<account>#EXIT#<idempotency key>  a SELL counted against the rate, so a retry counts it once (TTL one day)
 <account>#<SCOPE>#<name>          exposure at cost per scope (`copytrader.risk.changes.Scope`): MARKET, GROUP,
                                   CATEGORY, WHALE, and WPOS (`<token>#<wallet>`: a whale's cost in a position)
 """
@@ -30,7 +32,7 @@ L = LedgerEntryModel
 OPENING_DEPOSIT = "DEPOSIT#opening"
 BREAKER_OPEN = "OPEN"
 BREAKER_CLOSED = "CLOSED"
-RESERVATION_TTL = timedelta(days=30)
+RESERVATION_TTL = timedelta(days=30)  # a settled reservation is kept this long (an unsettled one for ever)
 RATE_TTL = timedelta(days=1)
 
 
@@ -52,6 +54,9 @@ class AccountItems:
 
     def reservation_key(self, idempotency_key: str) -> str:
         return f"{self.account}#RESV#{idempotency_key}"
+
+    def exit_key(self, idempotency_key: str) -> str:
+        return f"{self.account}#EXIT#{idempotency_key}"
 
     def rate_key(self, minute: str) -> str:
         return f"{self.account}#RATE#{minute}"

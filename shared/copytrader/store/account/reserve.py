@@ -7,7 +7,8 @@ Each item carries the condition of one rule of `copytrader.risk.rules` (whose `s
 so limits hold however many copies are approved at once. DynamoDB cancels the whole transaction when any condition
 fails and says which item failed, which is how a rejection gets its reason (in a fixed order of precedence, the
 order `copytrader.risk.book.AccountBook.reserve` checks them in memory). Giving a reservation back (`release`)
-is a settlement (`copytrader.store.account.settle`).
+is a settlement (`copytrader.store.account.settle`). A SELL reserves nothing but counts against the order rate
+(`count_exit`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from pynamodb.transactions import TransactWrite
 from copytrader.model import RiskDecision
 from copytrader.money import ZERO
 from copytrader.reasons import Reason
-from copytrader.risk.rules import ReservationRequest, Scope, utc_minute
-from copytrader.store.account.items import BREAKER_OPEN, RATE_TTL, RESERVATION_TTL, AccountItems
+from copytrader.risk.rules import ExitRequest, ReservationRequest, Scope, utc_minute
+from copytrader.store.account.items import BREAKER_OPEN, RATE_TTL, AccountItems
 from copytrader.store.tables import RiskStateModel
 from copytrader.store.transactions import CONDITION_FAILED, cancellation_codes, run_transaction
 
@@ -67,8 +68,9 @@ class Reservations:
                     pk=items.reservation_key(request.key),
                     **asdict(request.recorded()),
                     settled=False,
+                    unsettled=items.account,
+                    reserved_at=now,
                     updated_at=now,
-                    expires_at=now + RESERVATION_TTL,
                 ),
                 condition=R.pk.does_not_exist(),
             )
@@ -100,6 +102,46 @@ class Reservations:
         except TransactWriteError as exc:
             return self._explain(exc, request)
         return RiskDecision(approved=True, reserved=amount, day=request.day, detail="reserved")
+
+    def count_exit(self, request: ExitRequest, now: datetime) -> RiskDecision:
+        """Approve a SELL if the kill switch is off and the minute's order rate allows one more; count it once.
+
+        One transaction: the account's kill switch (condition check), the exit's marker `<account>#EXIT#<key>`
+        (put if absent: a retried risk_check approves without counting again) and the minute's order counter.
+        """
+        items = self.items
+
+        def build(tx: TransactWrite) -> None:
+            tx.condition_check(
+                R,
+                items.account_key(),
+                condition=R.kill_switch.does_not_exist() | (R.kill_switch == False),  # noqa: E712
+            )
+            tx.save(
+                R(pk=items.exit_key(request.key), updated_at=now, expires_at=now + RATE_TTL),
+                condition=R.pk.does_not_exist(),
+            )
+            tx.update(
+                R(pk=items.rate_key(request.minute)),
+                actions=[R.order_count.add(1), R.updated_at.set(now), R.expires_at.set(now + RATE_TTL)],
+                condition=R.order_count.does_not_exist() | (R.order_count <= request.rate_threshold),
+            )
+
+        def decided(reason: Reason | None, detail: str) -> RiskDecision:
+            return RiskDecision(approved=reason is None, reason=reason, detail=detail, day=request.day)
+
+        try:
+            run_transaction(items.connection, build)
+        except TransactWriteError as exc:
+            codes = cancellation_codes(exc)  # account check, exit marker, rate counter
+            if len(codes) != 3 or CONDITION_FAILED not in codes:
+                raise
+            if codes[1] == CONDITION_FAILED:
+                return decided(None, "exit already counted (retry)")
+            if codes[0] == CONDITION_FAILED:
+                return decided(Reason.KILL_SWITCH, "account kill switch")
+            return decided(Reason.ORDER_RATE_LIMIT, f"{request.rate_threshold + 1} orders already in {request.minute}")
+        return decided(None, "exit: no reservation needed")
 
     def _explain(self, exc: TransactWriteError, request: ReservationRequest) -> RiskDecision:
         """The rejection a cancelled reservation stands for (first failed item in a fixed order of precedence)."""

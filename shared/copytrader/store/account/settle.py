@@ -28,9 +28,9 @@ from copytrader.money import ZERO
 from copytrader.risk import changes
 from copytrader.risk.changes import Changes, Holding, Redemption
 from copytrader.risk.rules import Scope, utc_day
-from copytrader.store.account.items import AccountItems
+from copytrader.store.account.items import RESERVATION_TTL, AccountItems
 from copytrader.store.positions import Positions
-from copytrader.store.tables import LedgerEntryModel, PositionModel, RiskStateModel
+from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel
 from copytrader.store.transactions import condition_failed, run_transaction
 
 R = RiskStateModel
@@ -97,7 +97,12 @@ class Settlements:
         if settled.settles_reservation is not None:
             tx.update(
                 R(pk=items.reservation_key(settled.settles_reservation)),
-                actions=[R.settled.set(True), R.updated_at.set(now)],
+                actions=[
+                    R.settled.set(True),
+                    R.unsettled.remove(),
+                    R.expires_at.set(now + RESERVATION_TTL),
+                    R.updated_at.set(now),
+                ],
                 condition=R.settled == False,  # noqa: E712
             )
         self._account(tx, settled.account, now)
@@ -126,6 +131,7 @@ class Settlements:
                     shares_delta=line.shares_delta,
                     cash_delta=line.cash_delta,
                     fee=line.fee,
+                    realized_pnl=line.realized_pnl,
                     at=now,
                     reference=line.reference,
                 ),
@@ -206,6 +212,36 @@ class Settlements:
         settled = changes.release(idempotency_key, condition_id, amount, reservation)
         try:
             self.commit(settled, now)
+        except TransactWriteError as exc:
+            if condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def unsettled_reservations(self, made_before: datetime, limit: int) -> list[RiskStateModel]:
+        """Reservations not yet settled that were made before `made_before`, oldest first (the sparse index)."""
+        query = R.unsettled_reservations.query(
+            self.items.account, R.reserved_at < made_before, limit=limit, scan_index_forward=True
+        )
+        return list(query)
+
+    def release_orphan(self, reservation: RiskStateModel, now: datetime) -> bool:
+        """Give back a reservation that no orders-ledger entry owns; False when one does (or it was settled).
+
+        The transaction checks that the orders table has no entry for its idempotency key, and the ledger's first
+        write (`OrderLedger.begin`) checks that the reservation is not settled: whichever commits first wins, so a
+        reservation is never released under an order, and no order is begun on a released reservation.
+        """
+        key = reservation.pk.removeprefix(self.items.reservation_key(""))
+        amount = reservation.amount or ZERO
+        settled = changes.release(key, reservation.condition_id or "", amount, reservation)
+
+        def build(tx: TransactWrite) -> None:
+            tx.condition_check(OrderModel, key, condition=OrderModel.idempotency_key.does_not_exist())
+            self.add(tx, settled, now)
+
+        try:
+            run_transaction(self.items.connection, build)
         except TransactWriteError as exc:
             if condition_failed(exc):
                 return False

@@ -86,7 +86,14 @@ OUTCOME_DEFAULT = "Unknown"  # a status the ASL does not name is treated as the 
 
 # reasons that only appear inside $.result (the execution's outcome), routed by status rather than by reason
 EXECUTION_REASONS: frozenset[Reason] = frozenset(
-    {Reason.DUPLICATE, Reason.NOT_FILLED, Reason.VENUE_REJECTED, Reason.VENUE_AMBIGUOUS, Reason.NEVER_PLACED}
+    {
+        Reason.DUPLICATE,
+        Reason.NOT_FILLED,
+        Reason.VENUE_REJECTED,
+        Reason.VENUE_AMBIGUOUS,
+        Reason.NEVER_PLACED,
+        Reason.RESERVATION_RELEASED,
+    }
 )
 
 STOP_BRANCH_NAMES: tuple[str, ...] = (*dict.fromkeys(STOP_BRANCHES.values()), STOPPED_OTHER_REASON)

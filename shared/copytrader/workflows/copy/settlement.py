@@ -1,6 +1,8 @@
-"""Settling resolved markets: redeem our positions, book the P&L, then the breaker and drawdown checks.
+"""After every settlement, the same checks; and settling resolved markets.
 
-Local mode's simulated day runs it when a market resolves; deployed, the redemption workflow will (a later issue).
+Every path that settles money (execute, the sweep, `copytrader reconcile`, a redemption) writes through the account
+store (`copytrader.store.account`) and then runs `check_halts`: the equity high-water mark, the drawdown halt and
+the day's breaker, each alerting once.
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ from copytrader.risk.changes import Redemption
 from copytrader.workflows.wiring import Deps
 
 
+def check_halts(deps: Deps) -> bool:
+    """The checks every settlement runs next (`Breakers.after_settlement`); True when this call tripped the breaker."""
+    return deps.account.breakers.after_settlement(deps.settings.risk, deps.alerts, deps.clock())
+
+
 def settle_resolved(market: Market, deps: Deps) -> list[Redemption]:
     """Redeem every open position in `market` (which must be resolved) and trip the breakers if needed."""
     done = deps.account.settlements.redeem(market, deps.clock())
     if done:  # a gain raises the equity high-water mark, a loss may trip the breakers
-        deps.account.breakers.after_settlement(deps.settings.risk, deps.alerts, deps.clock())
+        check_halts(deps)
     return done
 
 

@@ -34,7 +34,8 @@ from copytrader.model import (
 )
 from copytrader.reasons import Reason
 from copytrader.risk.affordability import room
-from copytrader.risk.rules import ReservationRequest, screen, utc_day
+from copytrader.risk.rules import ExitRequest, ReservationRequest, screen, utc_day
+from copytrader.workflows.copy.settlement import check_halts
 from copytrader.workflows.wiring import Deps
 
 State = dict[str, Any]
@@ -135,7 +136,9 @@ def risk_check(event: State, deps: Deps) -> State:
 
     One DynamoDB transaction (`copytrader.store.account.reserve`) checks the daily breaker, the drawdown halt,
     the kill switch, the market / group / category / whale / total caps, cash, open orders and the minute's
-    order rate; every rejection names its reason. An order that does not parse is rejected as `invalid_trade`.
+    order rate; every rejection names its reason. A SELL passes the breaker and the halt (exits stay possible) but
+    not the kill switch, and counts against the order rate (`count_exit`, also one transaction). An order that
+    does not parse is rejected as `invalid_trade`.
     """
     now = deps.clock()
     try:
@@ -148,18 +151,11 @@ def risk_check(event: State, deps: Deps) -> State:
     screened = screen(order, deps.settings.risk, now)
     if isinstance(screened, ReservationRequest):
         decision = deps.account.reservations.reserve(screened, now)
-    elif screened.approved and order.side is Side.SELL:
-        decision = _exit_allowed(screened, deps, now)
+    elif isinstance(screened, ExitRequest):
+        decision = deps.account.reservations.count_exit(screened, now)
     else:
         decision = screened
     return decision.model_dump(mode="json")
-
-
-def _exit_allowed(decision: RiskDecision, deps: Deps, now: Any) -> RiskDecision:
-    state = deps.account.reads.state(now)
-    if state.kill_switch:
-        return RiskDecision(approved=False, reason=Reason.KILL_SWITCH, detail="account kill switch", day=decision.day)
-    return decision
 
 
 def execute(event: State, deps: Deps) -> State:
@@ -175,7 +171,7 @@ def execute(event: State, deps: Deps) -> State:
         reconcile_after=timedelta(seconds=deps.settings.venue.reconcile_after_s),
     )
     if order.side is Side.SELL and result.status in (ExecutionStatus.FILLED, ExecutionStatus.PARTIAL):
-        deps.account.breakers.after_settlement(deps.settings.risk, deps.alerts, deps.clock())
+        check_halts(deps)
     return result.model_dump(mode="json")
 
 
@@ -185,17 +181,20 @@ SWEEP_MAX_LIMIT = 1000
 
 
 def sweep(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
-    """Reconcile up to `limit` unsettled entries (oldest first); never places an order.
+    """Settle up to `limit` unsettled ledger entries (oldest first) and give back reservations no entry owns.
 
-    An UNKNOWN outcome is a success for the state machine (the message is deleted, nothing is retried), so
-    without this sweep an ambiguous order would hold its reservation until an operator ran
-    `copytrader reconcile`. EventBridge Scheduler invokes the execute function (the one role that may read the
-    venue secret) every few minutes with `{"sweep": {"limit": N}}`; the handler runs `sweep` instead of a
-    pipeline step. Each entry goes through `execution.protocol.reconcile`, which never sends an order.
+    Never places an order. EventBridge Scheduler invokes the execute function (the one role that may read the venue
+    secret) every few minutes with `{"sweep": {"limit": N}}`; `copytrader reconcile` runs the same function.
 
-    Returns the counts the handler turns into metrics: `settled` by final status, `unresolved` (still UNKNOWN
-    after this sweep: a resting GTC/GTD order, or an ambiguous one inside its grace period), and the age of the
-    oldest unresolved entry (an alarm watches it).
+    1. Each UNKNOWN / PENDING entry goes through `execution.protocol.reconcile` (an ambiguous order or one still
+       resting at the venue holds its reservation until then).
+    2. A reservation with no ledger entry that is older than `risk.orphan_reservation_after_s` is given back
+       (`Settlements.release_orphan`): execute failed before its first write (a crash, a throttle, a timeout) and
+       the redelivery was skipped as stale, so nothing else ever would.
+    3. If anything was settled or released, the halts are checked (`settlement.check_halts`), as after execute.
+
+    Returns the counts the handler turns into metrics: `settled` by final status, `unresolved` (still UNKNOWN),
+    the age of the oldest unresolved entry (an alarm watches it), `released` orphan reservations and `entries`.
     """
     requested = event.get("sweep")
     options: dict[str, Any] = requested if isinstance(requested, dict) else {}
@@ -219,10 +218,34 @@ def sweep(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         entry = deps.ledger.entry(result.idempotency_key)
         if entry is not None:
             oldest = max(oldest, (now - entry.created_at).total_seconds())
+    released = release_orphans(deps, limit)
+    if settled or released:
+        check_halts(deps)
     return {
         "examined": len(results),
         "settled": dict(sorted(settled.items())),
         "unresolved": len(unresolved),
         "oldest_unresolved_s": round(oldest, 3),
+        "released": len(released),
         "limit_reached": len(results) >= limit,
+        "entries": [
+            {"idempotency_key": r.idempotency_key, "status": r.status.value, "reason": r.reason, "detail": r.detail}
+            for r in results
+        ]
+        + [
+            {"idempotency_key": key, "status": "RELEASED", "reason": None, "detail": "orphan reservation"}
+            for key in released
+        ],
     }
+
+
+def release_orphans(deps: Deps, limit: int) -> list[str]:
+    """Give back the reservations no ledger entry owns once older than `risk.orphan_reservation_after_s`."""
+    now = deps.clock()
+    settlements = deps.account.settlements
+    made_before = now - timedelta(seconds=deps.settings.risk.orphan_reservation_after_s)
+    released = []
+    for reservation in settlements.unsettled_reservations(made_before, limit):
+        if settlements.release_orphan(reservation, now):
+            released.append(reservation.pk.rsplit("#RESV#", 1)[-1])
+    return released

@@ -53,7 +53,7 @@ def test_one_whale_fill_becomes_one_paper_order(aws, polymarket, make_deps, cloc
     assert account.cash == Decimal(10000) - Decimal(result["cash_amount"])
     assert account.reserved == 0 and account.open_cost == Decimal(result["cash_amount"])
     ledger = list(LedgerEntryModel.query("paper"))
-    assert [e.kind for e in ledger] == ["FILL_BUY"]
+    assert [e.kind for e in ledger] == ["DEPOSIT", "FILL_BUY"]
 
 
 def test_same_whale_fill_delivered_three_times_places_one_order(aws, polymarket, make_deps, clock):
@@ -79,7 +79,7 @@ def test_same_whale_fill_delivered_three_times_places_one_order(aws, polymarket,
     assert [r["duplicate"] for r in results] == [False, True, True]
     assert len({r["idempotency_key"] for r in results}) == 1
     assert len(list(OrderModel.scan())) == 1
-    assert [e.kind for e in LedgerEntryModel.query("paper")] == ["FILL_BUY"]
+    assert [e.kind for e in LedgerEntryModel.query("paper")] == ["DEPOSIT", "FILL_BUY"]
     assert results[1]["filled_shares"] == results[0]["filled_shares"]
     assert deps.positions.get(trade.token_id).shares == Decimal(results[0]["filled_shares"])
     # the reservation was taken once and fully settled
@@ -160,7 +160,7 @@ def test_same_whale_fill_in_three_messages_and_a_pipe_redelivery_places_one_orde
     assert [r["duplicate"] for r in results] == [False, True, True, True]
     assert len({r["idempotency_key"] for r in results}) == 1
     assert len(list(OrderModel.scan())) == 1
-    assert [e.kind for e in LedgerEntryModel.query("paper")] == ["FILL_BUY"]
+    assert [e.kind for e in LedgerEntryModel.query("paper")] == ["DEPOSIT", "FILL_BUY"]
     assert {r["filled_shares"] for r in results} == {last.output[0]["result"]["filled_shares"]}
     assert deps.positions.get(trade.token_id).shares == Decimal(results[0]["filled_shares"])
     assert deps.account.reads.state(clock()).reserved == 0
