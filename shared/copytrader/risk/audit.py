@@ -30,6 +30,7 @@ from decimal import Decimal
 from typing import Any
 
 from copytrader.money import ZERO, canonical
+from copytrader.risk.book import AccountBook
 from copytrader.risk.changes import Holding, LedgerLine, part_name
 from copytrader.risk.rules import Scope, utc_day
 
@@ -89,6 +90,40 @@ def _differences(expected: Mapping[Any, Decimal], actual: Mapping[Any, Decimal])
         if want != got:
             out[str(key)] = f"{_money(got)} vs {_money(want)}"
     return out
+
+
+def books_of(book: AccountBook) -> Books:
+    """The in-memory book's books (what `store.account.snapshot.read_books` reads from the tables)."""
+    account = book.account
+    if account is None:
+        raise LookupError("the book has no account; open it first")
+    reservations = tuple(
+        OpenReservation(
+            key,
+            r.record.amount,
+            r.record.condition_id,
+            r.record.risk_group,
+            r.record.category,
+            r.record.wallet,
+            r.reserved_at,
+        )
+        for key, r in book.reservations.items()
+        if not r.settled
+    )
+    return Books(
+        cash=account.cash,
+        reserved=account.reserved,
+        open_cost=account.open_cost,
+        committed=account.committed,
+        available=account.available,
+        equity=account.equity,
+        open_orders=account.open_orders,
+        reservations=reservations,
+        exposure=dict(book.exposure),
+        positions=tuple(p.holding() for p in book.positions.values()),
+        ledger=tuple(book.ledger.values()),
+        days={day: record.realized for day, record in book.days.items()},
+    )
 
 
 def audit(books: Books, *, now: datetime, orphan_after: timedelta, resolved: Iterable[str] = ()) -> list[Check]:

@@ -64,6 +64,7 @@ class Day:
 class Reservation:
     record: ReservationRecord
     settled: bool = False
+    reserved_at: datetime | None = None
 
 
 @dataclass
@@ -203,7 +204,7 @@ class AccountBook:
         for cap in request.caps():
             if self.exposure.get((cap.scope, cap.name), ZERO) > cap.threshold:
                 return rejected(cap.reason, f"{cap.label} exposure + {amount:.2f} exceeds the {cap.label} cap")
-        self.reservations[request.key] = Reservation(request.recorded())
+        self.reservations[request.key] = Reservation(request.recorded(), reserved_at=now)
         account.reserved += amount
         account.open_orders += 1
         for cap in request.caps():
