@@ -13,11 +13,13 @@
        (VenueAmbiguous, or any unexpected exception, since the request may have gone out) mark the entry
        UNKNOWN and keep the reservation.
 
-Reconciliation (`reconcile`, also run by the sweep `copytrader reconcile`) asks the venue for the entry's
-order id: found and done -> its fills are recorded (FILLED / PARTIAL / UNFILLED) through `ledger.record`,
-which releases the reservation; found and still working -> stays UNKNOWN; not found -> once the entry is
-older than `reconcile_after` (no request can still be in flight) it is recorded as not filled with reason
-`never_placed`, and *not* re-placed: the whale's fill is stale by then. Before that it stays UNKNOWN.
+Reconciliation (`reconcile`, also run by the sweep `copytrader reconcile`) settles an entry written without a venue
+order id as REJECTED / `never_placed` (no order was built, and `place` only ever sends a prepared order whose id the
+entry holds); otherwise it asks the venue for the entry's order id: found and done -> its fills are recorded
+(FILLED / PARTIAL / UNFILLED) through `ledger.record`, which releases the reservation; found and still working ->
+stays UNKNOWN; not found -> once the entry is older than `reconcile_after` (no request can still be in flight) it is
+recorded as not filled with reason `never_placed`, and *not* re-placed: the whale's fill is stale by then. Before
+that it stays UNKNOWN.
 No path sends a second order for one idempotency key.
 """
 
@@ -124,8 +126,10 @@ def reconcile(
     now = clock()
     if entry.status is ExecutionStatus.PENDING:
         ledger.mark_unknown(key, "found PENDING on redelivery: earlier attempt unfinished", now)
-    if not entry.venue_order_id:
-        return _unknown(order, None, "no venue order id recorded: an operator must check the venue", now, True)
+    if not entry.venue_order_id:  # the order was never built (`execute_once` begins with the id of what it sends)
+        never = _rejected(order, "never placed: the order could not be built, so nothing was sent", now)
+        result = never.model_copy(update={"reason": Reason.NEVER_PLACED})
+        return _settle(ledger, order, result, reserved, clock).model_copy(update={"duplicate": True})
     try:
         found = venue.lookup(order, entry.venue_order_id, entry.created_at)
     except Exception as exc:

@@ -221,6 +221,18 @@ def test_an_order_that_cannot_be_built_is_rejected_without_a_send():
     assert venue.calls == 0 and ledger.venue_ids["k1"] is None
 
 
+def test_an_entry_without_a_venue_order_id_is_settled_never_placed_not_left_unknown():
+    # GIVEN an attempt that died between writing its entry (the order could not be built: no venue id) and settling
+    ledger, venue = MemoryLedger(), CountingVenue(PaperVenue(lambda t: BOOK).place)
+    ledger.begin(order(), D(10), b.T0, venue_order_id=None)
+    # WHEN it is reconciled (a redelivery or the sweep), THEN it is settled as never placed: the reservation comes back
+    result = run(venue, ledger)
+    assert (result.status, result.reason) == (ExecutionStatus.REJECTED, Reason.NEVER_PLACED)
+    assert (
+        venue.calls == 0 and venue.lookups == 0 and ledger.recorded == [result.model_copy(update={"duplicate": False})]
+    )
+
+
 def test_paper_latency_reads_the_book_after_the_delay():
     events = []
     moved = b.book(TOKEN, bids=[("0.50", "10")], asks=[("0.55", "100")])  # the book after the delay
