@@ -199,11 +199,11 @@ def _decimal(value: Any) -> Decimal | None:
 
 
 def _shares(value: Any) -> Decimal:
-    """A size the venue reports: decimal shares ("25.0000"), or micro-units when a bare integer >= 1e6."""
-    amount = _decimal(value) or ZERO
-    if "." not in str(value) and amount >= MICRO:
-        amount = amount / MICRO
-    return amount
+    """A size the venue's REST API reports: decimal shares, with or without a point ("25.0000", "10", "1000000").
+
+    The API never reports micro-units here (REFERENCE.md: size, size_matched, matched_amount are shares); the
+    6-decimal amounts exist only on chain (makerAmountFilled / takerAmountFilled), which this module does not read."""
+    return _decimal(value) or ZERO
 
 
 def _code_of(text: str) -> str:

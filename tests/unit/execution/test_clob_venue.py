@@ -215,3 +215,11 @@ def test_credentials_parse_every_signature_type_and_never_print_secrets():
     shown = f"{full!r} {full} {full.api!r}"
     assert key not in shown and "the-secret" not in shown and "the-pass" not in shown
     assert set(full.secrets()) >= {"0x" + key, key, "the-secret", "the-pass"}
+
+
+def test_a_whole_number_of_a_million_shares_is_read_as_shares_not_micro_units():
+    from copytrader.execution.clob_venue import _shares
+
+    assert [_shares(v) for v in ("1000000", "2500000", "25.0000", "10", 7, None)] == [
+        D(1000000), D(2500000), D("25.0000"), D(10), D(7), D(0)
+    ]  # fmt: skip
