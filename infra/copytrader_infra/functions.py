@@ -71,7 +71,8 @@ class FunctionSpec:
 #   read-through cache, which writes Gamma's answer back; it reads our exposures (risk) to skip a BUY with no
 #   room, and reads and writes whale stances (the conflict check);
 # - size only reads the account's risk state and positions;
-# - risk_check creates the paper account on first use and reserves exposure;
+# - risk_check creates the paper account on first use (with its opening DEPOSIT in the ledger), reserves exposure
+#   and counts SELLs against the order rate;
 # - execute writes the ledger, orders, positions and risk state in one transaction and may alert.
 # No reserved concurrency on execute: limits hold through conditional writes, not through throttling, and
 # a reservation would fail to deploy in accounts whose concurrency quota is still the new-account 10.
@@ -84,7 +85,8 @@ PIPELINE_FUNCTIONS: tuple[FunctionSpec, ...] = (
         writes=("markets", "stances"),
     ),
     FunctionSpec("size", memory_mb=1024, timeout=Duration.seconds(10), reads=("risk", "positions")),
-    FunctionSpec("risk_check", memory_mb=1024, timeout=Duration.seconds(10), writes=("risk",)),
+    # risk_check opens the paper account: its item and the ledger's opening DEPOSIT, in one transaction
+    FunctionSpec("risk_check", memory_mb=1024, timeout=Duration.seconds(10), writes=("risk", "ledger")),
     FunctionSpec(
         "execute",
         memory_mb=1769,

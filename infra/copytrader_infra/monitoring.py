@@ -25,6 +25,7 @@ from constructs import Construct
 
 from copytrader.listener.telemetry import metric_name
 from copytrader_infra.alerts import Alerts
+from copytrader_infra.books import Books
 from copytrader_infra.constants import TRADE_QUEUE_MAX_AGE, TRADE_QUEUE_MAX_RECEIVES
 from copytrader_infra.dashboard import add_dashboard
 from copytrader_infra.listener import Listener
@@ -53,6 +54,7 @@ class Monitoring(Construct):
         alerts: Alerts,
         listener_running: bool,
         scoring: WhaleScoring | None = None,
+        books: Books | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._action = cloudwatch_actions.SnsAction(alerts.topic)
@@ -109,6 +111,7 @@ class Monitoring(Construct):
             ),
             *self._listener_alarms(listener_running),
             *(self._scoring_alarms(scoring) if scoring is not None else []),
+            *(self._books_alarms(books) if books is not None else []),
         ]
 
         add_dashboard(self, messaging=messaging, pipeline=pipeline, listener=listener, alarms=alarms, scoring=scoring)
@@ -127,6 +130,32 @@ class Monitoring(Construct):
                 machine.metric_timed_out(period=_HOUR, statistic="Sum"),
                 1,
                 "The daily whale scoring timed out: whale statuses were not updated.",
+            ),
+        ]
+
+    def _books_alarms(self, books: Books) -> list[cloudwatch.Alarm]:
+        return [
+            self._alarm(
+                "BooksAuditViolations",
+                pipeline_metric("books_audit_violations", statistic="Maximum", period=_HOUR, labelled=False),
+                1,
+                "The hourly audit found an account invariant broken (cash, shares, reservations, exposure or a "
+                "day's P&L do not add up): run `copytrader audit` for the figures before trading on.",
+            ),
+            self._alarm(
+                "BooksAuditMissing",
+                pipeline_metric("books_audit_checks", period=_HOUR, labelled=False),
+                1,
+                "No audit of the books has run for two hours (the books workflow is failing or not scheduled).",
+                periods=2,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                missing=cloudwatch.TreatMissingData.BREACHING,
+            ),
+            self._alarm(
+                "BooksExecutionsFailed",
+                books.state_machine.metric_failed(period=_HOUR, statistic="Sum"),
+                1,
+                "The hourly books workflow failed: resolved markets may be unsettled (see the execution's history).",
             ),
         ]
 

@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from copytrader_infra.alerts import Alerts
+from copytrader_infra.books import Books
 from copytrader_infra.configuration import Configuration
 from copytrader_infra.constants import CONTEXT_LISTENER_DESIRED_COUNT
 from copytrader_infra.credentials import Credentials
@@ -25,7 +26,7 @@ class CopyTraderStack(Stack):
         super().__init__(
             scope,
             construct_id,
-            description="Polymarket copy-trader: listener, copy pipeline, whale scoring, state",
+            description="Polymarket copy-trader: listener, copy pipeline, whale scoring, books, state",
             **kwargs,
         )
         self.storage = Storage(self, "Storage")
@@ -52,6 +53,14 @@ class CopyTraderStack(Stack):
             configuration=self.configuration,
             layers=self.layers,
         )
+        self.books = Books(
+            self,
+            "Books",
+            storage=self.storage,
+            alerts=self.alerts,
+            configuration=self.configuration,
+            layers=self.layers,
+        )
         listener_count = self._listener_desired_count()
         self.listener = Listener(
             self,
@@ -70,6 +79,7 @@ class CopyTraderStack(Stack):
             alerts=self.alerts,
             listener_running=listener_count > 0,
             scoring=self.scoring,
+            books=self.books,
         )
         self._outputs()
 

@@ -41,6 +41,10 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     ),
     ("AwsSolutions::AwsSolutions-IAM5[Resource::*]", "CopyTrader/WhaleScoring/StateMachine/Role"),
     ("AwsSolutions::AwsSolutions-SF2", "CopyTrader/WhaleScoring/StateMachine"),
+    # the books workflow (copytrader_infra/books.py)
+    *(("AwsSolutions::AwsSolutions-L1", f"CopyTrader/Books/{step}/Function") for step in ("BooksSettle", "BooksAudit")),
+    ("AwsSolutions::AwsSolutions-IAM5[Resource::*]", "CopyTrader/Books/StateMachine/Role"),
+    ("AwsSolutions::AwsSolutions-SF2", "CopyTrader/Books/StateMachine"),
     *(
         (
             "AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
@@ -94,18 +98,19 @@ def test_resource_inventory(synthesized: Any) -> None:
         "AWS::SecretsManager::Secret": 2,
         "AWS::SSM::Parameter": 1,
         "AWS::Lambda::LayerVersion": 4,
-        "AWS::StepFunctions::StateMachine": 2,
+        "AWS::StepFunctions::StateMachine": 3,  # copy, scoring, books
         "AWS::Pipes::Pipe": 1,
         "AWS::ECS::Cluster": 1,
         "AWS::ECS::TaskDefinition": 1,
         "AWS::ECS::Service": 1,
         "AWS::CloudWatch::Dashboard": 1,
-        "AWS::CloudWatch::Alarm": 17,  # + an UNKNOWN execution outcome, an order unresolved, a failing sweep
+        "AWS::CloudWatch::Alarm": 20,  # + the books: audit violations, audit missing, failed
     }
-    # Four pipeline functions, three scoring functions, and the provider CDK adds to strip the VPC's default
-    # security group.
-    assert counts["AWS::Lambda::Function"] == 8
-    assert counts["AWS::S3::Bucket"] == 1 and counts["AWS::Scheduler::Schedule"] == 2  # daily scoring, reconcile sweep
+    # Four pipeline functions, three scoring functions, two books functions, and the provider CDK adds to strip the
+    # VPC's default security group.
+    assert counts["AWS::Lambda::Function"] == 10
+    # daily scoring, the reconcile sweep, the hourly books
+    assert counts["AWS::S3::Bucket"] == 1 and counts["AWS::Scheduler::Schedule"] == 3
     assert counts["AWS::EC2::NatGateway"] == 0
 
 
@@ -135,7 +140,9 @@ def test_every_alarm_notifies_the_alert_topic(synthesized: Any) -> None:
     alarms = synthesized.of_type("AWS::CloudWatch::Alarm")
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
-        assert alarm["Properties"]["TreatMissingData"] == "notBreaching"
+        # an audit that stops reporting is itself the alarm
+        missing = "breaching" if alarm["Properties"].get("MetricName") == "books_audit_checks" else "notBreaching"
+        assert alarm["Properties"]["TreatMissingData"] == missing
     watched = {(a["Properties"].get("Namespace"), a["Properties"].get("MetricName")) for a in alarms.values()}
     assert watched == {
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
@@ -148,6 +155,8 @@ def test_every_alarm_notifies_the_alert_topic(synthesized: Any) -> None:
         ("CopyTrader", "execute_unknown"),  # the pipeline's own metric (copytrader.workflows.copy.telemetry)
         ("CopyTrader", "reconcile_oldest_unresolved_s"),  # the reconcile sweep's (copytrader.workflows.copy.sweep)
         ("CopyTrader", "reconcile_error"),
+        ("CopyTrader", "books_audit_violations"),  # the hourly audit (copytrader.workflows.books.steps.audit)
+        ("CopyTrader", "books_audit_checks"),
     }
     for alarm in alarms.values():
         if alarm["Properties"].get("Namespace") == "CopyTrader":

@@ -142,8 +142,10 @@ def test_state_machine_role_invokes_the_three_functions_reads_runs_and_runs_only
         for resource in synthesized.as_list(statement["Resource"])
     }
     # the machine starts its own children and the schedule starts the machine: nothing else is started by anyone
-    # but the pipe, which starts the copy pipeline synchronously (states:StartSyncExecution)
-    assert started == {json.dumps({"Ref": _machine_id(synthesized)})}
+    # but the books' schedule (tests/infra/test_infra_books.py) and the pipe, which starts the copy pipeline
+    # synchronously (states:StartSyncExecution)
+    books = synthesized.logical_id(synthesized.stack.books.state_machine)
+    assert started == {json.dumps({"Ref": _machine_id(synthesized)}), json.dumps({"Ref": books})}
 
 
 # --------------------------------------------------------------------------------------------- functions

@@ -3,8 +3,8 @@
 Reads: the account's risk items (a Scan filtered on the account's key prefix: the risk table is keyed by item, and
 the audit is hourly), its positions and ledger (queries), and the unsettled orders-ledger entries (the status
 index). Consistent reads where DynamoDB offers them; the snapshot is not one point in time, so an audit run while
-copies settle may see a settlement half read: run it twice before acting on a violation (the deployed alarm needs
-two consecutive hourly periods).
+copies settle may see a settlement half read (the account before it, the ledger after): the alarm fires on any
+violation, and its text says to run `copytrader audit` again for the figures before acting.
 """
 
 from __future__ import annotations

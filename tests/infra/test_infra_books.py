@@ -1,0 +1,79 @@
+"""The books workflow in the synthesized template (copytrader_infra/books.py): the hourly schedule, a state machine
+that invokes exactly its two functions, an audit that cannot write money, and the alarms on what it finds."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from copytrader.workflows import BOOKS
+
+pytestmark = pytest.mark.infra
+MONEY_TABLES = ("risk", "orders", "positions", "ledger")
+WRITES = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem")
+
+
+def _books(synthesized: Any) -> Any:
+    return synthesized.stack.books
+
+
+def _table_ids(synthesized: Any, names: tuple[str, ...]) -> set[str]:
+    return {synthesized.logical_id(synthesized.stack.storage.tables[name]) for name in names}
+
+
+def _written_tables(synthesized: Any, role: Any) -> set[str]:
+    """Logical ids of the tables the role may write (any write action on the table's ARN)."""
+    written = set()
+    for statement in synthesized.role_statements(synthesized.logical_id(role)):
+        if not set(synthesized.as_list(statement["Action"])) & set(WRITES):
+            continue
+        for resource in synthesized.as_list(statement["Resource"]):
+            text = json.dumps(resource)
+            written |= {t for t in _table_ids(synthesized, (*MONEY_TABLES, "markets")) if t in text}
+    return written
+
+
+def test_the_state_machine_invokes_exactly_the_two_steps(synthesized: Any) -> None:
+    books = _books(synthesized)
+    machine = synthesized.of_type("AWS::StepFunctions::StateMachine")[synthesized.logical_id(books.state_machine)]
+    definition = json.dumps(machine["Properties"])  # the definition's placeholders filled with the function ARNs
+    for name in BOOKS.steps:
+        assert synthesized.logical_id(books.functions[name].function) in definition
+    statements = synthesized.role_statements(synthesized.logical_id(books.state_machine.role))
+    invoked = [r for s in statements if "lambda:InvokeFunction" in synthesized.as_list(s["Action"]) for r in
+               synthesized.as_list(s["Resource"])]  # fmt: skip
+    assert sorted(json.dumps(r) for r in invoked) == sorted(
+        json.dumps({"Fn::GetAtt": [synthesized.logical_id(books.functions[n].function), "Arn"]}) for n in BOOKS.steps
+    )
+
+
+def test_an_hourly_schedule_starts_it(synthesized: Any) -> None:
+    books = _books(synthesized)
+    (schedule,) = [
+        s for s in synthesized.of_type("AWS::Scheduler::Schedule").values() if "books" in s["Properties"]["Description"]
+    ]
+    assert schedule["Properties"]["ScheduleExpression"] == "cron(17 * * * ? *)"
+    assert schedule["Properties"]["Target"]["Arn"] == {"Ref": synthesized.logical_id(books.state_machine)}
+
+
+def test_settle_writes_the_money_it_redeems_and_the_audit_writes_no_money(synthesized: Any) -> None:
+    books = _books(synthesized)
+    money = _table_ids(synthesized, ("risk", "positions", "ledger"))
+    markets = _table_ids(synthesized, ("markets",))
+    assert _written_tables(synthesized, books.functions["settle"].role) == money | markets
+    assert _written_tables(synthesized, books.functions["audit"].role) == markets
+
+
+def test_an_audit_violation_or_a_missing_audit_raises_an_alarm(synthesized: Any) -> None:
+    alarms = {
+        a["Properties"]["MetricName"]: a["Properties"] for a in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+    }
+    violations = alarms["books_audit_violations"]
+    assert (violations["Statistic"], violations["Period"], violations["Threshold"]) == ("Maximum", 3600, 1)
+    assert violations["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    missing = alarms["books_audit_checks"]
+    assert (missing["ComparisonOperator"], missing["TreatMissingData"], missing["EvaluationPeriods"]) == (
+        "LessThanThreshold", "breaching", 2,
+    )  # fmt: skip
