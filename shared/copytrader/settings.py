@@ -179,7 +179,12 @@ class VenueSettings(_Section):
         120, ge=0, le=3600, description="an order the venue does not know is 'never placed' only after this"
     )
     paper_latency_ms: int = Field(0, ge=0, le=10000, description="paper venue: the book is read after this delay")
-    min_live_balance: Dec = Field(Decimal(0), ge=0, description="preflight: pUSD needed beyond one max copy")
+    min_live_balance: Dec = Field(
+        Decimal(0), ge=0, description="live: pUSD kept in the wallet outside the account; each BUY must leave it"
+    )
+    balance_cache_s: float = Field(
+        5.0, ge=0, le=60, description="live: a container reuses the wallet balance it read for this long"
+    )
 
 
 class Settings(_Section):

@@ -3,7 +3,7 @@
 copytrader demo [--seed N] [--out DIR]     a simulated trading day through the real pipeline (local AWS)
 copytrader settings [--file F]             validate and print the effective settings
 copytrader risk status|kill-switch on|off|reset-breaker|reset-drawdown       the account's risk controls
-copytrader preflight [--file F] [--secret ID]   live checks: geoblock, CLOB version, credentials, balance
+copytrader preflight [--file F] [--secret ID]   live checks: geoblock, CLOB version, credentials; funds for one max copy
 copytrader reconcile [--file F] [--limit N]     settle UNKNOWN orders from the venue's orders and trades
 copytrader normalize --source chain|rtds|data-api FILE [--markets F]   recorded feed input -> WhaleTrades
 copytrader fetch (--wallets F | --discover) --out-trades F --out-markets F

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from copytrader.execution.funds import Collateral
 from copytrader.model import ExecutionStatus, Fill, SizedOrder
 
 
@@ -79,4 +80,14 @@ class Venue(Protocol):
 
         Raises VenueAmbiguous when the venue cannot be asked right now.
         """
+        ...
+
+
+@runtime_checkable
+class FundedVenue(Protocol):
+    """A venue trading real money (`ClobVenue`): it can say what the wallet holds, which is how the live account is
+    opened (`copytrader.workflows.copy.live_start`)."""
+
+    def collateral(self) -> Collateral:
+        """The wallet's pUSD read now; raises VenueRejected when it cannot be read."""
         ...
