@@ -128,6 +128,7 @@ def size(event: State, deps: Deps) -> State:
     """Size a COPY signal against the account's current book equity (cash + open positions at cost).
 
     The order's worst-case cost also fits the room under every exposure cap the score step saw (`signal.room`).
+    A paper account not created yet counts as `paper_bankroll`; a live one is a skip, `account_not_open` (`live_start`).
     """
     signal = CopySignal.model_validate(event["signal"])
     try:
