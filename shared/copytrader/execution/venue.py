@@ -68,7 +68,8 @@ class Venue(Protocol):
     name: str
 
     def prepare(self, order: SizedOrder, signed_at: datetime) -> PreparedOrder:
-        """Build (and sign) the order without sending it; raises VenueRejected if it cannot be built."""
+        """Build (and sign) the order without sending it; raises VenueRejected if it cannot be built or, for a live
+        BUY, if the wallet cannot pay its worst case (`copytrader.execution.funds`)."""
         ...
 
     def place(self, order: SizedOrder, prepared: PreparedOrder) -> VenueOrder:
