@@ -5,7 +5,9 @@ Besides the outcome (`execute_<status>`, `execute_reason_<code>`) it emits the c
 (`copy_*` metrics, copytrader.workflows.copy.telemetry.copy_gap) once per copy: never for a redelivery.
 
 The schedule also invokes this function with `{"sweep": ...}`: the reconcile sweep (steps.sweep), because this
-function's role is the one that may read the venue secret.
+function's role is the one that may read the venue secret. For the same reason, in live mode its first invocation
+in a container opens the account from the wallet's balance when it does not exist yet
+(copytrader.workflows.copy.live_start).
 
 Cold start: the function runs with Lambda SnapStart (infra/copytrader_infra/functions.py). Whatever the init
 phase imports is in the snapshot, so `wiring.prewarm()` imports the CLOB client at init when the settings say live

@@ -61,6 +61,8 @@ class Reason(StrEnum):
     EXPOSURE_AT_CAP = "exposure_at_cap"  # what we already hold leaves no room for the market minimum
     CONFLICTING_WHALES = "conflicting_whales"  # another tracked whale holds the opposite stance (policy skip / net)
     CONFLICT_LOWER_SCORE = "conflict_lower_score"  # an opposing whale scores at least as high (policy follow_higher)
+    # live mode (copytrader.workflows.copy.live_start): no bankroll is known until execute opens the account
+    ACCOUNT_NOT_OPEN = "account_not_open"
 
 
 @dataclass

@@ -32,6 +32,9 @@ ENV_PREFIX = "COPYTRADER_"
 Dec = Annotated[Decimal, BeforeValidator(to_decimal)]
 
 
+PAPER_ACCOUNT = "paper"  # the default account; live mode must use another (its cash is the wallet's)
+
+
 class Mode(StrEnum):
     PAPER = "paper"
     LIVE = "live"
@@ -188,14 +191,19 @@ class VenueSettings(_Section):
         120, ge=0, le=3600, description="an order the venue does not know is 'never placed' only after this"
     )
     paper_latency_ms: int = Field(0, ge=0, le=10000, description="paper venue: the book is read after this delay")
-    min_live_balance: Dec = Field(Decimal(0), ge=0, description="preflight: pUSD needed beyond one max copy")
+    min_live_balance: Dec = Field(
+        Decimal(0), ge=0, description="live: pUSD kept in the wallet outside the account; each BUY must leave it"
+    )
+    balance_cache_s: float = Field(
+        5.0, ge=0, le=60, description="live: a container reuses the wallet balance it read for this long"
+    )
 
 
 class Settings(_Section):
     mode: Mode = Mode.PAPER
     live_confirmed: bool = Field(False, description="second switch required for live trading")
     paper_bankroll: Dec = Field(Decimal(10000), gt=0, description="starting pUSD for the paper account")
-    account: str = Field("paper", min_length=1, max_length=64)
+    account: str = Field(PAPER_ACCOUNT, min_length=1, max_length=64)
     order_type: OrderType = OrderType.FAK
     book_levels_kept: int = Field(20, ge=1, le=500)
     clob_url: str = "https://clob.polymarket.com"
@@ -211,6 +219,11 @@ class Settings(_Section):
     def _live_needs_confirmation(self) -> Settings:
         if self.mode is Mode.LIVE and not self.live_confirmed:
             raise ValueError("mode=live also needs live_confirmed=true (paper trading is the default)")
+        if self.mode is Mode.LIVE and self.account == PAPER_ACCOUNT:
+            raise ValueError(
+                f"mode=live needs an account of its own (e.g. account=live): the '{PAPER_ACCOUNT}' account holds paper "
+                "cash and positions, and a live account opens from the wallet's balance"
+            )
         # FOK/FAK: immediate, the limit price is the slippage guard. GTC/GTD rest at the limit; a GTD order
         # expires venue.gtd_lifetime_s after signing; the reservation stays until the reconciler settles it.
         if self.order_type not in (OrderType.FOK, OrderType.FAK, OrderType.GTC, OrderType.GTD):

@@ -52,6 +52,14 @@ def test_live_mode_needs_a_second_switch():
         load_settings(environ={"COPYTRADER_MODE": "yolo"})
 
 
+def test_live_mode_refuses_the_paper_account():
+    # the paper account holds paper cash and positions: used live, the wallet's balance would never open it
+    with pytest.raises(SettingsError, match="mode=live needs an account of its own"):
+        load_settings(environ={}, overrides={"mode": "live", "live_confirmed": True})
+    live = load_settings(environ={}, overrides={"mode": "live", "live_confirmed": True, "account": "live"})
+    assert live.account == "live"
+
+
 def test_price_band_must_be_ordered():
     with pytest.raises(SettingsError, match="min_price"):
         load_settings(environ={}, overrides={"filters": {"min_price": "0.9", "max_price": "0.2"}})

@@ -3,7 +3,7 @@
 copytrader demo [--seed N] [--out DIR]     a simulated trading day through the real pipeline (local AWS)
 copytrader settings [--file F]             validate and print the effective settings
 copytrader risk status|kill-switch on|off|reset-breaker|reset-drawdown       the account's risk controls
-copytrader preflight [--file F] [--secret ID]   live checks: geoblock, CLOB version, credentials, balance
+copytrader preflight [--file F] [--secret ID]   live checks: geoblock, CLOB version, credentials; funds for one max copy
 copytrader reconcile [--file F] [--limit N]     the sweep: settle UNKNOWN orders, free orphan reservations
 copytrader audit [--file F] [--json]            check every invariant of the account's books; exit 1 on a violation
 copytrader normalize --source chain|rtds|data-api FILE [--markets F]   recorded feed input -> WhaleTrades

@@ -23,7 +23,9 @@ def add_parsers(commands: Any) -> None:
     parser.add_argument("action", choices=["status", "kill-switch", "reset-breaker", "reset-drawdown"])
     parser.add_argument("value", nargs="?", choices=["on", "off"], help="for kill-switch")
     parser.set_defaults(run=risk)
-    parser = commands.add_parser("preflight", help="live checks: geoblock, CLOB version, credentials, balance")
+    parser = commands.add_parser(
+        "preflight", help="live checks: geoblock, CLOB version, credentials; balance and allowance for one max copy"
+    )
     parser.add_argument("--file", help=_SETTINGS_FILE_HELP)
     parser.add_argument("--secret", help="venue secret id (default: $COPYTRADER_VENUE_SECRET_ARN)")
     parser.set_defaults(run=preflight)
@@ -76,7 +78,8 @@ def risk(args: argparse.Namespace) -> int:
 
 
 def preflight(args: argparse.Namespace) -> int:
-    """Live preflight (geoblock, CLOB version, credentials, balance and allowance); exit 1 unless all pass."""
+    """Live preflight: the cold-start checks (geoblock, CLOB version, credentials) and whether the wallet's balance and
+    allowance cover one maximum copy; exit 1 unless all pass."""
     from copytrader.errors import CredentialsError
     from copytrader.execution.credentials import load_credentials
     from copytrader.execution.preflight import run_preflight
@@ -88,7 +91,7 @@ def preflight(args: argparse.Namespace) -> int:
     except CredentialsError as exc:
         print(json.dumps({"passed": False, "checks": [{"name": "credentials", "passed": False, "reason": str(exc)}]}))
         return 1
-    report = run_preflight(settings, credentials)
+    report = run_preflight(settings, credentials, with_funds=True)
     print(json.dumps(report.as_dict(), indent=2))
     return 0 if report.passed else 1
 

@@ -1,4 +1,5 @@
-"""Live preflight: every check that must pass before the first real order, each with a reason, no secrets.
+"""Live preflight: the checks trading cannot change, run at every execute cold start before the venue is built; each
+with a reason, no secrets.
 
 1. geoblock: `GET <geoblock_url>/api/geoblock` -> `{"blocked": false, ...}` (docs "api-reference/geoblock";
    the endpoint is on polymarket.com, not the CLOB host). Blocked, or no answer, fails.
@@ -6,27 +7,25 @@
    exchange-domain "2" orders this build signs; a V1 answer means every order would be rejected).
 3. credentials: the API credentials (given, or derived by an L1 call) must pass an authenticated L2 call
    (`GET /auth/api-keys`).
-4. balance and allowance: `GET /balance-allowance?asset_type=COLLATERAL&signature_type=N` (L2). Amounts are
-   pUSD micro-units (integers; a decimal string is read as pUSD). The balance must cover one maximum copy
-   (`sizing.max_trade_notional`) plus `venue.min_live_balance`, and the bankroll the risk account starts from
-   (`paper_bankroll`: its cash is what risk_check reserves against, so a bankroll above the real balance would
-   approve orders the wallet cannot pay for); the allowance (the smallest of `allowances` per exchange when the
-   venue lists them) must cover `risk.max_total_exposure`.
+
+Balance and allowance are not among them: they change with every fill, so a cold start with positions open
+would fail a check against the whole bankroll. Each BUY is checked against what it needs when it is prepared
+(`copytrader.execution.funds`). `copytrader preflight` adds them as information for an operator (`with_funds`):
+can the wallet pay one maximum copy (`sizing.max_trade_notional`) and keep `venue.min_live_balance`?
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import urllib3
 
+from copytrader.errors import ClobTransportError
 from copytrader.execution.credentials import VenueCredentials
+from copytrader.execution.funds import read_collateral
 from copytrader.settings import Settings
-
-MICRO = Decimal(10) ** 6
 
 
 @dataclass(frozen=True)
@@ -55,17 +54,6 @@ class PreflightReport:
         }
 
 
-def _amount(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    text = str(value)
-    try:
-        amount = Decimal(text)
-    except ArithmeticError:
-        return None
-    return amount if "." in text else amount / MICRO
-
-
 def check_geoblock(settings: Settings, pool: urllib3.PoolManager) -> Check:
     url = f"{settings.venue.geoblock_url.rstrip('/')}/api/geoblock"
     try:
@@ -82,10 +70,14 @@ def check_geoblock(settings: Settings, pool: urllib3.PoolManager) -> Check:
 
 
 def run_preflight(
-    settings: Settings, credentials: VenueCredentials, pool: urllib3.PoolManager | None = None
+    settings: Settings,
+    credentials: VenueCredentials,
+    pool: urllib3.PoolManager | None = None,
+    *,
+    with_funds: bool = False,
 ) -> PreflightReport:
-    """Run every check (each independent of the others' failure where possible)."""
-    from copytrader.errors import ClobTransportError
+    """Run the cold-start checks (each independent of the others' failure where possible); `with_funds` adds the
+    operator's balance and allowance report (module docstring)."""
     from copytrader.execution.clob_auth import ClobAuthHttp  # live path only
 
     pool = pool or urllib3.PoolManager(num_pools=2, maxsize=2, retries=False)
@@ -122,54 +114,22 @@ def run_preflight(
         checks.append(Check("credentials", False, str(exc)))
         return PreflightReport(tuple(checks))
 
-    if not checks[-1].passed:
-        checks.append(Check("balance", False, "not checked: credentials invalid"))
-        return PreflightReport(tuple(checks), credentials)
-    try:
-        answer = http.l2(
-            "GET",
-            "/balance-allowance",
-            params={"asset_type": "COLLATERAL", "signature_type": int(credentials.signature_type)},
-        )
-    except ClobTransportError as exc:
-        checks.append(Check("balance", False, str(exc)))
-        return PreflightReport(tuple(checks), credentials)
-    checks.extend(_balance_checks(settings, answer.status, answer.body))
+    if with_funds:
+        checks.extend(_funds_checks(settings, http, credentials, checks[-1].passed))
     return PreflightReport(tuple(checks), credentials)
 
 
-def _balance_checks(settings: Settings, status: int, body: Any) -> list[Check]:
-    if status != 200 or not isinstance(body, dict):
-        return [Check("balance", False, f"balance-allowance unusable (HTTP {status})")]
-    balance = _amount(body.get("balance"))
-    need_balance = settings.sizing.max_trade_notional + settings.venue.min_live_balance
-    out = []
-    if balance is None:
-        out.append(Check("balance", False, "no balance in the answer"))
-    elif balance < need_balance:
-        out.append(Check("balance", False, f"pUSD balance {balance} < {need_balance} (one max copy + reserve)"))
-    elif balance < settings.paper_bankroll:
-        out.append(
-            Check(
-                "balance",
-                False,
-                f"pUSD balance {balance} < the risk account's bankroll {settings.paper_bankroll}: set "
-                "paper_bankroll to at most the balance",
-            )
-        )
-    else:
-        out.append(Check("balance", True, f"pUSD balance {balance} >= {need_balance}"))
-    allowances = body.get("allowances")
-    if isinstance(allowances, dict) and allowances:
-        values = [_amount(v) for v in allowances.values()]
-        allowance = min((v for v in values if v is not None), default=None)
-    else:
-        allowance = _amount(body.get("allowance"))
-    need_allowance = settings.risk.max_total_exposure
-    if allowance is None:
-        out.append(Check("allowance", False, "no allowance in the answer: approve the exchanges first"))
-    elif allowance < need_allowance:
-        out.append(Check("allowance", False, f"allowance {allowance} < max total exposure {need_allowance}"))
-    else:
-        out.append(Check("allowance", True, f"allowance {allowance} >= {need_allowance}"))
-    return out
+def _funds_checks(settings: Settings, http: Any, credentials: VenueCredentials, authenticated: bool) -> list[Check]:
+    if not authenticated:
+        return [Check("balance", False, "not checked: credentials invalid")]
+    try:
+        collateral = read_collateral(http, int(credentials.signature_type))
+    except (ClobTransportError, ValueError) as exc:
+        return [Check("balance", False, str(exc))]
+    one_copy = settings.sizing.max_trade_notional
+    balance = collateral.balance_short(one_copy, settings.venue.min_live_balance)
+    allowance = collateral.allowance_short(one_copy)
+    return [
+        Check("balance", balance is None, balance or f"pUSD balance {collateral.balance} covers one max copy"),
+        Check("allowance", allowance is None, allowance or f"allowance {collateral.allowance()} >= {one_copy}"),
+    ]

@@ -16,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
+from copytrader.execution.funds import Collateral
 from copytrader.model import ExecutionStatus, Fill, SizedOrder
 
 
@@ -67,7 +68,8 @@ class Venue(Protocol):
     name: str
 
     def prepare(self, order: SizedOrder, signed_at: datetime) -> PreparedOrder:
-        """Build (and sign) the order without sending it; raises VenueRejected if it cannot be built."""
+        """Build (and sign) the order without sending it; raises VenueRejected if it cannot be built or, for a live
+        BUY, if the wallet cannot pay its worst case (`copytrader.execution.funds`)."""
         ...
 
     def place(self, order: SizedOrder, prepared: PreparedOrder) -> VenueOrder:
@@ -79,4 +81,14 @@ class Venue(Protocol):
 
         Raises VenueAmbiguous when the venue cannot be asked right now.
         """
+        ...
+
+
+@runtime_checkable
+class FundedVenue(Protocol):
+    """A venue trading real money (`ClobVenue`): it can say what the wallet holds, which is how the live account is
+    opened (`copytrader.workflows.copy.live_start`)."""
+
+    def collateral(self) -> Collateral:
+        """The wallet's pUSD read now; raises VenueRejected when it cannot be read."""
         ...

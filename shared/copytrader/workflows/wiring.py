@@ -178,8 +178,10 @@ def live_venue(settings: Settings, credentials: Any = None) -> Venue:
     """The CLOB venue, built only after the live preflight passed (once per process and endpoint).
 
     `mode=live` already implies `live_confirmed=true` (the settings refuse one without the other). Credentials
-    come from Secrets Manager (COPYTRADER_VENUE_SECRET_ARN) unless given. A failed preflight refuses with
-    every failing check's reason and is not cached, so the next cold start checks again.
+    come from Secrets Manager (COPYTRADER_VENUE_SECRET_ARN) unless given. The preflight repeated here at every cold
+    start holds only what trading cannot change (geoblock, CLOB version, credentials); the wallet's balance and
+    allowance are checked per BUY, against what that BUY needs, by the venue (`copytrader.execution.funds`). A failed
+    preflight refuses with every failing check's reason and is not cached, so the next cold start checks again.
     """
     if settings.mode is not Mode.LIVE or not settings.live_confirmed:
         raise RuntimeError("live venue requested without mode=live and live_confirmed=true")
@@ -203,6 +205,8 @@ def live_venue(settings: Settings, credentials: Any = None) -> Venue:
         chain_id=settings.venue.chain_id,
         gtd_lifetime_s=settings.venue.gtd_lifetime_s,
         order_timeout_s=settings.venue.order_timeout_s,
+        min_balance=settings.venue.min_live_balance,
+        balance_cache_s=settings.venue.balance_cache_s,
     )
     _live_venues[cache_key] = venue
     return venue
@@ -213,6 +217,7 @@ LIVE_VENUE_MODULES = (
     "copytrader.execution.signing_libs",  # first: py_ecc would raise the recursion limit to 100,000
     "py_clob_client_v2",
     "copytrader.execution.clob_auth",
+    "copytrader.execution.clob_order",
     "copytrader.execution.clob_venue",
     "copytrader.execution.credentials",
     "copytrader.execution.preflight",

@@ -11,7 +11,8 @@ import pytest
 from eth_account import Account
 
 from copytrader.errors import VenueAmbiguous, VenueRejected
-from copytrader.execution.clob_venue import ClobVenue, connect, order_salt
+from copytrader.execution.clob_order import order_salt
+from copytrader.execution.clob_venue import ClobVenue, connect
 from copytrader.execution.credentials import ApiCredentials, SignatureType, VenueCredentials
 from copytrader.model import ExecutionStatus, Fill, OrderType, Side, SizedOrder
 from copytrader.money import taker_fee
@@ -244,3 +245,27 @@ def test_an_fok_the_venue_kills_is_not_filled_not_rejected(clob):
     clob.script.append("reject:FOK_ORDER_NOT_FILLED_ERROR")
     _, placed = send(venue, order())
     assert placed.status is ExecutionStatus.UNFILLED and placed.filled_shares == 0
+
+
+def test_buys_read_the_wallet_once_per_window_and_sells_never(clob):
+    # GIVEN a venue keeping the balance it read for 5 s (the default)
+    clob.set_book(TOKEN, asks=[("0.50", "100")], bids=[("0.48", "100")])
+    venue, _ = venue_for(clob)
+
+    # WHEN two BUYs and a SELL are sent within the window
+    send(venue, order())
+    send(venue, order().model_copy(update={"idempotency_key": "copy-2"}))
+    send(venue, order(side=Side.SELL, order_type=OrderType.FAK, shares=D(10), limit_price=D("0.47")))
+
+    # THEN the balance was one round trip and every order went out
+    assert clob.requests.count("GET /balance-allowance") == 1 and len(clob.posts) == 3
+    assert venue.funds.reads == 1
+
+
+def test_a_buy_beyond_the_allowance_is_refused_before_sending(clob):
+    clob.allowance = 5 * 10**6  # 5 pUSD approved; the order commits 7.80
+    venue, _ = venue_for(clob)
+    with pytest.raises(VenueRejected) as caught:
+        send(venue, order())
+    assert caught.value.code == "INVALID_ORDER_NOT_ENOUGH_BALANCE" and "pUSD allowance 5 < 7.8" in str(caught.value)
+    assert clob.posts == []

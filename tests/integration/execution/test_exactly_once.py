@@ -126,6 +126,31 @@ def test_an_order_the_venue_never_received_is_settled_by_the_sweep_and_not_resen
     assert redelivered["status"] == "UNFILLED" and len(clob.posts) == 1
 
 
+def test_buy_beyond_balance_is_rejected_before_sending_and_releases_reservation(
+    aws, polymarket, make_deps, clock, clob
+):
+    # GIVEN a wallet holding 20 pUSD while the account (10,000 pUSD) approves a copy of up to 100 pUSD: the
+    # wallet was drawn down outside the account. Before the per-BUY check the order went out and the venue
+    # refused it; the balance was only checked, against the whole bankroll, at cold start.
+    deps, _, record, pipe = _setup(aws, polymarket, make_deps, clock, clob)
+    clob.balance = 20 * 10**6
+
+    # WHEN the whale fill runs through the pipeline
+    result = _result(pipe.run([record]))
+
+    # THEN execute refused it before sending anything, as a definite rejection naming the shortfall
+    assert (result["status"], result["reason"]) == ("REJECTED", "venue_rejected")
+    assert "INVALID_ORDER_NOT_ENOUGH_BALANCE: pUSD balance 20 <" in result["detail"] and "not sent" in result["detail"]
+    assert clob.posts == [] and clob.requests.count("GET /balance-allowance") == 1
+    # AND the reservation was released: nothing reserved, no open order, the reservation item settled
+    entry = OrderModel.get(result["idempotency_key"])
+    assert entry.status == "REJECTED" and entry.reserved > 0
+    account = deps.account.reads.state(clock())
+    assert account.reserved == 0 and account.cash == deps.settings.paper_bankroll
+    assert deps.account.reads.open_orders() == 0
+    assert deps.account.items.reservation(result["idempotency_key"]).settled is True
+
+
 def _emitted(capsys) -> Counter:
     totals: Counter = Counter()
     for line in capsys.readouterr().out.splitlines():

@@ -1,4 +1,5 @@
-"""Live preflight against the loopback CLOB (geoblock, version, credentials, balance and allowance)."""
+"""Live preflight against the loopback CLOB: the cold-start checks (geoblock, version, credentials), and the
+operator's report of balance and allowance (`with_funds`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ def live_settings(fake: FakeClob, **overrides):
         overrides={
             "mode": "live",
             "live_confirmed": True,
+            "account": "live",
             "clob_url": fake.url,
             "venue": {"geoblock_url": fake.url},
             **overrides,
@@ -51,17 +53,32 @@ def test_everything_in_order_passes_and_derives_the_api_credentials(clob):
     creds = throwaway()
     report = run_preflight(live_settings(clob), creds)
     assert report.passed, report.failures()
-    assert outcome(report) == {
-        "geoblock": True,
-        "version": True,
-        "credentials": True,
-        "balance": True,
-        "allowance": True,
-    }
+    assert outcome(report) == {"geoblock": True, "version": True, "credentials": True}
     assert report.credentials is not None and report.credentials.api is not None  # derived via L1
-    assert "10000" in next(c.reason for c in report.checks if c.name == "balance")
+    assert "GET /balance-allowance" not in clob.requests  # the wallet is checked per BUY, not at cold start
     shown = json.dumps(report.as_dict()) + repr(report)
     assert all(secret not in shown for secret in report.credentials.secrets())
+
+
+def test_preflight_at_cold_start_passes_with_positions_open(clob, monkeypatch):
+    # GIVEN a live wallet whose pUSD is mostly in open positions: 40 pUSD left of a 10,000 bankroll, less than
+    # one maximum copy (100 pUSD). The cold-start check used to require the whole bankroll, so execute raised.
+    monkeypatch.setattr(wiring, "_live_venues", {})
+    clob.balance = 40 * 10**6
+
+    # WHEN execute's cold start runs the preflight and builds the venue
+    report = run_preflight(live_settings(clob), throwaway())
+    venue = wiring.live_venue(live_settings(clob), throwaway())
+
+    # THEN both pass on what trading cannot change, and the balance was not read
+    assert report.passed and outcome(report) == {"geoblock": True, "version": True, "credentials": True}
+    assert isinstance(venue, ClobVenue) and "GET /balance-allowance" not in clob.requests
+
+
+def test_the_operators_report_adds_balance_and_allowance_for_one_max_copy(clob):
+    report = run_preflight(live_settings(clob), throwaway(), with_funds=True)
+    assert report.passed and list(outcome(report)) == ["geoblock", "version", "credentials", "balance", "allowance"]
+    assert "pUSD balance 10000 covers one max copy" in report.as_dict()["checks"][3]["reason"]
 
 
 def test_a_geoblocked_ip_fails_with_its_country(clob):
@@ -79,19 +96,29 @@ def test_a_v1_clob_fails_the_version_check(clob):
 
 def test_invalid_api_credentials_fail_and_skip_the_balance(clob):
     creds = throwaway().with_api(ApiCredentials("not-issued", "c2VjcmV0LXNlY3JldA==", "nope"))
-    report = run_preflight(live_settings(clob), creds)
+    report = run_preflight(live_settings(clob), creds, with_funds=True)
     assert outcome(report)["credentials"] is False and outcome(report)["balance"] is False
     assert "HTTP 401" in report.failures() and "c2VjcmV0" not in report.failures()
 
 
 @pytest.mark.parametrize(
     ("balance", "allowance", "failing"),
-    [(50 * 10**6, 10**15, "balance"), (10**10, 1000 * 10**6, "allowance")],
+    [(50 * 10**6, 10**15, "balance"), (10**10, 50 * 10**6, "allowance")],
 )
-def test_too_little_balance_or_allowance_fails(clob, balance, allowance, failing):
+def test_too_little_balance_or_allowance_for_one_max_copy_fails_the_operators_report(clob, balance, allowance, failing):
     clob.balance, clob.allowance = balance, allowance
-    report = run_preflight(live_settings(clob), throwaway())  # one max copy 100 pUSD; total cap 5000 pUSD
+    report = run_preflight(live_settings(clob), throwaway(), with_funds=True)  # one max copy: 100 pUSD
     assert not report.passed and [c.name for c in report.checks if not c.passed] == [failing]
+    assert run_preflight(live_settings(clob), throwaway()).passed  # not a cold-start check
+
+
+def test_a_balance_kept_outside_the_account_counts_against_the_operators_report(clob):
+    clob.balance = 150 * 10**6
+    report = run_preflight(
+        live_settings(clob, venue={"geoblock_url": clob.url, "min_live_balance": "60"}), throwaway(), with_funds=True
+    )
+    assert [c.name for c in report.checks if not c.passed] == ["balance"]
+    assert "pUSD balance 150 - the 60 kept (venue.min_live_balance) < 100" in report.failures()
 
 
 def test_live_deps_build_the_clob_venue_only_after_the_preflight(clob, monkeypatch):
@@ -114,11 +141,3 @@ def test_paper_stays_the_default(clob):
     assert settings.mode.value == "paper"
     built = wiring.Deps(settings)
     assert isinstance(built.venue, PaperVenue) and clob.requests == []
-
-
-def test_a_bankroll_above_the_wallets_balance_fails_with_the_setting_to_change(clob):
-    clob.balance = 2_000 * 10**6  # covers one max copy, not the default 10,000 pUSD bankroll
-    report = run_preflight(live_settings(clob), throwaway())
-    (failed,) = [c for c in report.checks if not c.passed]
-    assert failed.name == "balance" and "bankroll 10000" in failed.reason and "paper_bankroll" in failed.reason
-    assert run_preflight(live_settings(clob, paper_bankroll="2000"), throwaway()).passed

@@ -35,6 +35,7 @@ SKIPPED_NO_EDGE = "SkippedNoEdge"  # Kelly says no stake at the executable price
 REJECTED_BY_LIMIT = "RejectedByLimit"  # an exposure cap, cash, open orders or order rate
 REJECTED_BREAKER = "RejectedBreaker"  # daily-loss breaker or drawdown halt
 REJECTED_KILL_SWITCH = "RejectedKillSwitch"  # the operator's kill switch
+SKIPPED_ACCOUNT_NOT_OPEN = "SkippedAccountNotOpen"  # live: the execute function has not opened the account yet
 STOPPED_OTHER_REASON = "StoppedOtherReason"  # the default: a reason this mapping does not know yet
 
 STOP_BRANCHES: dict[Reason, str] = {
@@ -72,6 +73,7 @@ STOP_BRANCHES: dict[Reason, str] = {
     Reason.BREAKER_OPEN: REJECTED_BREAKER,
     Reason.DRAWDOWN_HALT: REJECTED_BREAKER,
     Reason.KILL_SWITCH: REJECTED_KILL_SWITCH,
+    Reason.ACCOUNT_NOT_OPEN: SKIPPED_ACCOUNT_NOT_OPEN,
 }
 
 # execution status (ExecutionStatus values) -> branch; PENDING never leaves execute (it becomes UNKNOWN)

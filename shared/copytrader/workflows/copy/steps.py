@@ -35,6 +35,8 @@ from copytrader.model import (
 from copytrader.reasons import Reason
 from copytrader.risk.affordability import room
 from copytrader.risk.rules import ExitRequest, ReservationRequest, screen, utc_day
+from copytrader.settings import Mode
+from copytrader.workflows.copy.live_start import AccountNotOpen, open_live_account, require_account
 from copytrader.workflows.copy.settlement import check_halts
 from copytrader.workflows.wiring import Deps
 
@@ -98,6 +100,8 @@ def score(event: State, deps: Deps) -> State:
             )
         except UpstreamError as exc:  # not retryable: a retry would get the same answer
             signal = skip(Reason.UPSTREAM_UNUSABLE, str(exc)[:300], now, trade=parsed)
+        except AccountNotOpen as exc:  # live, before execute opened the account: no bankroll to size from
+            signal = skip(Reason.ACCOUNT_NOT_OPEN, str(exc), now, trade=parsed)
         stance = stance_to_record(signal)
         if stance is not None and deps.stances is not None and stance not in recorded:
             deps.stances.record(stance)  # copied or not: other whales' trades are checked against it
@@ -111,8 +115,10 @@ def _stances_loader(deps: Deps, now: datetime) -> Callable[[str], list[Stance]] 
 
 def _room(deps: Deps, market: Market, wallet: str) -> Decimal:
     """pUSD a BUY in `market` copied from `wallet` may still reserve under every exposure cap
-    (`risk.affordability.room`). An account risk_check has not created yet is counted as the account it will open
-    as, `paper_bankroll` of cash (risk_check stays the authority either way)."""
+    (`risk.affordability.room`). A paper account risk_check has not created yet is counted as the account it will
+    open as, `paper_bankroll` of cash (risk_check stays the authority either way); a live account execute has not
+    opened yet raises AccountNotOpen (`live_start`): nobody has read its bankroll."""
+    require_account(deps)
     exposures = deps.account.reads.exposures(
         market.condition_id, risk_group_of(market), market.category, wallet, bankroll=deps.settings.paper_bankroll
     )
@@ -123,8 +129,13 @@ def size(event: State, deps: Deps) -> State:
     """Size a COPY signal against the account's current book equity (cash + open positions at cost).
 
     The order's worst-case cost also fits the room under every exposure cap the score step saw (`signal.room`).
+    A paper account not created yet counts as `paper_bankroll`; a live one is a skip, `account_not_open` (`live_start`).
     """
     signal = CopySignal.model_validate(event["signal"])
+    try:
+        require_account(deps)
+    except AccountNotOpen as exc:
+        return SizedOrder(action="SKIP", reason=Reason.ACCOUNT_NOT_OPEN, detail=str(exc)).model_dump(mode="json")
     state = deps.account.reads.state_or_fresh(deps.clock(), deps.settings.paper_bankroll)
     bankroll = max(state.cash + state.open_cost, Decimal(0))
     order = size_copy(signal, bankroll=bankroll, settings=deps.settings, account=deps.settings.account)
@@ -133,6 +144,9 @@ def size(event: State, deps: Deps) -> State:
 
 def risk_check(event: State, deps: Deps) -> State:
     """Approve or reject; a BUY is approved only once its worst-case cost is reserved under every limit.
+
+    Paper mode opens the account with `paper_bankroll` on first use; live mode rejects every order as
+    `account_not_open` until the execute function has opened it from the wallet's balance (`live_start`).
 
     One DynamoDB transaction (`copytrader.store.account.reserve`) checks the daily breaker, the drawdown halt,
     the kill switch, the market / group / category / whale / total caps, cash, open orders and the minute's
@@ -147,7 +161,14 @@ def risk_check(event: State, deps: Deps) -> State:
         detail = _first_error(exc) if isinstance(exc, ValidationError) else f"no order: {exc}"[:300]
         rejected = RiskDecision(approved=False, reason=Reason.INVALID_TRADE, detail=detail, day=utc_day(now))
         return rejected.model_dump(mode="json")
-    deps.account.items.open_account(deps.settings.paper_bankroll, now)
+    if deps.settings.mode is Mode.PAPER:
+        deps.account.items.open_account(deps.settings.paper_bankroll, now)
+    else:  # live: only execute opens the account, from the wallet's balance (live_start)
+        try:
+            require_account(deps)
+        except AccountNotOpen as exc:
+            rejected = RiskDecision(approved=False, reason=Reason.ACCOUNT_NOT_OPEN, detail=str(exc), day=utc_day(now))
+            return rejected.model_dump(mode="json")
     screened = screen(order, deps.settings.risk, now)
     if isinstance(screened, ReservationRequest):
         decision = deps.account.reservations.reserve(screened, now)
@@ -159,7 +180,10 @@ def risk_check(event: State, deps: Deps) -> State:
 
 
 def execute(event: State, deps: Deps) -> State:
-    """Place the order exactly once and settle it; a realized loss may trip the daily breaker."""
+    """Place the order exactly once and settle it; a realized loss may trip the daily breaker.
+
+    Live mode: a container's first invocation opens the account from the wallet's balance if it does not exist."""
+    open_live_account(deps)
     order = SizedOrder.model_validate(event["order"])
     risk = RiskDecision.model_validate(event["risk"])
     result = execute_once(
@@ -195,6 +219,8 @@ def sweep(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
 
     Returns the counts the handler turns into metrics: `settled` by final status, `unresolved` (still UNKNOWN),
     the age of the oldest unresolved entry (an alarm watches it), `released` orphan reservations and `entries`.
+    In live mode the sweep first opens the account from the wallet's balance when it does not exist yet
+    (`live_start`), and says with how much (`live_account_opened_with`).
     """
     requested = event.get("sweep")
     options: dict[str, Any] = requested if isinstance(requested, dict) else {}
@@ -202,6 +228,7 @@ def sweep(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         limit = max(1, min(int(options.get("limit", SWEEP_DEFAULT_LIMIT)), SWEEP_MAX_LIMIT))
     except (TypeError, ValueError):
         limit = SWEEP_DEFAULT_LIMIT
+    opened = open_live_account(deps)
     now = deps.clock()
     results = reconcile_unresolved(
         deps.ledger,
@@ -236,6 +263,7 @@ def sweep(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
             {"idempotency_key": key, "status": "RELEASED", "reason": None, "detail": "orphan reservation"}
             for key in released
         ],
+        **({"live_account_opened_with": str(opened)} if opened is not None else {}),
     }
 
 

@@ -29,6 +29,8 @@ from tests.support.copy_runs import (
 def _stop_scenario(name: str, aws, polymarket, make_deps, clock) -> list[dict[str, Any]]:
     """Set the world up so that one whale fill stops where `name` says; returns the Pipe's records."""
     overrides: dict[str, Any] = {"risk": {"max_orders_per_minute": 1}} if name == "order_rate" else {}
+    if name == "account_not_open":  # live, before the execute function opened the account from the wallet
+        overrides = {"mode": "live", "live_confirmed": True, "account": "live"}
     market = b.market("m1", closed=True) if name == "closed_market" else b.market("m1")
     list_market(polymarket, market)
     deps = make_deps(**overrides)
@@ -73,6 +75,7 @@ def _stop_scenario(name: str, aws, polymarket, make_deps, clock) -> list[dict[st
         ("order_rate", "risk_check", "order_rate_limit", "RejectedByLimit"),
         ("breaker", "risk_check", "breaker_open", "RejectedBreaker"),
         ("kill_switch", "risk_check", "kill_switch", "RejectedKillSwitch"),
+        ("account_not_open", "score", "account_not_open", "SkippedAccountNotOpen"),
     ],
 )
 def test_each_kind_of_stop_ends_in_its_named_branch_as_a_success(

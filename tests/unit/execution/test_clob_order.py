@@ -10,7 +10,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from copytrader.errors import CredentialsError, VenueRejected
-from copytrader.execution.clob_venue import build_signed_order, order_amounts, order_salt, wanted_shares
+from copytrader.execution.clob_order import build_signed_order, order_amounts, order_salt, wanted_shares
 from copytrader.execution.credentials import ApiCredentials, SignatureType, VenueCredentials, parse_credentials
 from copytrader.model import OrderType, Side
 from tests.support import builders as b
