@@ -49,3 +49,6 @@ POLYGON_RPC_URL_ENV = POLYGON_RPC_URL
 
 # `cdk synth -c <key>=<value>` switches.
 CONTEXT_LISTENER_DESIRED_COUNT = "copytrader:listenerDesiredCount"
+# paper (default) or live: live is refused outside a region Polymarket allows (copytrader_infra.region), and a
+# paper deployment pins the copy functions to paper whatever the settings parameter says
+CONTEXT_MODE = "copytrader:mode"

@@ -112,6 +112,11 @@ class PipelineFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec
+        self.environment = {
+            POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+            POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+            **environment,
+        }
         self.role = iam.Role(
             self,
             "Role",
@@ -134,11 +139,7 @@ class PipelineFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.DISABLED,
-            environment={
-                POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-                POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-                **environment,
-            },
+            environment=self.environment,
             snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.snap_start else None,
             # a new version per change of code or configuration; the one it replaces is deleted with its snapshot
             current_version_options=(

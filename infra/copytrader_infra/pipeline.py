@@ -20,6 +20,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from copytrader.runtime.env import ALERT_TOPIC_ARN, SETTINGS_SSM, VENUE_SECRET_ARN
+from copytrader.settings import ENV_PREFIX, Mode
 from copytrader.workflows import COPY
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.configuration import Configuration
@@ -35,6 +36,8 @@ from copytrader_infra.storage import Access, Storage
 
 RECONCILE_EVERY = Duration.minutes(5)
 RECONCILE_LIMIT = 100  # entries per sweep (copytrader.workflows.copy.sweep caps it at 1,000)
+# The settings' `mode` as an environment variable, which overrides the settings parameter (copytrader.settings)
+MODE_ENV = f"{ENV_PREFIX}MODE"
 
 
 class CopyPipeline(Construct):
@@ -49,8 +52,10 @@ class CopyPipeline(Construct):
         credentials: Credentials,
         configuration: Configuration,
         layers: PipelineLayers,
+        mode: Mode = Mode.PAPER,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._mode = mode
         self._storage = storage
         self._alerts = alerts
         self._credentials = credentials
@@ -73,6 +78,10 @@ class CopyPipeline(Construct):
             environment[VENUE_SECRET_ARN] = self._credentials.venue_secret.secret_arn
         if spec.publishes_alerts:
             environment[ALERT_TOPIC_ARN] = self._alerts.topic.topic_arn
+        if self._mode is Mode.PAPER:
+            # A paper deployment stays paper whatever the settings parameter says: live trading needs a deployment
+            # made for it (`-c copytrader:mode=live`), which is refused outside a region Polymarket allows.
+            environment[MODE_ENV] = Mode.PAPER.value
         step = PipelineFunction(
             self,
             pascal_case(spec.name),

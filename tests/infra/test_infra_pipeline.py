@@ -20,6 +20,7 @@ from copytrader.store import TABLES
 from copytrader.workflows import COPY
 from copytrader.workflows.copy.branches import OUTCOME_BRANCHES, STOP_BRANCHES
 from copytrader_infra.functions import PIPELINE_FUNCTIONS, SNAPSTART_ALIAS, FunctionSpec
+from copytrader_infra.pipeline import MODE_ENV
 from copytrader_infra.storage import Access
 
 pytestmark = pytest.mark.infra
@@ -157,9 +158,11 @@ def test_function_environment_names_only_what_it_uses(synthesized: Any, spec: Fu
     expected |= {_TABLE_ENV[table] for table in (*spec.reads, *spec.writes)}
     expected |= {VENUE_SECRET_ARN} if spec.reads_venue_secret else set()
     expected |= {ALERT_TOPIC_ARN} if spec.publishes_alerts else set()
+    expected |= {MODE_ENV}  # the session's stack is a paper deployment
 
     assert set(variables) == expected
     assert variables[SETTINGS_SSM] == {"Ref": synthesized.logical_id(stack.configuration.settings)}
+    assert variables[MODE_ENV] == "paper"
     for table in (*spec.reads, *spec.writes):
         assert variables[_TABLE_ENV[table]] == {"Ref": synthesized.logical_id(stack.storage.tables[table])}
 
