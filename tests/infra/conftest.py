@@ -68,6 +68,20 @@ class Synthesized:
         return value if isinstance(value, list) else [value]
 
     @staticmethod
+    def flat(value: Any) -> str:
+        """A string or an `Fn::Join` of strings, `Ref`s (`<Name>`) and `Fn::GetAtt`s (`<Id.Attr>`) as one string."""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and set(value) == {"Ref"}:
+            return f"<{value['Ref']}>"
+        if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+            return "<{}.{}>".format(*value["Fn::GetAtt"])
+        if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+            separator, parts = value["Fn::Join"]
+            return str(separator).join(Synthesized.flat(part) for part in parts)
+        raise ValueError(f"not a flat string value: {value!r}")
+
+    @staticmethod
     def mentions(value: Any, logical_id: str) -> bool:
         """Whether a (possibly intrinsic) CloudFormation value refers to the resource `logical_id`."""
         return f'"{logical_id}"' in json.dumps(value)
