@@ -10,8 +10,9 @@ with a Map over `$` and the pipe needs no input template.
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -24,6 +25,7 @@ from copytrader.settings import ENV_PREFIX, Mode
 from copytrader.workflows import COPY
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.configuration import Configuration
+from copytrader_infra.constants import LOG_RETENTION
 from copytrader_infra.credentials import Credentials
 from copytrader_infra.functions import PIPELINE_FUNCTIONS, FunctionSpec, PipelineFunction
 from copytrader_infra.layers import PipelineLayers
@@ -159,6 +161,9 @@ class CopyPipeline(Construct):
         role.add_to_policy(
             iam.PolicyStatement(actions=["states:StartSyncExecution"], resources=[self.state_machine.state_machine_arn])
         )
+        # Errors only (a target that failed, a role that lacks a right): no trade payloads in the logs
+        log_group = logs.LogGroup(self, "PipeLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
+        log_group.grant_write(role)
         pipe = pipes.CfnPipe(
             self,
             "Pipe",
@@ -173,6 +178,12 @@ class CopyPipeline(Construct):
                 step_function_state_machine_parameters=pipes.CfnPipe.PipeTargetStateMachineParametersProperty(
                     invocation_type="REQUEST_RESPONSE"
                 )
+            ),
+            log_configuration=pipes.CfnPipe.PipeLogConfigurationProperty(
+                level="ERROR",
+                cloudwatch_logs_log_destination=pipes.CfnPipe.CloudwatchLogsLogDestinationProperty(
+                    log_group_arn=log_group.log_group_arn
+                ),
             ),
         )
         pipe.node.add_dependency(role)  # the role's policy must exist before the pipe starts polling

@@ -106,7 +106,20 @@ def test_pipe_feeds_the_queue_to_the_state_machine_one_record_at_a_time(synthesi
     assert props["TargetParameters"] == {"StepFunctionStateMachineParameters": {"InvocationType": "REQUEST_RESPONSE"}}
 
 
-def test_pipe_role_can_only_read_the_queue_and_start_the_machine(synthesized: Any) -> None:
+def test_pipe_logs_its_errors_to_a_log_group_with_retention(synthesized: Any) -> None:
+    (pipe,) = synthesized.of_type("AWS::Pipes::Pipe").values()
+    logging = pipe["Properties"]["LogConfiguration"]
+    log_group_id = logging["CloudwatchLogsLogDestination"]["LogGroupArn"]["Fn::GetAtt"][0]
+    log_group = synthesized.resources[log_group_id]
+
+    assert logging["Level"] == "ERROR"
+    assert "IncludeExecutionData" not in logging  # no trade payloads in the logs, as for the state machines
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == 30  # as every other log group of the stack
+    assert "KmsKeyId" not in log_group["Properties"]  # CloudWatch Logs' own encryption, as the others
+
+
+def test_pipe_role_can_only_read_the_queue_start_the_machine_and_write_its_log(synthesized: Any) -> None:
     stack = synthesized.stack
     (pipe,) = synthesized.of_type("AWS::Pipes::Pipe").values()
     role_id = pipe["Properties"]["RoleArn"]["Fn::GetAtt"][0]
@@ -117,11 +130,14 @@ def test_pipe_role_can_only_read_the_queue_and_start_the_machine(synthesized: An
     }
     queue_arn = json.dumps({"Fn::GetAtt": [synthesized.logical_id(stack.messaging.trade_queue), "Arn"]})
     machine_arn = json.dumps({"Ref": synthesized.logical_id(stack.pipeline.state_machine)})
+    log_group_arn = json.dumps(pipe["Properties"]["LogConfiguration"]["CloudwatchLogsLogDestination"]["LogGroupArn"])
     assert granted == {
         ("sqs:ReceiveMessage", queue_arn),
         ("sqs:DeleteMessage", queue_arn),
         ("sqs:GetQueueAttributes", queue_arn),
         ("states:StartSyncExecution", machine_arn),
+        ("logs:CreateLogStream", log_group_arn),  # its error log
+        ("logs:PutLogEvents", log_group_arn),
     }
 
 
