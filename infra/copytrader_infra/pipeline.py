@@ -10,12 +10,12 @@ with a Map over `$` and the pipe needs no input template.
 
 from __future__ import annotations
 
+import jsii
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
@@ -107,8 +107,8 @@ class CopyPipeline(Construct):
         return step
 
     def _state_machine(self) -> sfn.StateMachine:
-        # The ASL's Task states name each function's invoke ARN: the unqualified function, or for a SnapStart
-        # function its alias; exactly those are granted (no `:*` for every version).
+        # The ASL's Task states name each function's unqualified ARN; exactly those are granted (no `:*` for every
+        # version).
         state_machine = asl_state_machine(
             self,
             workflow=COPY,
@@ -130,23 +130,26 @@ class CopyPipeline(Construct):
     def _reconcile_schedule(self) -> scheduler.Schedule:
         """Every RECONCILE_EVERY, the execute function settles UNKNOWN and PENDING orders from the venue
         (`copytrader.workflows.copy.sweep`). It runs in execute because execute's role is the venue secret's one reader;
-        the sweep never places an order. The schedule's role may invoke that function's alias and nothing else."""
-        execute = self.functions["execute"]
-        target_function = execute.alias if execute.alias is not None else execute.function
+        the sweep never places an order. The schedule's role may invoke that function and nothing else. Every five
+        minutes it also keeps an execute environment in use, so the first copy after a quiet spell rarely starts one."""
         role = service_role(
             self, "ReconcileScheduleRole", "scheduler.amazonaws.com", "copytrader reconcile sweep schedule"
         )
+        execute = self.functions["execute"].function
+        role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[execute.function_arn]))
         return scheduler.Schedule(
             self,
             "ReconcileSweep",
             description="copytrader: settle UNKNOWN orders from the venue's orders and trades",
             schedule=scheduler.ScheduleExpression.rate(RECONCILE_EVERY),
-            target=scheduler_targets.LambdaInvoke(
-                target_function,
-                input=scheduler.ScheduleTargetInput.from_object({"sweep": {"limit": RECONCILE_LIMIT}}),
-                role=role,
-                retry_attempts=0,  # the next sweep is minutes away; a failed one shows as reconcile_error
-                max_event_age=Duration.minutes(5),
+            target=_InvokeOnly(
+                execute.function_arn,
+                role,
+                payload=scheduler.ScheduleTargetInput.from_object({"sweep": {"limit": RECONCILE_LIMIT}}),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_retry_attempts=0,  # the next sweep is minutes away; a failed one shows as reconcile_error
+                    maximum_event_age_in_seconds=int(Duration.minutes(5).to_seconds()),
+                ),
             ),
         )
 
@@ -188,3 +191,22 @@ class CopyPipeline(Construct):
         )
         pipe.node.add_dependency(role)  # the role's policy must exist before the pipe starts polling
         return pipe
+
+
+@jsii.implements(scheduler.IScheduleTarget)
+class _InvokeOnly:
+    """A schedule target that invokes one function with the role as granted by the caller. Scheduler's `LambdaInvoke`
+    target grants the role `<function>:*` (every version and alias) besides the function; this one adds nothing."""
+
+    def __init__(
+        self,
+        arn: str,
+        role: iam.IRole,
+        *,
+        payload: scheduler.ScheduleTargetInput,
+        retry_policy: scheduler.CfnSchedule.RetryPolicyProperty,
+    ) -> None:
+        self._config = scheduler.ScheduleTargetConfig(arn=arn, role=role, input=payload, retry_policy=retry_policy)
+
+    def bind(self, _schedule: scheduler.ISchedule) -> scheduler.ScheduleTargetConfig:
+        return self._config
