@@ -46,8 +46,8 @@ class Location:
     subdivision: str | None = None  # ISO 3166-2, where a block is sub-national
 
 
-# Every region of the aws, aws-cn, aws-us-gov and aws-eusc partitions that botocore 1.44 knows. There is no
-# Warsaw region (Poland has an AWS Local Zone, part of eu-central-1, which is in Germany).
+# Every region of the aws, aws-cn, aws-us-gov and aws-eusc partitions that botocore 1.44 knows. There is no region
+# in Poland (none in botocore's list or in aws-cdk-lib 2.275's RegionInfo).
 REGION_LOCATIONS: Mapping[str, Location] = {
     "af-south-1": Location("ZA", "Cape Town"),
     "ap-east-1": Location("HK", "Hong Kong"),
