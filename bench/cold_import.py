@@ -19,7 +19,8 @@ library's bytecode only: with a prefix set, Python reads and writes `.pyc` files
 `__pycache__` folder beside the sources.
 
 `import py_clob_client_v2` is measured the same way (`cold_import_py_clob_client_v2_ms`): the CLOB client that a
-live execute needs, kept off the invocation path by SnapStart (see functions/copy_execute/handler.py).
+live execute needs, and so is the execute handler with live settings (`cold_import_execute_live_ms`): its init phase
+then imports the client too (`wiring.prewarm`), which is what a live execute's cold start pays.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ sys.path.insert(0, str(ROOT / "infra"))  # copytrader_infra: the layer builds (a
 
 FUNCTIONS = COPY.steps  # figure names keep the step: cold_import_score_ms
 CLOB_CLIENT = "py_clob_client_v2"
+EXECUTE_LIVE = "execute_live"  # the execute handler with the settings live (COPYTRADER_MODE wins over SSM)
+LIVE_SETTINGS = {"COPYTRADER_MODE": "live", "COPYTRADER_LIVE_CONFIRMED": "true"}
 TARGET_MS = 300  # score, size, risk_check: the hot path's import budget per cold start
 BENCH_BUILD = ROOT / ".build" / "bench"
 
@@ -168,17 +171,22 @@ def cold_import(args: argparse.Namespace) -> list[Figure]:
             tasks[name] = [str(task), *built.layers]
         if not built.lambda_like:
             tasks = {name: [paths[0], str(ROOT / "shared")] for name, paths in tasks.items()}
-        targets = {name: (paths, "handler") for name, paths in tasks.items()}
-        targets[CLOB_CLIENT] = (list(built.layers) or [str(ROOT / "shared")], CLOB_CLIENT)
+        targets: dict[str, tuple[list[str], str, dict[str, str]]] = {
+            name: (paths, "handler", {}) for name, paths in tasks.items()
+        }
+        targets[EXECUTE_LIVE] = (tasks["execute"], "handler", LIVE_SETTINGS)
+        targets[CLOB_CLIENT] = (list(built.layers) or [str(ROOT / "shared")], CLOB_CLIENT, {})
         prefix = _stdlib_prefix(built.python, tasks["execute"], ["handler", CLOB_CLIENT], work)
-        for target, (paths, module) in targets.items():
-            for suffix, env in (("", _environment(None)), ("_nopyc", _environment(prefix))):
+        for target, (paths, module, settings) in targets.items():
+            for suffix, base in (("", _environment(None)), ("_nopyc", _environment(prefix))):
+                env = {**base, **settings}
                 _run(built.python, paths, module, env)  # one unmeasured run: the page cache holds the files
                 runs = [_run(built.python, paths, module, env) for _ in range(samples)]
                 state = "layers with their bytecode" if not suffix else "layers without bytecode"
                 target_note = f"; target <= {TARGET_MS} ms" if target in ("score", "size", "risk_check") else ""
                 runtime = "python3.12" if built.lambda_like else f"python {platform.python_version()} (venv)"
-                what = f"import {module}: fresh {runtime}, {state}, median of {samples}{target_note}"
+                live = " (settings live: the CLOB client at init)" if settings else ""
+                what = f"import {module}{live}: fresh {runtime}, {state}, median of {samples}{target_note}"
                 figures.append(Figure(f"cold_import_{target}{suffix}_ms", statistics.median(runs), what))
     print(f"cold_import: {built.label}", file=sys.stderr)
     return figures

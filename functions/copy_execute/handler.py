@@ -9,12 +9,11 @@ function's role is the one that may read the venue secret. For the same reason, 
 in a container opens the account from the wallet's balance when it does not exist yet
 (copytrader.workflows.copy.live_start).
 
-Cold start: the function runs with Lambda SnapStart (infra/copytrader_infra/functions.py). Whatever the init
-phase imports is in the snapshot, so `wiring.prewarm()` imports the CLOB client at init when the settings say live
-(copytrader.workflows.wiring says why and what), and no invocation pays for it. In paper mode it does nothing.
+Cold start: `wiring.prewarm()` imports the CLOB client in the init phase when the settings say live
+(copytrader.workflows.wiring says why and what), so no copy imports it halfway. In paper mode it does nothing. No
+SnapStart: infra/copytrader_infra/functions.py and the README say why.
 """
 
-import random
 from datetime import datetime
 from typing import Any
 
@@ -27,18 +26,6 @@ from copytrader.workflows.copy.telemetry import copy_gap_of, count, emit_copy_ga
 
 logger, metrics = observability()
 
-
-def _after_restore() -> None:
-    """Environments restored from one snapshot share its state: give each its own random sequence (jitter)."""
-    random.seed()
-
-
-try:  # present in Lambda's python3.12 runtime; absent locally, where there is no snapshot
-    from snapshot_restore_py import register_after_restore  # type: ignore[import-not-found]
-except ImportError:  # pragma: no cover - depends on the runtime
-    pass
-else:  # pragma: no cover
-    register_after_restore(_after_restore)
 
 PREWARMED = wiring.prewarm(
     warn=lambda module, error: logger.warning(

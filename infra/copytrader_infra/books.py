@@ -24,6 +24,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from copytrader.runtime.env import ALERT_TOPIC_ARN, SETTINGS_SSM
+from copytrader.settings import Mode
 from copytrader.workflows import BOOKS
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.configuration import Configuration
@@ -31,6 +32,7 @@ from copytrader_infra.functions import FunctionSpec, PipelineFunction
 from copytrader_infra.layers import PipelineLayers
 from copytrader_infra.nag import acknowledge
 from copytrader_infra.naming import pascal_case
+from copytrader_infra.pipeline import MODE_ENV
 from copytrader_infra.roles import service_role
 from copytrader_infra.state_machines import asl_state_machine
 from copytrader_infra.storage import Access, Storage
@@ -68,8 +70,10 @@ class Books(Construct):
         alerts: Alerts,
         configuration: Configuration,
         layers: PipelineLayers,
+        mode: Mode = Mode.PAPER,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._mode = mode
         declared = {spec.name for spec in BOOKS_FUNCTIONS}
         if declared != set(BOOKS.steps):
             raise ValueError(f"functions {sorted(declared)} do not match the ASL's {dict(BOOKS.functions)}")
@@ -106,6 +110,8 @@ class Books(Construct):
         }
         if spec.publishes_alerts:
             environment[ALERT_TOPIC_ARN] = alerts.topic.topic_arn
+        if self._mode is Mode.PAPER:  # as the copy functions (pipeline.py): a paper deployment books paper only
+            environment[MODE_ENV] = Mode.PAPER.value
         step = PipelineFunction(
             self,
             pascal_case(f"books_{spec.name}"),

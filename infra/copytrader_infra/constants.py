@@ -49,3 +49,10 @@ POLYGON_RPC_URL_ENV = POLYGON_RPC_URL
 
 # `cdk synth -c <key>=<value>` switches.
 CONTEXT_LISTENER_DESIRED_COUNT = "copytrader:listenerDesiredCount"
+# paper (default) or live: live is refused outside a region Polymarket allows (copytrader_infra.region), and a
+# paper deployment pins the copy functions to paper whatever the settings parameter says
+CONTEXT_MODE = "copytrader:mode"
+
+# The listener's liveness file (copytrader.runtime.heartbeat), on a task-storage volume: the root filesystem is
+# read-only. functions/listener/Dockerfile creates its folder for the container's user.
+LISTENER_HEARTBEAT_FILE_PATH = "/run/copytrader/listener.heartbeat"

@@ -9,15 +9,13 @@ take ~0.8 s at one vCPU with bytecode (AWS-NOTES §B.4), which matters when four
 for a decision targeted under one second, so no step gets less than 1 GB. Execute gets a full vCPU for
 order signing.
 
-Execute runs with Lambda SnapStart (python3.12, published versions, invoked through the `live` alias). A live
-execute needs the CLOB client, whose imports cost ~0.5 s with bytecode and ~0.9 s without on one vCPU
-(`cold_import_py_clob_client_v2_ms` / `_nopyc_ms`); its handler imports it in the init phase (`prewarm`), so the
-snapshot holds it and a cold start is a restore instead of an import. Chosen over provisioned concurrency,
-which also keeps an environment initialised but bills every hour whether whales trade or not, covers only the
-provisioned count (copies of different markets run concurrently), and cannot be combined with SnapStart; and
-over a plain init-phase import, which still puts the whole import on the first copy after every idle period,
-the copy whose price is drifting. Nothing secret or stateful is built at init: credentials, connections and the
-settings are read per environment after the restore, and each restored environment re-seeds `random`.
+No SnapStart, no provisioned concurrency: a cold start runs the init phase, where the handlers import what they use
+(the copy handlers ~0.22 s with bytecode on one vCPU, `cold_import_<step>_ms`; a live execute also the CLOB client,
+~0.56 s more, imported at init by `wiring.prewarm`). SnapStart on execute was measured and dropped (README, "Cold
+starts and SnapStart"): its snapshot is taken when a version is published, with the settings then in force, which
+for a new deployment are paper, so it held none of the CLOB client, and its cache costs ~6.7 USD a month at this
+memory whether whales trade or not. The reconcile sweep invokes execute every 5 minutes, which keeps an environment
+of it in use, so a copy meets a cold execute mainly when copies overlap.
 
 X-Ray is off: Powertools' Tracer costs ~230-280 ms per cold start (AWS-NOTES §B.4) and needs
 `aws-xray-sdk`, which the dependency layer does not carry. Turning it on means adding
@@ -30,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import Annotations, Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -45,8 +43,6 @@ from copytrader.runtime.env import (
 from copytrader.workflows import COPY, Workflow
 from copytrader_infra.constants import FUNCTIONS_DIR, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME, LOG_RETENTION
 
-SNAPSTART_ALIAS = "live"  # the alias of a SnapStart function's current version
-
 
 @dataclass(frozen=True)
 class FunctionSpec:
@@ -57,8 +53,6 @@ class FunctionSpec:
     writes: tuple[str, ...] = ()  # tables read and written
     reads_venue_secret: bool = False
     publishes_alerts: bool = False
-    # Lambda SnapStart on published versions: the state machine invokes the `live` alias (see SNAPSTART_ALIAS)
-    snap_start: bool = False
     workflow: Workflow = COPY
 
     @property
@@ -94,7 +88,6 @@ PIPELINE_FUNCTIONS: tuple[FunctionSpec, ...] = (
         writes=("orders", "positions", "ledger", "risk"),
         reads_venue_secret=True,
         publishes_alerts=True,
-        snap_start=True,
     ),
 )
 
@@ -114,6 +107,11 @@ class PipelineFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec
+        self.environment = {
+            POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+            POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+            **environment,
+        }
         self.role = iam.Role(
             self,
             "Role",
@@ -136,30 +134,10 @@ class PipelineFunction(Construct):
             role=self.role,
             log_group=self.log_group,
             tracing=lambda_.Tracing.DISABLED,
-            environment={
-                POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
-                POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-                **environment,
-            },
-            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if spec.snap_start else None,
-            # a new version per change of code or configuration; the one it replaces is deleted with its snapshot
-            current_version_options=(
-                lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY) if spec.snap_start else None
-            ),
-        )
-        # SnapStart restores only published versions, never $LATEST: callers invoke this alias of the current one
-        if spec.snap_start:
-            Annotations.of(self.function).acknowledge_warning(
-                "@aws-cdk/aws-lambda:snapStartRequirePublish",
-                "the alias below publishes the current version, and the state machine invokes only that alias",
-            )
-        self.alias: lambda_.Alias | None = (
-            lambda_.Alias(self, "Alias", alias_name=SNAPSTART_ALIAS, version=self.function.current_version)
-            if spec.snap_start
-            else None
+            environment=self.environment,
         )
 
     @property
     def invoke_arn(self) -> str:
-        """What a caller invokes: the SnapStart alias where there is one, else the function itself."""
-        return self.alias.function_arn if self.alias is not None else self.function.function_arn
+        """What a caller invokes: the function itself (unqualified: its latest code and configuration)."""
+        return self.function.function_arn

@@ -9,30 +9,47 @@ at synth. The service starts with `copytrader:listenerDesiredCount` tasks, 0 by 
 before the operator has stored the RPC URL would only crash-loop and hold the deployment. Deploy, store
 the secret, then deploy again with `-c copytrader:listenerDesiredCount=1`. During a deployment the old
 and the new task overlap briefly; the trades table's conditional put deduplicates what both see.
+
+The container's health check reads the listener's heartbeat file (`copytrader.runtime.heartbeat`): the process
+touches it from its event loop every 10 s, and the check fails when it is older than a minute, so ECS replaces a
+task whose loop hangs (a dead process it replaces anyway). The file is on a task-storage volume, the only
+writable path; the Dockerfile gives that folder to the container's user.
 """
 
 from __future__ import annotations
 
-from aws_cdk import IgnoreMode, RemovalPolicy
+from pathlib import PurePosixPath
+
+from aws_cdk import Duration, IgnoreMode, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from copytrader.runtime import heartbeat
 from copytrader.runtime.env import (
     EVENT_BUS_NAME,
+    LISTENER_HEARTBEAT_FILE,
     METRICS_NAMESPACE,
     POWERTOOLS_METRICS_NAMESPACE,
     POWERTOOLS_SERVICE_NAME,
     SERVICE_NAME,
     TRADE_QUEUE_URL,
 )
-from copytrader_infra.constants import LISTENER_DOCKERFILE, LOG_RETENTION, POLYGON_RPC_URL_ENV, REPO_ROOT
+from copytrader_infra.constants import (
+    LISTENER_DOCKERFILE,
+    LISTENER_HEARTBEAT_FILE_PATH,
+    LOG_RETENTION,
+    POLYGON_RPC_URL_ENV,
+    REPO_ROOT,
+)
 from copytrader_infra.credentials import Credentials
 from copytrader_infra.messaging import Messaging
 from copytrader_infra.nag import acknowledge
 from copytrader_infra.storage import Access, Storage
+
+_HEARTBEAT_VOLUME = "heartbeat"
 
 
 class Listener(Construct):
@@ -76,7 +93,8 @@ class Listener(Construct):
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
-        self.task_definition.add_container(
+        self.task_definition.add_volume(name=_HEARTBEAT_VOLUME)  # task storage, gone with the task
+        container = self.task_definition.add_container(
             "Listener",
             container_name="listener",
             image=ecs.ContainerImage.from_asset(
@@ -92,10 +110,32 @@ class Listener(Construct):
                 EVENT_BUS_NAME: messaging.event_bus.event_bus_name,
                 POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
                 POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+                LISTENER_HEARTBEAT_FILE: LISTENER_HEARTBEAT_FILE_PATH,
                 **storage.environment("trades", "whales", "watermarks"),
             },
             secrets={POLYGON_RPC_URL_ENV: ecs.Secret.from_secrets_manager(credentials.rpc_url_secret)},
             readonly_root_filesystem=True,
+            health_check=ecs.HealthCheck(
+                command=[
+                    "CMD",
+                    "python",
+                    "-m",
+                    "copytrader.runtime.heartbeat",
+                    LISTENER_HEARTBEAT_FILE_PATH,
+                    f"{heartbeat.STALE_AFTER_S:g}",
+                ],
+                interval=Duration.seconds(30),
+                timeout=Duration.seconds(5),
+                retries=3,
+                start_period=Duration.seconds(60),  # imports and the first watch-list read precede the first beat
+            ),
+        )
+        container.add_mount_points(
+            ecs.MountPoint(
+                container_path=str(PurePosixPath(LISTENER_HEARTBEAT_FILE_PATH).parent),
+                source_volume=_HEARTBEAT_VOLUME,
+                read_only=False,
+            )
         )
         task_role = self.task_definition.task_role
         messaging.trade_queue.grant_send_messages(task_role)

@@ -49,9 +49,14 @@ class Messaging(Construct):
             enforce_ssl=True,
         )
         self.event_bus = events.EventBus(self, "WhaleTradeBus", description="WhaleTrade fan-out from the listener")
-        self.event_bus.archive(
+        self.archive = self.event_bus.archive(
             "WhaleTradeArchive",
             description="Every WhaleTrade the listener published, for replay",
             event_pattern=events.EventPattern(source=[EVENT_SOURCE], detail_type=[EVENT_DETAIL_TYPE]),
             retention=WHALE_TRADE_ARCHIVE_RETENTION,
         )
+        # The L2 writes `KmsKeyIdentifier: ""` for "no key" (aws-cdk issue 37847), which some regions reject; without
+        # the property the archive uses an AWS owned key, which is what the empty string meant.
+        archive = self.archive.node.default_child
+        assert isinstance(archive, events.CfnArchive)
+        archive.add_property_deletion_override("KmsKeyIdentifier")

@@ -10,19 +10,22 @@ with a Map over `$` and the pipe needs no input template.
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from copytrader.runtime.env import ALERT_TOPIC_ARN, SETTINGS_SSM, VENUE_SECRET_ARN
+from copytrader.settings import ENV_PREFIX, Mode
 from copytrader.workflows import COPY
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.configuration import Configuration
+from copytrader_infra.constants import LOG_RETENTION
 from copytrader_infra.credentials import Credentials
 from copytrader_infra.functions import PIPELINE_FUNCTIONS, FunctionSpec, PipelineFunction
 from copytrader_infra.layers import PipelineLayers
@@ -35,6 +38,8 @@ from copytrader_infra.storage import Access, Storage
 
 RECONCILE_EVERY = Duration.minutes(5)
 RECONCILE_LIMIT = 100  # entries per sweep (copytrader.workflows.copy.sweep caps it at 1,000)
+# The settings' `mode` as an environment variable, which overrides the settings parameter (copytrader.settings)
+MODE_ENV = f"{ENV_PREFIX}MODE"
 
 
 class CopyPipeline(Construct):
@@ -49,8 +54,10 @@ class CopyPipeline(Construct):
         credentials: Credentials,
         configuration: Configuration,
         layers: PipelineLayers,
+        mode: Mode = Mode.PAPER,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._mode = mode
         self._storage = storage
         self._alerts = alerts
         self._credentials = credentials
@@ -73,6 +80,10 @@ class CopyPipeline(Construct):
             environment[VENUE_SECRET_ARN] = self._credentials.venue_secret.secret_arn
         if spec.publishes_alerts:
             environment[ALERT_TOPIC_ARN] = self._alerts.topic.topic_arn
+        if self._mode is Mode.PAPER:
+            # A paper deployment stays paper whatever the settings parameter says: live trading needs a deployment
+            # made for it (`-c copytrader:mode=live`), which is refused outside a region Polymarket allows.
+            environment[MODE_ENV] = Mode.PAPER.value
         step = PipelineFunction(
             self,
             pascal_case(spec.name),
@@ -96,8 +107,8 @@ class CopyPipeline(Construct):
         return step
 
     def _state_machine(self) -> sfn.StateMachine:
-        # The ASL's Task states name each function's invoke ARN: the unqualified function, or for a SnapStart
-        # function its alias; exactly those are granted (no `:*` for every version).
+        # The ASL's Task states name each function's unqualified ARN; exactly those are granted (no `:*` for every
+        # version).
         state_machine = asl_state_machine(
             self,
             workflow=COPY,
@@ -119,23 +130,26 @@ class CopyPipeline(Construct):
     def _reconcile_schedule(self) -> scheduler.Schedule:
         """Every RECONCILE_EVERY, the execute function settles UNKNOWN and PENDING orders from the venue
         (`copytrader.workflows.copy.sweep`). It runs in execute because execute's role is the venue secret's one reader;
-        the sweep never places an order. The schedule's role may invoke that function's alias and nothing else."""
-        execute = self.functions["execute"]
-        target_function = execute.alias if execute.alias is not None else execute.function
+        the sweep never places an order. The schedule's role may invoke that function and nothing else. Every five
+        minutes it also keeps an execute environment in use, so the first copy after a quiet spell rarely starts one."""
         role = service_role(
             self, "ReconcileScheduleRole", "scheduler.amazonaws.com", "copytrader reconcile sweep schedule"
         )
+        execute = self.functions["execute"].function
+        role.add_to_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[execute.function_arn]))
         return scheduler.Schedule(
             self,
             "ReconcileSweep",
             description="copytrader: settle UNKNOWN orders from the venue's orders and trades",
             schedule=scheduler.ScheduleExpression.rate(RECONCILE_EVERY),
-            target=scheduler_targets.LambdaInvoke(
-                target_function,
-                input=scheduler.ScheduleTargetInput.from_object({"sweep": {"limit": RECONCILE_LIMIT}}),
-                role=role,
-                retry_attempts=0,  # the next sweep is minutes away; a failed one shows as reconcile_error
-                max_event_age=Duration.minutes(5),
+            target=_InvokeOnly(
+                execute.function_arn,
+                role,
+                payload=scheduler.ScheduleTargetInput.from_object({"sweep": {"limit": RECONCILE_LIMIT}}),
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_retry_attempts=0,  # the next sweep is minutes away; a failed one shows as reconcile_error
+                    maximum_event_age_in_seconds=int(Duration.minutes(5).to_seconds()),
+                ),
             ),
         )
 
@@ -150,6 +164,9 @@ class CopyPipeline(Construct):
         role.add_to_policy(
             iam.PolicyStatement(actions=["states:StartSyncExecution"], resources=[self.state_machine.state_machine_arn])
         )
+        # Errors only (a target that failed, a role that lacks a right): no trade payloads in the logs
+        log_group = logs.LogGroup(self, "PipeLogs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
+        log_group.grant_write(role)
         pipe = pipes.CfnPipe(
             self,
             "Pipe",
@@ -165,6 +182,31 @@ class CopyPipeline(Construct):
                     invocation_type="REQUEST_RESPONSE"
                 )
             ),
+            log_configuration=pipes.CfnPipe.PipeLogConfigurationProperty(
+                level="ERROR",
+                cloudwatch_logs_log_destination=pipes.CfnPipe.CloudwatchLogsLogDestinationProperty(
+                    log_group_arn=log_group.log_group_arn
+                ),
+            ),
         )
         pipe.node.add_dependency(role)  # the role's policy must exist before the pipe starts polling
         return pipe
+
+
+@jsii.implements(scheduler.IScheduleTarget)
+class _InvokeOnly:
+    """A schedule target that invokes one function with the role as granted by the caller. Scheduler's `LambdaInvoke`
+    target grants the role `<function>:*` (every version and alias) besides the function; this one adds nothing."""
+
+    def __init__(
+        self,
+        arn: str,
+        role: iam.IRole,
+        *,
+        payload: scheduler.ScheduleTargetInput,
+        retry_policy: scheduler.CfnSchedule.RetryPolicyProperty,
+    ) -> None:
+        self._config = scheduler.ScheduleTargetConfig(arn=arn, role=role, input=payload, retry_policy=retry_policy)
+
+    def bind(self, _schedule: scheduler.ISchedule) -> scheduler.ScheduleTargetConfig:
+        return self._config

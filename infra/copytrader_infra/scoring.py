@@ -21,14 +21,20 @@ Lambda functions outside a VPC cannot be kept off the internet by IAM; which fun
 of its code, stated above.
 
 Sizes: evidence runs numpy and scipy over up to `BATCH_SIZE` wallets' histories (2 GB: the rows of ten
-wallets in memory, and 1.2 vCPU for the bootstrap), under 4 minutes so that one Lambda retry still fits the
-5-minute limit of an Express child; select holds every wallet's evidence (thousands of small records) and
-writes the table in batches of 25.
+wallets in memory, and 1.2 vCPU for the bootstrap); its timeout is derived from the Evidence state's Retry in the
+ASL (`evidence_timeout`): every attempt plus the waits between them must end inside the 5 minutes of an Express
+child, or a retry would start only to be cut off. With one retry that is 144 s, against about 95 s of fetching
+for a batch on a cold cache (plan.py: 200 /trades pages at 3 requests/s, then the /activity pages). Select holds
+every wallet's evidence (thousands of small records) and writes the table in batches of 25.
 """
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, TimeZone, Validations
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import Acknowledgment, ArnFormat, Duration, RemovalPolicy, Stack, TimeZone, Token, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -62,9 +68,34 @@ from copytrader_infra.storage import Storage
 SCHEDULE_HOUR_UTC = "5"
 SCHEDULE_MINUTE = "0"
 
+EXPRESS_LIMIT_S = 300  # an Express execution (each Map child) is stopped after 5 minutes
+EXPRESS_CHILD_OVERHEAD_S = 10  # the child's start and the state transitions around its one Task
+
+
+def retry_worst_case(retriers: Sequence[Mapping[str, Any]]) -> tuple[int, float]:
+    """(attempts, seconds waited between them) at worst under a Task's `Retry` list, with the States Language's
+    defaults; each retrier counts its own errors, so the worst case takes every retrier's attempts in turn."""
+    attempts, waited = 1, 0.0
+    for retrier in retriers:
+        retries = int(retrier.get("MaxAttempts", 3))
+        interval, rate = float(retrier.get("IntervalSeconds", 1)), float(retrier.get("BackoffRate", 2.0))
+        cap = retrier.get("MaxDelaySeconds")
+        attempts += retries
+        waited += sum(min(interval * rate**i, float(cap)) if cap else interval * rate**i for i in range(retries))
+    return attempts, waited
+
+
+def evidence_timeout() -> Duration:
+    """The longest evidence timeout whose every attempt and wait (the ASL's Retry, the one definition) fits in the
+    Express child: floor((300 - 10 - waits) / attempts) seconds."""
+    evidence = SCORING.definition()["States"]["ScoreBatches"]["ItemProcessor"]["States"]["Evidence"]
+    attempts, waited = retry_worst_case(evidence.get("Retry", []))
+    return Duration.seconds(math.floor((EXPRESS_LIMIT_S - EXPRESS_CHILD_OVERHEAD_S - waited) / attempts))
+
+
 SCORING_FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
     FunctionSpec("discover", memory_mb=1024, timeout=Duration.seconds(120), workflow=SCORING),
-    FunctionSpec("evidence", memory_mb=2048, timeout=Duration.seconds(240), workflow=SCORING),
+    FunctionSpec("evidence", memory_mb=2048, timeout=evidence_timeout(), workflow=SCORING),
     FunctionSpec("select", memory_mb=2048, timeout=Duration.seconds(600), workflow=SCORING),
 )
 WHALES_TABLE = "whales"
@@ -255,9 +286,12 @@ class WhaleScoring(Construct):
             ],
         )
         machine.role.attach_inline_policy(policy)
-        named = (
-            f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:<{self._logical_id(machine)}.Name>"
-        )
+        stack = Stack.of(self)
+        partition, region = (
+            f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
+            for pseudo, value in (("Partition", stack.partition), ("Region", stack.region))
+        )  # as cdk-nag writes a finding: a pseudo parameter as <AWS::Name>, a known value as itself
+        named = f"arn:{partition}:states:{region}:<AWS::AccountId>:execution:<{self._logical_id(machine)}.Name>"
         for suffix in (":*", "/*"):
             acknowledge(
                 policy,

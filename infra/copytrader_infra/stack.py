@@ -7,6 +7,7 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
+from copytrader.settings import Mode
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.books import Books
 from copytrader_infra.configuration import Configuration
@@ -22,13 +23,16 @@ from copytrader_infra.storage import Storage
 
 
 class CopyTraderStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, mode: Mode = Mode.PAPER, **kwargs: Any) -> None:
+        """`mode` is what the deployment may trade: paper pins the copy functions to paper (`CopyPipeline`); live is
+        checked against the region before the stack is built (`application.build_app`)."""
         super().__init__(
             scope,
             construct_id,
             description="Polymarket copy-trader: listener, copy pipeline, whale scoring, books, state",
             **kwargs,
         )
+        self.mode = mode
         self.storage = Storage(self, "Storage")
         self.messaging = Messaging(self, "Messaging")
         self.alerts = Alerts(self, "Alerts")
@@ -44,6 +48,7 @@ class CopyTraderStack(Stack):
             credentials=self.credentials,
             configuration=self.configuration,
             layers=self.layers,
+            mode=mode,
         )
         self.scoring = WhaleScoring(
             self,
@@ -60,6 +65,7 @@ class CopyTraderStack(Stack):
             alerts=self.alerts,
             configuration=self.configuration,
             layers=self.layers,
+            mode=mode,
         )
         listener_count = self._listener_desired_count()
         self.listener = Listener(

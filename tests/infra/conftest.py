@@ -1,4 +1,5 @@
-"""Infra tier: the app is synthesized once per session (with cdk-nag on) and every test reads that assembly.
+"""Infra tier: the app is synthesized once per session (with cdk-nag on) for the region the project deploys to
+(`copytrader_infra.region.RECOMMENDED_REGION`, eu-west-1) and every test reads that assembly.
 
 Synthesis is the expensive step (5-9 s); the tests then read the template as plain JSON. The layers come
 from the .build/ cache, so only the very first run on a machine needs PyPI.
@@ -67,6 +68,20 @@ class Synthesized:
         return value if isinstance(value, list) else [value]
 
     @staticmethod
+    def flat(value: Any) -> str:
+        """A string or an `Fn::Join` of strings, `Ref`s (`<Name>`) and `Fn::GetAtt`s (`<Id.Attr>`) as one string."""
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and set(value) == {"Ref"}:
+            return f"<{value['Ref']}>"
+        if isinstance(value, dict) and set(value) == {"Fn::GetAtt"}:
+            return "<{}.{}>".format(*value["Fn::GetAtt"])
+        if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+            separator, parts = value["Fn::Join"]
+            return str(separator).join(Synthesized.flat(part) for part in parts)
+        raise ValueError(f"not a flat string value: {value!r}")
+
+    @staticmethod
     def mentions(value: Any, logical_id: str) -> bool:
         """Whether a (possibly intrinsic) CloudFormation value refers to the resource `logical_id`."""
         return f'"{logical_id}"' in json.dumps(value)
@@ -75,9 +90,10 @@ class Synthesized:
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
     from copytrader_infra.application import build_app
+    from copytrader_infra.region import RECOMMENDED_REGION
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app, stack = build_app(outdir=str(outdir))
+    app, stack = build_app(outdir=str(outdir), region=RECOMMENDED_REGION)
     app.synth()  # raises ValidationFailed on any unacknowledged cdk-nag finding
     template = json.loads((outdir / f"{stack.stack_name}.template.json").read_text())
     yield Synthesized(outdir=outdir, stack=stack, template=template)

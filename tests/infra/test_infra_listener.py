@@ -1,15 +1,22 @@
-"""The Fargate listener: ARM64 task, its grants, the image's build context, and a service without NAT."""
+"""The Fargate listener: ARM64 task, its health check, its grants, the image's build context, a service without NAT."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from copytrader.runtime.env import EVENT_BUS_NAME, TRADE_QUEUE_URL
+from copytrader.runtime import heartbeat
+from copytrader.runtime.env import EVENT_BUS_NAME, LISTENER_HEARTBEAT_FILE, TRADE_QUEUE_URL
 from copytrader.store.connection import table_env_var
-from copytrader_infra.constants import POLYGON_RPC_URL_ENV
+from copytrader_infra.constants import (
+    LISTENER_DOCKERFILE,
+    LISTENER_HEARTBEAT_FILE_PATH,
+    POLYGON_RPC_URL_ENV,
+    REPO_ROOT,
+)
 from copytrader_infra.storage import Access
 
 pytestmark = pytest.mark.infra
@@ -40,6 +47,37 @@ def test_container_gets_the_rpc_url_from_secrets_manager_and_logs_with_retention
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     log_group = synthesized.resources[container["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]]
     assert log_group["Properties"]["RetentionInDays"] == 30
+
+
+def test_container_health_check_fails_when_the_listeners_heartbeat_file_goes_stale(synthesized: Any) -> None:
+    (container,) = _task(synthesized)["ContainerDefinitions"]
+    (volume,) = _task(synthesized)["Volumes"]
+    heartbeat_dir = str(Path(LISTENER_HEARTBEAT_FILE_PATH).parent)
+
+    # the listener beats into the file (copytrader.listener.service); the check reads its age
+    assert {"Name": LISTENER_HEARTBEAT_FILE, "Value": LISTENER_HEARTBEAT_FILE_PATH} in container["Environment"]
+    check = container["HealthCheck"]
+    max_age = heartbeat.STALE_AFTER_S
+    assert check["Command"] == [
+        "CMD",
+        "python",
+        "-m",
+        "copytrader.runtime.heartbeat",
+        LISTENER_HEARTBEAT_FILE_PATH,
+        f"{max_age:g}",
+    ]
+    assert max_age >= 3 * heartbeat.BEAT_EVERY_S  # a slow chore is not a dead loop
+    assert (check["Interval"], check["Timeout"], check["Retries"]) == (30, 5, 3)
+    assert check["StartPeriod"] >= 60  # imports and the first watch-list read come before the first beat
+    # the root filesystem stays read-only: the file lives on a task-storage volume the non-root user may write
+    assert container["ReadonlyRootFilesystem"] is True
+    assert volume == {"Name": volume["Name"]}  # task storage (a bind mount without a host path)
+    assert container["MountPoints"] == [
+        {"ContainerPath": heartbeat_dir, "ReadOnly": False, "SourceVolume": volume["Name"]}
+    ]
+    dockerfile = (REPO_ROOT / LISTENER_DOCKERFILE).read_text()
+    assert f"RUN mkdir -p {heartbeat_dir} && chown 10001 {heartbeat_dir}" in dockerfile
+    assert f'VOLUME ["{heartbeat_dir}"]' in dockerfile and "USER 10001" in dockerfile
 
 
 def test_task_role_has_exactly_the_listeners_grants(synthesized: Any) -> None:

@@ -267,3 +267,18 @@ def test_a_failed_or_timed_out_scoring_run_alarms_to_the_alert_topic(synthesized
         assert props["Namespace"] == "AWS/States"
         assert props["Threshold"] == 1 and props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         assert props["AlarmActions"] == [topic]
+
+
+def test_evidence_attempts_and_their_backoff_fit_inside_the_express_childs_five_minutes(synthesized: Any) -> None:
+    """An Express child stops at 300 s; attempts x the function's timeout + the retry waits must end before it, or a
+    retry is started that can only be cut off (and a batch that would have finished is lost with it)."""
+    definition = _staged_definition(synthesized)
+    processor = definition["States"]["ScoreBatches"]["ItemProcessor"]
+    assert processor["ProcessorConfig"]["ExecutionType"] == "EXPRESS"
+    (retry,) = processor["States"]["Evidence"]["Retry"]
+    attempts = 1 + retry["MaxAttempts"]
+    waits = sum(retry["IntervalSeconds"] * retry["BackoffRate"] ** i for i in range(retry["MaxAttempts"]))
+    timeout = synthesized.resources[_function_id(synthesized, "evidence")]["Properties"]["Timeout"]
+
+    assert attempts * timeout + waits <= 300 - 10  # 10 s for the child's start and its state transitions
+    assert (attempts, waits, timeout) == (2, 2, 144)  # one retry; a cold cache's 200 /trades pages take ~67 s

@@ -1,10 +1,16 @@
-"""Least privilege across the template: no wildcard actions, the venue secret reachable by execute alone."""
+"""Least privilege across the template: no wildcard actions, the venue secret reachable by execute alone, no
+delete or batch write on the money tables."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from copytrader_infra.constants import MONEY_TABLES
 
 pytestmark = pytest.mark.infra
 
@@ -81,3 +87,42 @@ def test_venue_secret_and_its_key_outlive_the_stack(synthesized: Any) -> None:
     credentials = synthesized.stack.credentials
     for construct in (credentials.venue_secret, credentials.venue_key):
         assert synthesized.resources[synthesized.logical_id(construct)]["DeletionPolicy"] == "Retain"
+
+
+_DELETES = {"dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+_SHIPPED = Path(__file__).resolve().parents[2] / "shared" / "copytrader"
+_TOOLS = {"cli", "local", "sim"}  # operator and developer tools: they run with the operator's credentials
+
+
+def test_no_role_may_delete_from_or_batch_write_a_money_table(synthesized: Any) -> None:
+    tables = synthesized.stack.storage.tables
+    money = {synthesized.logical_id(tables[name]) for name in MONEY_TABLES}
+    for role, statement in synthesized.identity_statements():
+        if set(synthesized.as_list(statement["Action"])) & _DELETES:
+            reached = {lid for lid in money if synthesized.mentions(statement["Resource"], lid)}
+            assert not reached, f"{role} may {statement['Action']} on {reached}"
+
+
+def test_only_scoring_select_batch_writes_and_only_the_whales_table(synthesized: Any) -> None:
+    stack = synthesized.stack
+    granted = {
+        (role, action, json.dumps(statement["Resource"]))
+        for role, statement in synthesized.identity_statements()
+        for action in synthesized.as_list(statement["Action"])
+        if action in _DELETES
+    }
+    select_role = synthesized.logical_id(stack.scoring.functions["select"].role)
+    whales = json.dumps({"Fn::GetAtt": [synthesized.logical_id(stack.storage.tables["whales"]), "Arn"]})
+    assert granted == {(select_role, "dynamodb:BatchWriteItem", whales)}
+
+
+def test_the_shipped_code_deletes_nothing_and_batch_writes_only_whale_statuses() -> None:
+    """The grants above follow the code: a new delete or batch write must come with its grant (and a reason)."""
+    calls = re.compile(r"\.delete\(|\bbatch_write\(|delete_item|batch_write_item", re.IGNORECASE)
+    found = {
+        (path.relative_to(_SHIPPED).as_posix(), match.group(0))
+        for path in _SHIPPED.rglob("*.py")
+        if _TOOLS.isdisjoint(path.relative_to(_SHIPPED).parts[:1])
+        for match in calls.finditer(path.read_text())
+    }
+    assert found == {("store/whales.py", "batch_write(")}

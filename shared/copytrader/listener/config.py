@@ -6,7 +6,8 @@ Required: `COPYTRADER_TRADE_QUEUE_URL`. The region comes from `AWS_REGION` (set 
 (the high-water marks table; without it marks live in memory and a restart starts every wallet from the
 initial lookback), the Data API knobs and the RTDS switches below, and `COPYTRADER_POLYGON_RPC_URL` (the
 Polygon JSON-RPC WebSocket URL, an operator secret injected by ECS: with it the chain source runs; it is
-kept out of `repr` and never logged). Every other value is a name or a number.
+kept out of `repr` and never logged), and `COPYTRADER_LISTENER_HEARTBEAT_FILE` (the liveness file the
+container's health check reads). Every other value is a name or a number.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from copytrader.listener.rtds_source import RtdsSettings
 from copytrader.listener.service import ListenerSettings
 from copytrader.polymarket.data_api import DATA_API_URL
 from copytrader.polymarket.data_api.rate_limit import TRADES_RATE_LIMIT, TRADES_RATE_WINDOW_S
-from copytrader.runtime.env import EVENT_BUS_NAME, POLYGON_RPC_URL, TRADE_QUEUE_URL
+from copytrader.runtime.env import EVENT_BUS_NAME, LISTENER_HEARTBEAT_FILE, POLYGON_RPC_URL, TRADE_QUEUE_URL
 from copytrader.store.connection import table_env_var
 
 MARKS_TABLE = "watermarks"  # logical table name of the high-water marks
@@ -78,7 +79,8 @@ class ListenerConfig:
             ),
         )
         listener = ListenerSettings(
-            refresh_interval_s=_number(environ, ENV_WATCH_LIST_REFRESH_S, ListenerSettings.refresh_interval_s, 1)
+            refresh_interval_s=_number(environ, ENV_WATCH_LIST_REFRESH_S, ListenerSettings.refresh_interval_s, 1),
+            heartbeat_file=environ.get(LISTENER_HEARTBEAT_FILE, "").strip() or None,
         )
         enabled = environ.get(ENV_RTDS_ENABLED, "true").strip().lower()
         if enabled not in ("true", "false"):

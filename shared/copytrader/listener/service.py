@@ -5,7 +5,9 @@ Besides the sources it runs five chores on the injected clock: retry the outbox'
 checkpoint the sources' high-water marks (`checkpoint_interval_s`), and report (`stats_interval_s`):
 settle the per-source reconciliation window, emit the metrics (`copytrader.listener.telemetry`) and log
 the counters and each source's health; and sweep (`sweep_interval_s`): publish claims a killed process
-left unpublished (`Outbox.republish_stale`).
+left unpublished (`Outbox.republish_stale`). With a `heartbeat_file` a sixth touches that file every
+`heartbeat_interval_s` (`copytrader.runtime.heartbeat`), which the container's health check reads: the
+file goes stale when the event loop stops turning.
 
 Shutdown (the `stop` event, set on SIGTERM by the entry point): sources get `shutdown_grace_s` to finish
 the poll in hand, then are cancelled; claims in progress complete; the outbox is flushed; every source
@@ -27,6 +29,7 @@ from copytrader.listener.health import SourceHealth
 from copytrader.listener.outbox import Outbox
 from copytrader.listener.ports import TradeSource, WatchList
 from copytrader.listener.telemetry import ListenerTelemetry
+from copytrader.runtime import heartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +44,8 @@ class ListenerSettings:
     stale_claim_s: float = 60.0
     shutdown_grace_s: float = 10.0
     retry_watch_list_s: float = 5.0  # wait between attempts to read the first watch list
+    heartbeat_file: str | None = None  # the liveness file the container health check reads; None: no file
+    heartbeat_interval_s: float = heartbeat.BEAT_EVERY_S
 
 
 def _utc_now() -> datetime:
@@ -125,6 +130,9 @@ class Listener:
             asyncio.create_task(self._every(self.settings.stats_interval_s, self._stats, "stats")),
             asyncio.create_task(self._every(self.settings.sweep_interval_s, self._sweep, "sweep")),
         ]
+        if self.settings.heartbeat_file is not None:
+            await self._beat()
+            chores.append(asyncio.create_task(self._every(self.settings.heartbeat_interval_s, self._beat, "heartbeat")))
         stopping = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({stopping, *running}, return_when=asyncio.FIRST_COMPLETED)
         ended = [] if stop.is_set() else [task for task in running if task in done]
@@ -167,6 +175,10 @@ class Listener:
 
     async def _stats(self) -> None:
         self.report()
+
+    async def _beat(self) -> None:
+        if self.settings.heartbeat_file is not None:
+            heartbeat.beat(self.settings.heartbeat_file, self._wall())
 
     async def _sweep(self) -> None:
         await self.outbox.republish_stale(self.settings.stale_claim_s)

@@ -12,6 +12,8 @@ EVENT_BUS_NAME = "COPYTRADER_EVENT_BUS_NAME"  # EventBridge bus for WhaleTrade f
 TRADE_QUEUE_URL = "COPYTRADER_TRADE_QUEUE_URL"  # SQS FIFO queue feeding the copy pipeline
 VENUE_SECRET_ARN = "COPYTRADER_VENUE_SECRET_ARN"  # Secrets Manager secret with the CLOB credentials (execute only)
 POLYGON_RPC_URL = "COPYTRADER_POLYGON_RPC_URL"  # the listener's Polygon JSON-RPC WebSocket URL (an operator secret)
+# the listener's liveness file, which the container health check reads (copytrader.runtime.heartbeat); unset: none
+LISTENER_HEARTBEAT_FILE = "COPYTRADER_LISTENER_HEARTBEAT_FILE"
 SCORING_BUCKET = "COPYTRADER_SCORING_BUCKET"  # S3 bucket of the scoring workflow: run data and the discovery cache
 DATA_API_URL = "COPYTRADER_DATA_API_URL"  # Data API base URL for the scoring workflow (default: the public one)
 POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"

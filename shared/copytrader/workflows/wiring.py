@@ -4,8 +4,8 @@ One `Deps` serves every workflow. Each part is built the first time a step asks 
 what its own step touches: the score step never builds the venue (in live mode that would read a secret only
 execute may read) and the scoring workflow's Select never opens an HTTP client. Building a part writes nothing.
 
-Modules are imported with this one, in the function's init phase (which Lambda runs at full CPU and SnapStart keeps
-in execute's snapshot), except what only the scoring workflow uses (discovery: httpx is only in its functions'
+Modules are imported with this one, in the function's init phase (which Lambda runs at full CPU), except what only
+the scoring workflow uses (discovery: httpx is only in its functions'
 layers; the run store) and the live venue (the CLOB client, imported at init by `prewarm` in live mode).
 
 Handlers call `current()`; local mode and tests call `install(Deps(settings, clock=..., <part>=...))`, giving any
@@ -225,11 +225,11 @@ LIVE_VENUE_MODULES = (
 
 
 def prewarm(load: Callable[[], Any] = load_settings, warn: Callable[[str, str], None] | None = None) -> list[str]:
-    """Import the live venue's modules now (the execute function's init phase, which SnapStart snapshots); paper:
+    """Import the live venue's modules now (the execute function's init phase, before any copy waits on them); paper:
     nothing. The CLOB client costs ~0.56 s of imports with bytecode, ~1.05 s without (`make bench`).
 
-    It builds nothing and reads no secret: credentials, connections and the settings stay per invocation, so no
-    snapshot holds a secret or a stale socket. Returns the modules imported. Never raises: a settings problem is
+    It builds nothing and reads no secret: credentials, connections and the settings stay per invocation. Returns
+    the modules imported. Never raises: a settings problem is
     reported by the first invocation, a missing module (passed to `warn`) by the venue that needs it.
     """
     try:

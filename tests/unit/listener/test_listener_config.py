@@ -19,7 +19,7 @@ from copytrader.listener.config import (
     ListenerConfig,
 )
 from copytrader.polymarket.data_api import DATA_API_URL
-from copytrader.runtime.env import EVENT_BUS_NAME, TRADE_QUEUE_URL
+from copytrader.runtime.env import EVENT_BUS_NAME, LISTENER_HEARTBEAT_FILE, TRADE_QUEUE_URL
 
 QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/copytrader-trades.fifo"
 MAIN = Path(__file__).resolve().parents[3] / "functions" / "listener" / "main.py"
@@ -58,6 +58,12 @@ def test_overrides_are_read() -> None:
     assert config.poller.poll_interval_s == 0.5 and config.poller.initial_lookback_s == 900
     assert config.listener.refresh_interval_s == 30
     assert ENV_MARKS_TABLE == "COPYTRADER_TABLE_WATERMARKS"
+
+
+def test_the_heartbeat_file_is_read_from_the_environment_and_off_without_it() -> None:
+    assert ListenerConfig.from_env({TRADE_QUEUE_URL: QUEUE}).listener.heartbeat_file is None
+    config = ListenerConfig.from_env({TRADE_QUEUE_URL: QUEUE, LISTENER_HEARTBEAT_FILE: "/run/copytrader/heartbeat"})
+    assert config.listener.heartbeat_file == "/run/copytrader/heartbeat"
 
 
 def test_region_follows_ecs_then_the_sdk_default() -> None:

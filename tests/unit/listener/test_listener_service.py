@@ -1,9 +1,10 @@
-"""`Listener`: watch-list refresh without restart, chores, graceful stop, and a source that dies."""
+"""`Listener`: watch-list refresh without restart, chores, graceful stop, a source that dies, and the heartbeat file."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from datetime import timedelta
 
 import pytest
 
@@ -115,3 +116,28 @@ def test_a_source_that_dies_stops_the_listener_cleanly_and_the_error_surfaces() 
 def test_a_listener_needs_a_source() -> None:
     with pytest.raises(ValueError):
         Listener([], Outbox(FakeClaims(), FakePublisher()), ChangingWatchList(frozenset()))
+
+
+def test_the_running_loop_keeps_the_heartbeat_file_fresh_for_the_container_health_check(tmp_path) -> None:
+    from copytrader.runtime import heartbeat
+
+    path = tmp_path / "heartbeat"
+    clock, publisher = Clock(), FakePublisher()
+    settings = ListenerSettings(heartbeat_file=str(path), heartbeat_interval_s=10.0, shutdown_grace_s=0.05)
+    outbox = Outbox(FakeClaims(), publisher, wall=clock, monotonic=clock.monotonic)
+    listener = Listener(
+        [ScriptedSource()], outbox, ChangingWatchList(frozenset({"0xa"})), settings, wall=clock, sleep=clock.sleep
+    )
+    asyncio.run(run_until(listener, clock, 35.0))
+    # beaten at start and on every 10 s tick: never older than one interval while the loop runs
+    assert heartbeat.age_s(path, clock()) is not None and heartbeat.age_s(path, clock()) <= 10.0
+    assert heartbeat.healthy(path, heartbeat.STALE_AFTER_S, clock())
+    assert not heartbeat.healthy(path, heartbeat.STALE_AFTER_S, clock() + timedelta(seconds=61))  # a stuck loop
+
+
+def test_no_heartbeat_file_is_written_unless_one_is_configured(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = ScriptedSource()
+    listener, _, clock = make(source, ChangingWatchList(frozenset({"0xa"})))
+    asyncio.run(run_until(listener, clock, 35.0))
+    assert list(tmp_path.iterdir()) == []

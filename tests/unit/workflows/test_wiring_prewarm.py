@@ -1,4 +1,5 @@
-"""The execute handler's init-phase warm-up: a live venue's imports land in the SnapStart snapshot; paper: none."""
+"""The execute handler's init-phase warm-up: a live venue's imports happen before any copy waits on them; paper:
+none."""
 
 from __future__ import annotations
 
