@@ -3,10 +3,11 @@ from decimal import Decimal
 
 import pytest
 
-from copytrader.model import RiskDecision, Side
+from copytrader.model import Side
 from copytrader.reasons import Reason
 from copytrader.risk.affordability import Exposures, room
 from copytrader.risk.rules import (
+    ExitRequest,
     ReservationRequest,
     breaker_floor,
     breaker_should_trip,
@@ -46,9 +47,9 @@ def test_kill_switch_and_single_order_caps_need_no_state():
     assert screen(_order("0"), RiskLimits(), b.T0).reason is Reason.INVALID_TRADE  # a BUY must reserve something
 
 
-def test_sells_need_no_reservation_but_respect_the_kill_switch():
-    assert screen(_order(side=Side.SELL), RiskLimits(), b.T0) == RiskDecision(
-        approved=True, detail="exit: no reservation needed", day="2026-11-02"
+def test_sells_need_no_reservation_but_count_against_the_order_rate_and_respect_the_kill_switch():
+    assert screen(_order(side=Side.SELL), RiskLimits(max_orders_per_minute=7), b.T0) == ExitRequest(
+        key="k", day="2026-11-02", minute="2026-11-02T12:00", rate_threshold=6
     )
     assert screen(_order(side=Side.SELL), RiskLimits(kill_switch=True), b.T0).approved is False
 
