@@ -44,8 +44,7 @@ class SizingMode(StrEnum):
 
 
 class ConflictPolicy(StrEnum):
-    """What to do when tracked whales hold opposite stances on one market or neg-risk group
-    (copytrader.copying.conflicts)."""
+    """What to do when tracked whales hold opposite sides of one market (copytrader.copying.conflicts)."""
 
     SKIP = "skip"  # any opposing stance: skip (reason conflicting_whales)
     FOLLOW_HIGHER = "follow_higher"  # copy only if this whale's score beats every opposing whale's

@@ -17,8 +17,8 @@ Checks, in order (cheap first; a loader runs only when every check before it pas
   7. BUY: the market minimum at our limit price, min_order_size x (limit + fee per share), fits the largest
      stake the sizing mode allows (`limits.stake_ceiling`: the per-trade cap, the fixed or proportional
      stake);                                                                                      no I/O
-  8. BUY: no other tracked whale holds the opposite stance on this market or neg-risk group, or the conflict
-     policy lets this one through (copytrader.copying.conflicts);                                      stances query
+  8. BUY: no other tracked whale holds the opposite side of this market, or the conflict policy lets this
+     one through (copytrader.copying.conflicts);                                                    stances query
   9. BUY: the exposure we already hold leaves room (the risk engine's `room`: pUSD still allowed under every
      cap and our cash) for the market minimum's worst-case cost;                                  risk reads
  10. the book exists, its spread is tight enough, our executable price has not drifted from the whale's
@@ -75,10 +75,11 @@ def decide(
     `sizing` enables check 7, `load_stances` (conflict group -> stances) check 8, `load_room` (pUSD still allowed
     for a BUY of this trade's market by this whale, None when unknown) check 9.
 
-    `record_stance`, when given, stores this trade's stance *before* the group's stances are read. Two whales
-    trading opposite views of one group at the same moment (different markets of a neg-risk group run in
-    different FIFO groups, so concurrently) then cannot both miss each other: whichever reads second sees the
-    other's stance (DynamoDB's consistent reads are linearizable), so at most one is copied under `skip`.
+    `record_stance`, when given, stores this trade's stance *before* the group's stances are read. Trades of one
+    market share a FIFO message group, so two opposite ones are normally scored one after the other; should two
+    ever be scored at once (local runs, another grouping of the queue), they still cannot both miss each other:
+    whichever reads second sees the other's stance (DynamoDB's consistent reads are linearizable), so at most one
+    is copied under `skip`.
     """
     age = (now - trade.timestamp).total_seconds()
     if age > filters.max_trade_age_s:
