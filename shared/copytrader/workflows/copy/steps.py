@@ -133,9 +133,10 @@ def size(event: State, deps: Deps) -> State:
 def risk_check(event: State, deps: Deps) -> State:
     """Approve or reject; a BUY is approved only once its worst-case cost is reserved under every limit.
 
-    One DynamoDB transaction (`copytrader.store.account.reserve`) checks the daily breaker, the drawdown halt,
-    the kill switch, the market / group / category / whale / total caps, cash, open orders and the minute's
-    order rate; every rejection names its reason. An order that does not parse is rejected as `invalid_trade`.
+    A BUY whose worst case exceeds the per-copy cap is refused first (`copy_cap`, no state needed). One DynamoDB
+    transaction (`copytrader.store.account.reserve`) checks the daily breaker, the drawdown halt, the kill switch,
+    the market / group / category / whale / total caps, cash, open orders and the minute's order rate; every
+    rejection names its reason. An order that does not parse is rejected as `invalid_trade`.
     """
     now = deps.clock()
     try:
@@ -145,7 +146,7 @@ def risk_check(event: State, deps: Deps) -> State:
         rejected = RiskDecision(approved=False, reason=Reason.INVALID_TRADE, detail=detail, day=utc_day(now))
         return rejected.model_dump(mode="json")
     deps.account.items.open_account(deps.settings.paper_bankroll, now)
-    screened = screen(order, deps.settings.risk, now)
+    screened = screen(order, deps.settings.risk, now, per_copy_cap=deps.settings.sizing.max_trade_notional)
     if isinstance(screened, ReservationRequest):
         decision = deps.account.reservations.reserve(screened, now)
     elif screened.approved and order.side is Side.SELL:

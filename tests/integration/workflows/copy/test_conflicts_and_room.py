@@ -121,6 +121,25 @@ def test_no_room_under_the_caps_is_a_skip_and_the_room_bounds_the_order(aws, pol
     assert decision["approved"] is True
 
 
+def test_risk_check_refuses_an_order_whose_worst_case_exceeds_the_per_copy_cap(aws, polymarket, make_deps, clock):
+    market = _market(polymarket, "m1")
+    trade = b.trade(market, "w1", price="0.50", size="200")
+    clock.now = trade.detected_at
+    deps = make_deps(sizing={"max_trade_notional": "20"})
+    deps.whales.put(b.whale("w1"), clock())
+    state = steps.score(_record(trade), deps)
+    order = steps.size(state, deps)
+    assert order["action"] == "PLACE" and D(order["max_cost"]) <= 20
+
+    # GIVEN the order a sizing that capped the planned cost at the best ask would send: 38.46 shares at the limit
+    # 0.53 + the fee at 0.5 reserve 20.7684 > 20
+    over = {**order, "shares": "38.46", "max_cost": "20.7684"}
+    refused = steps.risk_check({**state, "order": over}, deps)
+    assert refused["approved"] is False and refused["reason"] == "copy_cap"
+    assert deps.account.reads.open_orders() == 0  # nothing reserved
+    assert steps.risk_check({**state, "order": order}, deps)["approved"] is True
+
+
 def test_whale_profiles_keep_their_category_records(aws, make_deps, clock):
     deps = make_deps()
     record = CategoryRecord(resolved_trades=50, wins=40, mean_entry_price=D("0.412345"))
