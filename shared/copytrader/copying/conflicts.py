@@ -9,8 +9,10 @@ Which views oppose (the rule, and why)
     A BUY at price p is a bet that the outcome is more likely than p: YES on X at p says P(X) > p; NO on X at q
     says P(NOT X) > q, i.e. P(X) < 1 - q. Two views conflict when no probability can make both right.
     - Same market, YES at p and NO at q: both right needs p < P(X) < 1 - q, impossible once p + q >= 1. Bought
-      on one book, p + q = YES ask + NO ask = YES ask + (1 - YES bid) = 1 + spread >= 1: they conflict. (Prices
-      move inside the window and stances keep no price, so every opposite pair on one market counts.)
+      on one book, p + q = YES ask + NO ask = YES ask + (1 - YES bid) = 1 + spread >= 1: they conflict. Bought
+      hours apart at prices that moved, p + q < 1 is possible: then both can be right (YES at 0.30 and NO at
+      0.60 agree that 0.30 < P(X) < 0.40, and holding both pays 1 - p - q for sure). Stances keep no price (the
+      stances table has none), so every opposite pair on one market counts: the safe side.
     - Two members X != Y of a neg-risk group (exactly one member resolves YES, so P(X) + P(Y) <= 1; NO on X
       pays what YES on every other member pays together, which is the neg-risk conversion):
         YES X at p_X, YES Y at p_Y: both right needs P(X) > p_X and P(Y) > p_Y, possible whenever
@@ -20,8 +22,8 @@ Which views oppose (the rule, and why)
         YES X, NO Y: P(X) = 1 makes both right; NO on Y holds YES on X through the conversion: they agree.
         NO X, NO Y: a third member winning makes both right.
     So only opposite sides of the same market conflict. The one exception, a group whose other members are all
-    priced at zero (where YES on Y is in effect NO on X), would need the stances' prices, which are not stored;
-    a hedged pair there costs the spread and fees twice, and the group exposure cap still bounds it.
+    priced at zero (where YES on Y is in effect NO on X), would also need the stances' prices; a hedged pair
+    there costs the spread and fees twice, and the group exposure cap still bounds it.
     (An earlier rule read "long X implies short every other member": it blocked whales that agreed, 73 of
     225 fills of truly skilled wallets in the seed-20 demo.)
 
