@@ -1,10 +1,10 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from copytrader.copying.conflicts import LONG, SHORT, Stance, conflict_group
-from copytrader.copying.decision import decide, drift_limit_price, stance_to_record
+from copytrader.copying.decision import MAX_FILL_AHEAD, decide, drift_limit_price, stance_to_record
 from copytrader.model import Decision, Side, WhaleStatus
 from copytrader.reasons import Reason
 from copytrader.settings import FilterSettings, SizingSettings
@@ -102,6 +102,19 @@ def test_each_filter_names_its_reason(mutate, reason):
     assert signal.action is Decision.SKIP
     assert signal.reason is reason, signal.detail
     assert signal.detail
+
+
+def test_a_fill_from_the_future_is_an_invalid_trade_before_any_read():
+    # a valid time far ahead of our clock (year 9999 would overflow the stance's expiry): malformed, not early
+    w = FullWorld()
+    trade = b.trade(w.market, at=datetime(9999, 12, 31, 23, tzinfo=UTC))
+    signal = w.decide(trade, now=b.T0)
+    assert signal.reason is Reason.INVALID_TRADE and "ahead of our clock" in signal.detail
+    assert w.loaded == [] and stance_to_record(signal) is None
+    # a block time a little ahead of our clock is normal
+    assert w.decide(b.trade(w.market, at=b.T0 + MAX_FILL_AHEAD), now=b.T0).action is Decision.COPY
+    ahead = w.decide(b.trade(w.market, at=b.T0 + MAX_FILL_AHEAD + timedelta(seconds=1)), now=b.T0)
+    assert ahead.reason is Reason.INVALID_TRADE and "301s ahead" in ahead.detail
 
 
 def test_price_band_and_small_whales_and_foreign_tokens():
