@@ -39,6 +39,7 @@ class Reason(StrEnum):
     # risk_check
     KILL_SWITCH = "kill_switch"
     BREAKER_OPEN = "breaker_open"
+    COPY_CAP = "copy_cap"  # one BUY's worst case above the per-copy cap (sizing.max_trade_notional)
     MARKET_CAP = "market_cap"
     TOTAL_CAP = "total_cap"
     INSUFFICIENT_CASH = "insufficient_cash"

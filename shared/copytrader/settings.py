@@ -22,13 +22,24 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from copytrader.errors import SettingsError
 from copytrader.model import OrderType
 from copytrader.money import to_decimal
 
 ENV_PREFIX = "COPYTRADER_"
+CONNECT_TIMEOUT_CAP_S = 3.0  # the CLOB client's connect timeout: min(read timeout, this) (execution.clob_auth)
+RECONCILE_MARGIN_S = 60  # venue.reconcile_after_s >= the longest order send + this (see VenueSettings)
 Dec = Annotated[Decimal, BeforeValidator(to_decimal)]
 
 
@@ -47,8 +58,7 @@ class SizingMode(StrEnum):
 
 
 class ConflictPolicy(StrEnum):
-    """What to do when tracked whales hold opposite stances on one market or neg-risk group
-    (copytrader.copying.conflicts)."""
+    """What to do when tracked whales hold opposite sides of one market (copytrader.copying.conflicts)."""
 
     SKIP = "skip"  # any opposing stance: skip (reason conflicting_whales)
     FOLLOW_HIGHER = "follow_higher"  # copy only if this whale's score beats every opposing whale's
@@ -177,6 +187,11 @@ class ScoringSettings(_Section):
         return self
 
 
+def _longest_send_s(order_timeout_s: float, paper_latency_ms: int) -> float:
+    """The longest one order send can take: the CLOB's connect + read timeouts, or the paper venue's latency."""
+    return max(min(order_timeout_s, CONNECT_TIMEOUT_CAP_S) + order_timeout_s, paper_latency_ms / 1000)
+
+
 class VenueSettings(_Section):
     """The order venue: the live CLOB (copytrader.execution.clob_venue) and the paper venue."""
 
@@ -187,16 +202,44 @@ class VenueSettings(_Section):
     gtd_lifetime_s: int = Field(
         90, gt=60, le=86400, description="GTD expiry = signing time + this (the venue needs more than 60 s)"
     )
-    reconcile_after_s: int = Field(
-        120, ge=0, le=3600, description="an order the venue does not know is 'never placed' only after this"
-    )
     paper_latency_ms: int = Field(0, ge=0, le=10000, description="paper venue: the book is read after this delay")
+    # Reconciliation books an order the venue does not know as not filled (`never_placed`, reservation released)
+    # once its ledger entry is this old. That is safe only when no request for it can still be in flight, so it
+    # must exceed the longest send (`longest_send_s`: connect, at most CONNECT_TIMEOUT_CAP_S, plus the read
+    # timeout of POST /order; the paper venue's latency) by RECONCILE_MARGIN_S, which covers the time between the
+    # entry's timestamp and the request leaving (the ledger write; the execute function's 30 s timeout bounds the
+    # whole invocation) and a request the venue is still matching when we stopped waiting. Below that, an order
+    # in flight would be booked never_placed, its reservation freed, and the fill that then arrives discarded.
+    reconcile_after_s: int = Field(
+        120,
+        le=3600,
+        description="an order the venue does not know is 'never placed' only after this (>= longest send + margin)",
+    )
     min_live_balance: Dec = Field(
         Decimal(0), ge=0, description="live: pUSD kept in the wallet outside the account; each BUY must leave it"
     )
     balance_cache_s: float = Field(
         5.0, ge=0, le=60, description="live: a container reuses the wallet balance it read for this long"
     )
+
+    @property
+    def longest_send_s(self) -> float:
+        return _longest_send_s(self.order_timeout_s, self.paper_latency_ms)
+
+    @field_validator("reconcile_after_s")
+    @classmethod
+    def _reconcile_after_the_send(cls, value: int, info: ValidationInfo) -> int:
+        timeout, latency_ms = info.data.get("order_timeout_s"), info.data.get("paper_latency_ms")
+        if timeout is None or latency_ms is None:
+            return value  # an earlier field was refused: its error is reported
+        send = _longest_send_s(timeout, latency_ms)
+        floor = send + RECONCILE_MARGIN_S
+        if value < floor:
+            raise ValueError(
+                f"must be at least the longest order send ({send:g} s) plus a {RECONCILE_MARGIN_S} s margin = "
+                f"{floor:g} s, or an order still in flight is booked never_placed and its fill discarded"
+            )
+        return value
 
 
 class Settings(_Section):

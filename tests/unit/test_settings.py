@@ -70,3 +70,27 @@ def test_unknown_settings_are_refused(tmp_path):
     path.write_text(json.dumps({"kely_fraction": 0.3}))
     with pytest.raises(SettingsError, match="kely_fraction"):
         load_settings(path=path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("venue", "floor"),
+    [
+        ({"reconcile_after_s": 0}, "68"),  # default send: 3 s connect + 5 s read, plus the 60 s margin
+        ({"reconcile_after_s": 5}, "68"),  # below the send timeout itself
+        ({"reconcile_after_s": 67}, "68"),  # above the send timeout but inside the margin
+        ({"order_timeout_s": 30, "reconcile_after_s": 92}, "93"),  # 3 + 30 + 60
+        ({"paper_latency_ms": 10000, "order_timeout_s": 1, "reconcile_after_s": 69}, "70"),  # paper: 10 s + 60
+    ],
+)
+def test_reconcile_after_below_send_timeout_plus_margin_is_refused(venue, floor):
+    # an in-flight order would be booked never_placed, its reservation freed and the fill that arrives discarded
+    with pytest.raises(SettingsError, match=rf"venue\.reconcile_after_s = {venue['reconcile_after_s']}: .* {floor} s"):
+        load_settings(environ={}, overrides={"venue": venue})
+
+
+def test_reconcile_after_at_the_send_timeout_plus_margin_is_accepted():
+    assert load_settings(environ={}).venue.reconcile_after_s == 120
+    s = load_settings(environ={}, overrides={"venue": {"reconcile_after_s": 68}})
+    assert s.venue.longest_send_s == 8.0 and s.venue.reconcile_after_s == 68
+    s = load_settings(environ={}, overrides={"venue": {"order_timeout_s": 30, "reconcile_after_s": 93}})
+    assert s.venue.longest_send_s == 33.0

@@ -24,12 +24,14 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from copytrader.listener.chain_legs import LegGroup, whale_trade
-from copytrader.model import WhaleTrade
+from copytrader.model import WhaleTrade, utc_from_epoch
 from copytrader.polymarket.chain import ChainReject, decode_order_filled
 from copytrader.polymarket.data_api.rows import RowReject, merge_legs, parse_trade_row, row_timestamp
 from copytrader.polymarket.rtds import FrameReject, TradeFrame, parse_frame
@@ -110,7 +112,7 @@ Parser = Callable[[object], tuple[str, Parsed | None]]  # (identity of the input
 
 def data_api_parser(record: object) -> tuple[str, Parsed | None]:
     seconds = row_timestamp(record)
-    at = datetime.fromtimestamp(seconds, tz=UTC) if seconds is not None else datetime.fromtimestamp(0, tz=UTC)
+    at = utc_from_epoch(seconds if seconds is not None else 0)
     parsed = parse_trade_row(record, at)
     return digest(record), parsed.reason.value if isinstance(parsed, RowReject) else parsed
 
@@ -121,7 +123,10 @@ def rtds_parser(record: object) -> tuple[str, Parsed | None]:
     payload = record.get("payload") if isinstance(record, dict) else None
     identity = digest(payload if isinstance(payload, dict) else record)
     stamp = record.get("timestamp") if isinstance(record, dict) else None
-    received_at = datetime.fromtimestamp(stamp / 1000 if isinstance(stamp, int) else 0, tz=UTC)
+    try:
+        received_at = utc_from_epoch(stamp / 1000 if isinstance(stamp, int) and not isinstance(stamp, bool) else 0)
+    except (ValueError, OverflowError):  # an envelope time no datetime holds: unknown, like a missing one
+        received_at = utc_from_epoch(0)
     text = record if isinstance(record, str) else json.dumps(record)
     result = parse_frame(text, received_at, None)
     if isinstance(result, TradeFrame):
@@ -135,8 +140,8 @@ def _block_time(log: Mapping[str, Any]) -> datetime | None:
     raw = log.get("blockTimestamp")
     try:
         seconds = int(raw, 16) if isinstance(raw, str) and raw.startswith("0x") else int(raw)  # type: ignore[arg-type]
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
+        return utc_from_epoch(seconds)
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -159,7 +164,10 @@ def chain_parser(resolver: TokenResolver) -> Parser:
         if block_time is None:
             return identity, "missing_block_time"
         group = LegGroup(key=fill.key, block_number=fill.block_number, detected_at=block_time, legs=[fill])
-        return identity, whale_trade(group, token, block_time)
+        try:
+            return identity, whale_trade(group, token, block_time)
+        except ValidationError:
+            return identity, "invalid_trade"
 
     return parse
 

@@ -5,7 +5,8 @@ exposure room, book, our position) as loaders called only when an earlier, cheap
 "untracked wallet" costs one read and never fetches a book. Each skip names its `Reason` and a detail.
 
 Checks, in order (cheap first; a loader runs only when every check before it passed):
-  1. the fill is fresh (detected within `max_trade_age_s` of its block time);                      no I/O
+  1. the fill is fresh (detected within `max_trade_age_s` of its block time), and not from the future
+     (more than MAX_FILL_AHEAD ahead of our clock: malformed, `invalid_trade`);                     no I/O
   2. the wallet is tracked and copyable (status active or probation), and its score's lower bound,
      when the scorer gave one, is above `min_score_ci_low` (PROBATION whales are also sized down:
      `sizing.probation_multiplier`, copytrader.copying.pricing);                                           whale read
@@ -17,8 +18,8 @@ Checks, in order (cheap first; a loader runs only when every check before it pas
   7. BUY: the market minimum at our limit price, min_order_size x (limit + fee per share), fits the largest
      stake the sizing mode allows (`limits.stake_ceiling`: the per-trade cap, the fixed or proportional
      stake);                                                                                      no I/O
-  8. BUY: no other tracked whale holds the opposite stance on this market or neg-risk group, or the conflict
-     policy lets this one through (copytrader.copying.conflicts);                                      stances query
+  8. BUY: no other tracked whale holds the opposite side of this market, or the conflict policy lets this
+     one through (copytrader.copying.conflicts);                                                    stances query
   9. BUY: the exposure we already hold leaves room (the risk engine's `room`: pUSD still allowed under every
      cap and our cash) for the market minimum's worst-case cost;                                  risk reads
  10. the book exists, its spread is tight enough, our executable price has not drifted from the whale's
@@ -30,7 +31,7 @@ A COPY signal carries the room it saw (`CopySignal.room`), so the size step caps
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
 from copytrader.copying.conflicts import Stance, assess, stance_of
@@ -49,6 +50,9 @@ from copytrader.money import SIZE_STEP, ZERO, fee_per_share
 from copytrader.reasons import Reason
 from copytrader.risk.affordability import worst_case_cost
 from copytrader.settings import FilterSettings, SizingSettings
+
+# A fill's time (its block's) may lead our clock by a few seconds; one further ahead is malformed, not early
+MAX_FILL_AHEAD = timedelta(minutes=5)
 
 
 def skip(reason: Reason, detail: str, now: datetime, **context: object) -> CopySignal:
@@ -75,11 +79,21 @@ def decide(
     `sizing` enables check 7, `load_stances` (conflict group -> stances) check 8, `load_room` (pUSD still allowed
     for a BUY of this trade's market by this whale, None when unknown) check 9.
 
-    `record_stance`, when given, stores this trade's stance *before* the group's stances are read. Two whales
-    trading opposite views of one group at the same moment (different markets of a neg-risk group run in
-    different FIFO groups, so concurrently) then cannot both miss each other: whichever reads second sees the
-    other's stance (DynamoDB's consistent reads are linearizable), so at most one is copied under `skip`.
+    `record_stance`, when given, stores this trade's stance *before* the group's stances are read. Trades of one
+    market share a FIFO message group, so two opposite ones are normally scored one after the other; should two
+    ever be scored at once (local runs, another grouping of the queue), they still cannot both miss each other:
+    whichever reads second sees the other's stance (DynamoDB's consistent reads are linearizable), so at most one
+    is copied under `skip`.
     """
+    if trade.timestamp > now + MAX_FILL_AHEAD:
+        ahead = (trade.timestamp - now).total_seconds()
+        return skip(
+            Reason.INVALID_TRADE,
+            f"fill time {trade.timestamp.isoformat()} is {ahead:.0f}s ahead of our clock (max "
+            f"{MAX_FILL_AHEAD.total_seconds():.0f}s)",
+            now,
+            trade=trade,
+        )
     age = (now - trade.timestamp).total_seconds()
     if age > filters.max_trade_age_s:
         return skip(Reason.STALE_TRADE, f"fill is {age:.0f}s old (max {filters.max_trade_age_s}s)", now, trade=trade)
@@ -242,4 +256,4 @@ def stance_to_record(signal: CopySignal) -> Stance | None:
     return stance_of(signal.trade, signal.market, signal.whale)
 
 
-__all__ = ["decide", "drift_limit_price", "skip", "stance_to_record"]
+__all__ = ["MAX_FILL_AHEAD", "decide", "drift_limit_price", "skip", "stance_to_record"]

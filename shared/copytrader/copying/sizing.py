@@ -26,18 +26,21 @@ Win probability: whale shrunk toward the population, category shrunk toward the 
 Kelly for a binary contract (Kelly 1956; Thorp 2006; quant/REFERENCE.md §4)
     A share costs c = VWAP + taker fee per share and pays 1. With belief q the growth-optimal
     fraction of bankroll is f* = (q − c)/(1 − c) for q > c, else 0. We stake m·λ·f* (λ = kelly_fraction,
-    default 0.25; m = `probation_multiplier` for PROBATION whales, else 1), capped by `max_trade_notional`.
+    default 0.25; m = `probation_multiplier` for PROBATION whales, else 1), capped as below.
     c depends on the size through the book walk and the fee, so the size is the largest s on the 0.01-share
     grid with cost(s) ≤ m·λ·f*(c(s))·bankroll: cost(s) rises and f*(c(s)) falls with s, so the feasible sizes
     are a prefix and bisection finds s.
 
 Caps and rounding (every mode)
     The order's worst-case cost (every share at the limit price plus the largest fee in range, rounded up to the
-    pUSD micro-unit: what risk_check reserves) must fit the room the score step saw under every exposure cap
-    (`CopySignal.room`: market, event / neg-risk group, category, whale, total, cash), so sizing never produces an
-    order risk_check would predictably reject. Shares are floored to the 0.01 grid, the limit price to the tick;
-    rounding only ever goes down, so the order never exceeds the Kelly size, and a size below the market's minimum
-    is a skip (`below_min_size`, or `exposure_at_cap` when the room is what binds), never a round-up.
+    pUSD micro-unit: what risk_check reserves) must fit the per-copy cap `max_trade_notional` and the room the
+    score step saw under every exposure cap (`CopySignal.room`: market, event / neg-risk group, category, whale,
+    total, cash), so sizing never produces an order risk_check would predictably reject (risk_check refuses a
+    worst case above the per-copy cap, `copy_cap`). The stake (Kelly, fixed, proportional) is spent at the
+    planned cost of the book walk; the caps hold at the limit, where the order may fill. Shares are floored to
+    the 0.01 grid, the limit price to the tick; rounding only ever goes down, so the order never exceeds the
+    Kelly size, and a size below the market's minimum is a skip (`below_min_size`, or `exposure_at_cap` when the
+    room is what binds), never a round-up.
 
 Other modes: `fixed` (a fixed pUSD notional) and `proportional` (a ratio of the whale's notional), with
 the same multiplier, caps, room, book walk and rounding. SELL copies mirror an exit: sell what we hold of the
@@ -254,21 +257,25 @@ def size_copy(signal: CopySignal, *, bankroll: Decimal, settings: Settings, acco
         fraction = multiplier * sizing.kelly_fraction
 
         def budget(cost_per_share: Decimal) -> Decimal:
-            return min(fraction * kelly_fraction(q, cost_per_share) * bankroll, cap)
+            return fraction * kelly_fraction(q, cost_per_share) * bankroll
 
     else:
         stake = mode_stake(trade.notional, sizing)
         assert stake is not None
-        amount = min(multiplier * stake, cap)
+        amount = multiplier * stake
 
         def budget(cost_per_share: Decimal) -> Decimal:
             return amount
 
+    # the per-copy cap and the room bound the worst case at the limit price (what risk_check reserves), not the
+    # planned cost at the best ask: the order may fill up to the limit
+    cap_shares = shares_within_room(cap, book.best_ask, limit, rate)
     room_shares = None if signal.room is None else shares_within_room(signal.room, book.best_ask, limit, rate)
-    chosen = _largest_affordable(book, limit, rate, budget, room_shares)
+    bound = cap_shares if room_shares is None else min(cap_shares, room_shares)
+    chosen = _largest_affordable(book, limit, rate, budget, bound)
     full = kelly_fraction(q, chosen.cost_per_share) if chosen.shares else ZERO
     if chosen.shares < market.min_order_size:
-        unbounded = _largest_affordable(book, limit, rate, budget) if room_shares is not None else chosen
+        unbounded = _largest_affordable(book, limit, rate, budget, cap_shares) if room_shares is not None else chosen
         room_binds = unbounded.shares >= market.min_order_size
         return SizedOrder(
             action="SKIP",

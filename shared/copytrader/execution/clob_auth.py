@@ -23,6 +23,7 @@ import urllib3
 from copytrader.errors import ClobTransportError
 from copytrader.execution import signing_libs  # noqa: F401  (before the SDK: keeps the recursion limit)
 from copytrader.execution.credentials import ApiCredentials, VenueCredentials
+from copytrader.settings import CONNECT_TIMEOUT_CAP_S
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,7 @@ class ClobAuthHttp:
                 f"{self.base_url}{path}{query}",
                 body=body.encode() if body is not None else None,
                 headers=all_headers,
-                timeout=urllib3.Timeout(connect=min(timeout, 3.0), read=timeout),
+                timeout=urllib3.Timeout(connect=min(timeout, CONNECT_TIMEOUT_CAP_S), read=timeout),
                 retries=False,
             )
         except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as exc:

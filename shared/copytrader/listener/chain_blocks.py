@@ -29,7 +29,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,7 +39,7 @@ from copytrader.listener.chain_legs import Added, LegGroup, PendingLegs, Withdra
 from copytrader.listener.chain_rpc import Note, RpcSession, hex_quantity
 from copytrader.listener.chain_settings import ChainSourceSettings
 from copytrader.listener.ports import TradeSink
-from copytrader.model import Source, WhaleTrade
+from copytrader.model import Source, WhaleTrade, utc_from_epoch
 from copytrader.polymarket.chain import (
     ChainReject,
     block_range_filter,
@@ -91,7 +91,10 @@ class ChainBlocks:
         except RpcError as exc:
             sink.reject(SOURCE, "malformed_head", {"detail": str(exc), "head": note.result})
             return
-        self._remember_block_time(number, header.get("timestamp"))
+        if not self._remember_block_time(number, header.get("timestamp")):
+            # its number still counts; its time is looked up (eth_getBlockByNumber) if a leg of it needs one
+            detail = f"timestamp {str(header.get('timestamp'))[:40]!r} is not a hex epoch up to 9999-12-31"
+            sink.reject(SOURCE, "malformed_head", {"detail": detail, "head": note.result})
         sink.count(SOURCE, "heads")
         self.head = max(self.head, number)
         await self.flush(rpc, sink, self.pending.through(number, self._monotonic()))
@@ -114,15 +117,17 @@ class ChainBlocks:
         elif added is Added.LATE:
             sink.reject(SOURCE, "late_leg", {"detail": f"trade {decoded.key} was already emitted", "log": log})
 
-    def _remember_block_time(self, number: int, timestamp: object) -> None:
+    def _remember_block_time(self, number: int, timestamp: object) -> bool:
+        """Keep block `number`'s time; False when `timestamp` is not a hex epoch a datetime can hold."""
         try:
-            seconds = hex_quantity(timestamp, "block timestamp")
-        except RpcError:
-            return
-        self._block_times[number] = datetime.fromtimestamp(seconds, tz=UTC)
+            at = utc_from_epoch(hex_quantity(timestamp, "block timestamp"))
+        except (RpcError, ValueError):
+            return False
+        self._block_times[number] = at
         self._block_times.move_to_end(number)
         while len(self._block_times) > self.settings.block_times_kept:
             self._block_times.popitem(last=False)
+        return True
 
     async def _block_time(self, rpc: RpcSession, number: int) -> datetime:
         known = self._block_times.get(number)

@@ -25,11 +25,13 @@ from copytrader.model.orders import (
     SizedOrder,
 )
 from copytrader.model.trades import WhaleTrade, trade_key
-from copytrader.model.types import Side, Source
+from copytrader.model.types import LAST_SECOND, MILLISECONDS_ABOVE, Side, Source, utc_from_epoch
 from copytrader.model.whales import COPYABLE_STATUSES, CategoryRecord, WhaleProfile, WhaleStatus
 
 __all__ = [
     "COPYABLE_STATUSES",
+    "LAST_SECOND",
+    "MILLISECONDS_ABOVE",
     "TERMINAL_STATUSES",
     "CategoryRecord",
     "CopySignal",
@@ -54,4 +56,5 @@ __all__ = [
     "average_price",
     "risk_group_of",
     "trade_key",
+    "utc_from_epoch",
 ]

@@ -32,22 +32,54 @@ def _as_decimal(value: object) -> Decimal:
     return canonical(to_decimal(value))
 
 
+MILLISECONDS_ABOVE = 100_000_000_000  # epoch numbers above this are milliseconds (year 5138 in seconds)
+LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last whole second a datetime can hold
+_EPOCH_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
+_OUT_OF_RANGE = "out of range: epoch seconds (milliseconds above 1e11) from 1970-01-01 to 9999-12-31 expected"
+
+
+def utc_from_epoch(seconds: int | float | Decimal, *, given: object = None) -> datetime:
+    """Epoch seconds as an aware UTC datetime. ValueError, naming the value (`given`, else `seconds`), for NaN, an
+    infinity or anything outside 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59Z: the conversion itself would raise
+    OverflowError or OSError there, which nothing upstream expects from bad input."""
+    shown = str(seconds if given is None else given)[:40]
+    number = seconds if isinstance(seconds, Decimal) else Decimal(seconds)
+    if not number.is_finite():
+        raise ValueError(f"timestamp {shown} is not a finite number")
+    if not 0 <= number <= LAST_SECOND:
+        raise ValueError(f"timestamp {shown} is {_OUT_OF_RANGE}")
+    return datetime.fromtimestamp(float(number), tz=UTC)
+
+
+def _epoch_number(value: object) -> Decimal | None:
+    """The number an epoch value holds (JSON number or numeric string), None when it is not one."""
+    if isinstance(value, int | float):
+        return Decimal(value)
+    if isinstance(value, str) and _EPOCH_TEXT.fullmatch(value.strip()):
+        return Decimal(value.strip())
+    return None
+
+
 def _as_utc(value: object) -> object:
-    """Accept epoch seconds (or milliseconds when > 1e11), ISO strings and datetimes; return UTC."""
+    """Accept epoch seconds (or milliseconds when > 1e11) as numbers or numeric strings, ISO strings and datetimes;
+    return UTC. An epoch out of range is a ValueError (a validation error), never an OverflowError or OSError."""
     if isinstance(value, bool):
         raise ValueError("a boolean is not a time")
-    if isinstance(value, int | float):
-        seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, tz=UTC)
-    if isinstance(value, str) and value.strip().isdigit():
-        return _as_utc(int(value.strip()))
-    return value
+    number = _epoch_number(value)
+    if number is None:
+        return value
+    if number.is_finite() and MILLISECONDS_ABOVE < number <= (LAST_SECOND + 1) * 1000:
+        number = number / 1000  # milliseconds (bounded first: a huge Decimal cannot be divided)
+    return utc_from_epoch(number, given=value)
 
 
 def _require_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("timestamp must carry a timezone")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-05:00 is in year 10000 in UTC
+        raise ValueError(f"timestamp {value.isoformat()} is out of range once converted to UTC") from None
 
 
 Address = Annotated[str, _lower_hex(_ADDRESS, "0x address")]

@@ -7,6 +7,7 @@ a count rule "n + 1 <= max" is sent as "n <= max - 1".
 
 Rules for a BUY reserving `amount` pUSD (its worst-case cost, rounded up to the pUSD micro grid):
   kill switch off;  today's daily-loss breaker closed;  drawdown halt off;
+  amount <= the per-copy cap (`sizing.max_trade_notional`, which sizing applies to the same worst case);
   exposure at cost + amount <= cap, for each of: the market (condition id), its group (neg-risk group, else
     event, else the market: `model.risk_group_of`), its category, and the whale whose fill is copied;
   committed (open cost + reservations) + amount <= max_total_exposure;
@@ -193,12 +194,15 @@ def _cap_breach(amount: Decimal, limits: RiskLimits) -> tuple[Reason, str, Decim
     return None
 
 
-def screen(order: SizedOrder, limits: RiskLimits, now: datetime) -> RiskDecision | ReservationRequest | ExitRequest:
+def screen(
+    order: SizedOrder, limits: RiskLimits, now: datetime, *, per_copy_cap: Decimal | None = None
+) -> RiskDecision | ReservationRequest | ExitRequest:
     """Decide what needs no state (kill switch, single-order caps) or build the reservation (BUY) or the exit's
     order count (SELL).
 
     The amount is the order's `max_cost` rounded up to the micro grid (reserving more is the safe side), so
-    every threshold is >= 0: an amount above any cap is rejected here with that cap's reason.
+    every threshold is >= 0: an amount above any cap is rejected here with that cap's reason. `per_copy_cap`
+    (`sizing.max_trade_notional`; None: none) bounds one BUY's worst case, first (reason `copy_cap`).
     """
     day = utc_day(now)
     if limits.kill_switch:
@@ -209,6 +213,13 @@ def screen(order: SizedOrder, limits: RiskLimits, now: datetime) -> RiskDecision
     if amount <= 0:
         return RiskDecision(
             approved=False, reason=Reason.INVALID_TRADE, detail="BUY without a worst-case cost", day=day
+        )
+    if per_copy_cap is not None and amount > per_copy_cap:
+        return RiskDecision(
+            approved=False,
+            reason=Reason.COPY_CAP,
+            detail=f"order worst case {amount} > per-copy cap {per_copy_cap}",
+            day=day,
         )
     breach = _cap_breach(amount, limits)
     if breach is not None:

@@ -1,10 +1,10 @@
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from copytrader.copying.conflicts import LONG, SHORT, Stance, conflict_group
-from copytrader.copying.decision import decide, drift_limit_price, stance_to_record
+from copytrader.copying.decision import MAX_FILL_AHEAD, decide, drift_limit_price, stance_to_record
 from copytrader.model import Decision, Side, WhaleStatus
 from copytrader.reasons import Reason
 from copytrader.settings import FilterSettings, SizingSettings
@@ -102,6 +102,19 @@ def test_each_filter_names_its_reason(mutate, reason):
     assert signal.action is Decision.SKIP
     assert signal.reason is reason, signal.detail
     assert signal.detail
+
+
+def test_a_fill_from_the_future_is_an_invalid_trade_before_any_read():
+    # a valid time far ahead of our clock (year 9999 would overflow the stance's expiry): malformed, not early
+    w = FullWorld()
+    trade = b.trade(w.market, at=datetime(9999, 12, 31, 23, tzinfo=UTC))
+    signal = w.decide(trade, now=b.T0)
+    assert signal.reason is Reason.INVALID_TRADE and "ahead of our clock" in signal.detail
+    assert w.loaded == [] and stance_to_record(signal) is None
+    # a block time a little ahead of our clock is normal
+    assert w.decide(b.trade(w.market, at=b.T0 + MAX_FILL_AHEAD), now=b.T0).action is Decision.COPY
+    ahead = w.decide(b.trade(w.market, at=b.T0 + MAX_FILL_AHEAD + timedelta(seconds=1)), now=b.T0)
+    assert ahead.reason is Reason.INVALID_TRADE and "301s ahead" in ahead.detail
 
 
 def test_price_band_and_small_whales_and_foreign_tokens():
@@ -253,8 +266,10 @@ def _neg_risk_member(label: str):
 
 
 def _decide_in(market, trade, *, load_stances, record_stance):
-    yes = market.tokens[0].token_id
-    books = {yes: b.book(yes, bids=[("0.49", "500")], asks=[("0.50", "500"), ("0.51", "500")])}
+    books = {
+        t.token_id: b.book(t.token_id, bids=[("0.49", "500")], asks=[("0.50", "500"), ("0.51", "500")])
+        for t in market.tokens
+    }
     whales = {b.wallet("a"): b.whale("a"), b.wallet("b"): b.whale("b")}
     return decide(
         trade,
@@ -270,10 +285,10 @@ def _decide_in(market, trade, *, load_stances, record_stance):
     )
 
 
-def test_two_whales_long_on_two_members_of_one_neg_risk_group_at_once_are_not_both_copied():
-    # GIVEN whale a buying YES on member X and whale b buying YES on member Y of one neg-risk group (each implies
-    # the other is short) in two score executions that interleave: b runs entirely while a is reading the group
-    x, y = _neg_risk_member("x"), _neg_risk_member("y")
+def test_two_whales_on_opposite_sides_of_one_market_at_once_are_not_both_copied():
+    # GIVEN whale a buying YES and whale b buying NO on one member of a neg-risk group, in two score executions
+    # that interleave: b runs entirely while a is reading the group
+    x = _neg_risk_member("x")
     store: list[Stance] = []
     outcomes: dict[str, object] = {}
 
@@ -282,7 +297,8 @@ def test_two_whales_long_on_two_members_of_one_neg_risk_group_at_once_are_not_bo
 
     def read_while_b_runs(group: str) -> list[Stance]:
         seen = read(group)  # a's read reaches the table first ...
-        outcomes["b"] = _decide_in(y, b.trade(y, "b"), load_stances=read, record_stance=store.append)
+        no_x = b.trade(x, "b", outcome_index=1)
+        outcomes["b"] = _decide_in(x, no_x, load_stances=read, record_stance=store.append)
         return seen  # ... and returns before b's stance was written
 
     # WHEN a records its stance before reading (write-then-read)
@@ -292,3 +308,17 @@ def test_two_whales_long_on_two_members_of_one_neg_risk_group_at_once_are_not_bo
     assert outcomes["a"].action is Decision.COPY
     assert outcomes["b"].action is Decision.SKIP and outcomes["b"].reason is Reason.CONFLICTING_WHALES
     assert {s.wallet for s in store} == {b.wallet("a"), b.wallet("b")}
+
+
+def test_two_whales_long_on_two_members_of_one_neg_risk_group_are_both_copied():
+    # YES on X and YES on Y both say "the rest of the field is overpriced": they agree, whatever the order
+    x, y = _neg_risk_member("x"), _neg_risk_member("y")
+    store: list[Stance] = []
+
+    def read(group: str) -> list[Stance]:
+        return [s for s in store if s.group == group]
+
+    first = _decide_in(x, b.trade(x, "a"), load_stances=read, record_stance=store.append)
+    second = _decide_in(y, b.trade(y, "b"), load_stances=read, record_stance=store.append)
+    assert (first.action, second.action) == (Decision.COPY, Decision.COPY)
+    assert {s.condition_id for s in store} == {x.condition_id, y.condition_id}

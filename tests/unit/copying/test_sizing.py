@@ -67,16 +67,26 @@ def _signal(
     return b.copy_signal(market, b.trade(market, price=price, side=side), book, whale, held_shares=held)
 
 
-def test_sizing_caps_at_max_trade_notional_and_reserves_the_worst_case():
+def test_the_worst_case_at_the_limit_price_never_exceeds_the_per_copy_cap():
+    # The cap used to bound the planned cost at the best ask (194.23 shares: about 100 pUSD at 0.50-0.51), but the
+    # order goes out at the limit 0.53 and reserves 194.23 x (0.53 + 0.01 fee at 0.5) = 104.88 > 100.
     s = load_settings(environ={})
     book = b.book("1", bids=[("0.49", "300")], asks=[("0.50", "100"), ("0.51", "400")])
     order = size_copy(_signal(book, b.whale()), bankroll=D(10000), settings=s, account="paper")
-    assert order.action == "PLACE"
-    cost = plan(book, Side.BUY, order.shares, order.limit_price, D("0.04")).cost
-    assert cost <= s.sizing.max_trade_notional
-    assert cost + D("0.52") > s.sizing.max_trade_notional  # the next 0.01 share would not fit
-    assert order.max_cost >= cost
-    assert order.limit_price == D("0.53")
+    assert order.action == "PLACE" and order.limit_price == D("0.53")
+    # worst case per share: 0.53 + 0.04 x 0.5 x 0.5 = 0.54 -> floor(100 / 0.54) = 185.18 shares, 99.9972 pUSD
+    assert order.shares == D("185.18") and order.max_cost == D("99.9972")
+    assert worst_case_cost(order.shares + SIZE_STEP, D("0.53"), D("0.04"), D("0.50")) > s.sizing.max_trade_notional
+    assert plan(book, Side.BUY, order.shares, order.limit_price, D("0.04")).cost <= order.max_cost
+
+
+def test_the_per_copy_cap_bounds_the_worst_case_in_fixed_and_proportional_modes():
+    book = b.book("1", bids=[("0.49", "300")], asks=[("0.50", "1000")])
+    for sizing in ({"mode": "fixed", "fixed_notional": "100"}, {"mode": "proportional", "proportional_ratio": "2"}):
+        s = load_settings(environ={}, overrides={"sizing": sizing})
+        order = size_copy(_signal(book, b.whale()), bankroll=D(10000), settings=s, account="paper")
+        # a stake of 100 at 0.51 a share would buy 196.07 shares, 105.88 pUSD at the limit: capped at 185.18
+        assert order.action == "PLACE" and order.shares == D("185.18") and order.max_cost == D("99.9972")
 
 
 def test_small_bankroll_gives_below_min_size_instead_of_rounding_up():
@@ -139,7 +149,7 @@ def books(draw):
     fraction=st.sampled_from(["0.1", "0.25", "0.5", "1"]),
     cap=st.integers(min_value=1, max_value=5000),
 )
-def test_size_never_exceeds_kelly_or_caps_and_is_maximal_on_the_grid(book, wins, bankroll, fraction, cap):
+def test_size_never_exceeds_kelly_or_the_per_copy_cap_at_the_limit_and_is_maximal(book, wins, bankroll, fraction, cap):
     s = load_settings(
         environ={},
         overrides={
@@ -155,15 +165,17 @@ def test_size_never_exceeds_kelly_or_caps_and_is_maximal_on_the_grid(book, wins,
         return
     q = order.win_probability
     chosen = plan(book, Side.BUY, order.shares, order.limit_price, D("0.04"))
-    budget = min(D(fraction) * kelly_fraction(q, chosen.cost_per_share) * D(bankroll), D(cap))
+    budget = D(fraction) * kelly_fraction(q, chosen.cost_per_share) * D(bankroll)
     assert order.shares > 0 and order.shares % SIZE_STEP == 0 and order.shares >= D(5)
     assert chosen.shares == order.shares
-    assert chosen.cost <= budget  # never above the (fractional) Kelly size or the cap
-    assert order.max_cost >= chosen.cost
+    assert chosen.cost <= budget  # never above the (fractional) Kelly size
+    assert chosen.cost <= order.max_cost <= D(cap)  # the worst case at the limit fits the per-copy cap
+    assert order.max_cost == worst_case_cost(order.shares, order.limit_price, D("0.04"), book.best_ask)
     bigger = plan(book, Side.BUY, order.shares + SIZE_STEP, order.limit_price, D("0.04"))
-    if bigger.shares > order.shares:  # the book could fill one more step: then it would not be affordable
-        more = min(D(fraction) * kelly_fraction(q, bigger.cost_per_share) * D(bankroll), D(cap))
-        assert bigger.cost > more
+    if bigger.shares > order.shares:  # the book could fill one more step: then Kelly or the cap would refuse it
+        more = D(fraction) * kelly_fraction(q, bigger.cost_per_share) * D(bankroll)
+        worst = worst_case_cost(bigger.shares, order.limit_price, D("0.04"), book.best_ask)
+        assert bigger.cost > more or worst > D(cap)
     assert chosen.fee >= ZERO
 
 

@@ -1,10 +1,10 @@
 """Property tests of the sizing invariants over random books, prices, fee rates, bankrolls, rooms and settings.
 
 For every input the size step must give a PLACE that respects every bound, or a SKIP with a sizing reason:
-shares never negative; the cost never above the (fractional, status-scaled) Kelly budget, the per-trade cap or the
-mode's stake; the worst-case cost never above the room under the exposure caps; never rounded up (one more 0.01
-share would break a bound or not fill); a PLACE on the size grid, at or above the market minimum, at a limit on the
-tick grid; a SELL never sells more than we hold.
+shares never negative; the cost never above the (fractional, status-scaled) Kelly budget or the mode's stake; the
+worst-case cost (at the limit price) never above the per-copy cap or the room under the exposure caps; never
+rounded up (one more 0.01 share would break a bound or not fill); a PLACE on the size grid, at or above the market
+minimum, at a limit on the tick grid; a SELL never sells more than we hold.
 """
 
 from __future__ import annotations
@@ -137,26 +137,26 @@ def test_every_sized_order_respects_every_bound(case):
 
     def budget(cost_per_share: Decimal) -> Decimal:
         if s.sizing.mode is SizingMode.KELLY:
-            return min(
-                m * s.sizing.kelly_fraction * kelly_fraction(order.win_probability, cost_per_share) * bankroll, cap
-            )
+            return m * s.sizing.kelly_fraction * kelly_fraction(order.win_probability, cost_per_share) * bankroll
         stake = (
             s.sizing.fixed_notional
             if s.sizing.mode is SizingMode.FIXED
             else s.sizing.proportional_ratio * trade.notional
         )
-        return min(m * stake, cap)
+        return m * stake
 
-    assert chosen.cost <= budget(chosen.cost_per_share) <= cap  # never above the Kelly size, the stake or the cap
+    assert chosen.cost <= budget(chosen.cost_per_share)  # never above the Kelly size or the stake
     assert order.max_cost >= chosen.cost  # the reservation covers the worst case
     assert order.max_cost == worst_case_cost(order.shares, limit, rate, book.best_ask)
+    assert order.max_cost <= cap  # the per-copy cap holds at the limit price, not only at the planned cost
     if signal.room is not None:
         assert order.max_cost <= signal.room
     # never rounded down further than needed: one more step breaks a bound or does not fill
     bigger = plan(book, Side.BUY, order.shares + SIZE_STEP, limit, rate)
     if bigger.shares == order.shares + SIZE_STEP:
-        over_room = signal.room is not None and worst_case_cost(bigger.shares, limit, rate, book.best_ask) > signal.room
-        assert bigger.cost > budget(bigger.cost_per_share) or over_room
+        worst = worst_case_cost(bigger.shares, limit, rate, book.best_ask)
+        over_room = signal.room is not None and worst > signal.room
+        assert bigger.cost > budget(bigger.cost_per_share) or worst > cap or over_room
 
 
 @settings(max_examples=300, deadline=None)

@@ -139,6 +139,16 @@ def test_rejected_rows_are_counted_once_by_reason_and_wallet_mismatches_are_not_
     assert kept["price_out_of_range"]["row"]["price"] == 1.0
 
 
+@pytest.mark.parametrize("timestamp", [-5, 10**30, 10**400, float("inf"), float("nan"), "99999999999999999999", "x"])
+def test_a_row_whose_timestamp_cannot_be_a_time_is_counted_and_dropped_and_the_poll_goes_on(timestamp: Any) -> None:
+    clock = Clock()
+    api = FakeDataApi(rows={WALLET: [v1_row(-1, timestamp=timestamp), v1_row(-2)]})
+    poller, sink = make(api, clock), RecordingSink()
+    assert poll(poller, sink) == [tx(-2)]
+    assert sink.counters["data-api.reject.malformed_timestamp"] == 1
+    assert sink.rejected[0][2]["row"]["transactionHash"] == tx(-1)
+
+
 def test_legs_of_one_fill_on_one_page_become_one_trade() -> None:
     clock = Clock()
     api = FakeDataApi(rows={WALLET: [v1_row(-1, size=10, price=0.5), v1_row(-1, size=30, price=0.6)]})

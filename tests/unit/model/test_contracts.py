@@ -109,3 +109,50 @@ def test_clob_round_trip_keeps_levels():
     again = OrderBook.from_clob(book.to_clob(m.condition_id))
     assert again.bids == book.bids and again.asks == book.asks
     assert book.to_clob()["bids"][0]["price"] == "0.48"  # worst first, as the CLOB sends them
+
+
+OUT_OF_RANGE_TIMES = [
+    -1,  # before 1970
+    -(10**12),
+    "-5",
+    1e300,  # OverflowError in the time conversion
+    10**30,
+    2**63,
+    10**400,
+    "99999999999999999999",  # OSError (errno 75) in the time conversion
+    "1e30",
+    253_402_300_799_001,  # milliseconds past 9999-12-31T23:59:59
+    float("inf"),
+    float("-inf"),
+    "inf",
+    float("nan"),
+    "nan",
+    "9999-12-31T23:59:59-05:00",  # OverflowError converting to UTC
+    "0001-01-01T00:00:00+05:00",
+]
+
+
+@pytest.mark.parametrize("value", OUT_OF_RANGE_TIMES)
+@pytest.mark.parametrize("field", ["timestamp", "detected_at"])
+def test_a_trade_time_out_of_range_is_a_validation_error_naming_the_field_not_a_crash(field, value):
+    fields = b.trade(b.market()).model_dump()
+    fields[field] = value
+    with pytest.raises(ValidationError) as caught:
+        WhaleTrade.model_validate(fields)
+    error = caught.value.errors()[0]
+    assert error["loc"] == (field,)
+    assert "out of range" in error["msg"] or "not a finite number" in error["msg"]
+
+
+def test_epoch_numbers_in_range_are_seconds_or_milliseconds():
+    fields = b.trade(b.market()).model_dump()
+    for value, expected in (
+        (0, datetime(1970, 1, 1, tzinfo=UTC)),
+        (1_793_620_800, datetime(2026, 11, 2, 12, tzinfo=UTC)),
+        ("1793620800", datetime(2026, 11, 2, 12, tzinfo=UTC)),
+        (1_793_620_800_000, datetime(2026, 11, 2, 12, tzinfo=UTC)),
+        (1_793_620_800.5, datetime(2026, 11, 2, 12, 0, 0, 500000, tzinfo=UTC)),
+        (" 1793620800.5 ", datetime(2026, 11, 2, 12, 0, 0, 500000, tzinfo=UTC)),
+        (253_402_300_799_000, datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),  # the last second, in ms
+    ):
+        assert WhaleTrade.model_validate({**fields, "timestamp": value}).timestamp == expected

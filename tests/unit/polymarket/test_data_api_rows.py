@@ -126,6 +126,11 @@ REJECTS: list[tuple[Any, RejectReason]] = [
     (v1_row(timestamp="yesterday"), RejectReason.MALFORMED_TIMESTAMP),
     (v1_row(timestamp=-1), RejectReason.MALFORMED_TIMESTAMP),
     (v1_row(timestamp=1.5), RejectReason.MALFORMED_TIMESTAMP),
+    (v1_row(timestamp=10**400), RejectReason.MALFORMED_TIMESTAMP),
+    (v1_row(timestamp=float("inf")), RejectReason.MALFORMED_TIMESTAMP),
+    (v1_row(timestamp=float("nan")), RejectReason.MALFORMED_TIMESTAMP),
+    (v1_row(timestamp="-5"), RejectReason.MALFORMED_TIMESTAMP),
+    (v1_row(timestamp="99999999999999999999"), RejectReason.MALFORMED_TIMESTAMP),
     (v1_row(asset="1" * 79), RejectReason.MALFORMED_TOKEN_ID),
 ]
 

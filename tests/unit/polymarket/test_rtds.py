@@ -185,6 +185,12 @@ ROW_REJECTS: list[tuple[dict[str, Any], RejectReason]] = [
     (payload(timestamp=None), RejectReason.MALFORMED_TIMESTAMP),
     # past year 9999 no datetime can hold it; absurd sizes would overflow a sum of legs
     (payload(timestamp=10**20), RejectReason.MALFORMED_TIMESTAMP),
+    (payload(timestamp=10**400), RejectReason.MALFORMED_TIMESTAMP),
+    (payload(timestamp=float("inf")), RejectReason.MALFORMED_TIMESTAMP),
+    (payload(timestamp=float("nan")), RejectReason.MALFORMED_TIMESTAMP),
+    (payload(timestamp=-5), RejectReason.MALFORMED_TIMESTAMP),
+    (payload(timestamp="-5"), RejectReason.MALFORMED_TIMESTAMP),
+    (payload(timestamp="99999999999999999999"), RejectReason.MALFORMED_TIMESTAMP),
     (payload(size="9.9e999999"), RejectReason.IMPLAUSIBLE_SIZE),
 ]
 

@@ -47,6 +47,21 @@ def test_kill_switch_and_single_order_caps_need_no_state():
     assert screen(_order("0"), RiskLimits(), b.T0).reason is Reason.INVALID_TRADE  # a BUY must reserve something
 
 
+def test_a_buy_whose_worst_case_exceeds_the_per_copy_cap_is_refused():
+    # sizing's cap on one copy, checked again where the money is reserved: an order sized elsewhere (or by a bug
+    # that capped the cost at the best ask instead of the limit) cannot reserve more than one copy may cost
+    over = screen(_order("100.0000001"), RiskLimits(), b.T0, per_copy_cap=D(100))
+    assert over.reason is Reason.COPY_CAP and over.approved is False
+    assert over.detail == "order worst case 100.000001 > per-copy cap 100"
+    at_cap = screen(_order("100"), RiskLimits(), b.T0, per_copy_cap=D(100))
+    assert isinstance(at_cap, ReservationRequest) and at_cap.amount == D(100)
+    # the per-copy cap is checked first: it is the smallest cap a single order can breach
+    tight = screen(_order("600"), RiskLimits(max_market_exposure=D(500)), b.T0, per_copy_cap=D(100))
+    assert tight.reason is Reason.COPY_CAP
+    # a SELL reserves nothing: the cap does not apply
+    assert isinstance(screen(_order(side=Side.SELL), RiskLimits(), b.T0, per_copy_cap=D(1)), ExitRequest)
+
+
 def test_sells_need_no_reservation_but_count_against_the_order_rate_and_respect_the_kill_switch():
     assert screen(_order(side=Side.SELL), RiskLimits(max_orders_per_minute=7), b.T0) == ExitRequest(
         key="k", day="2026-11-02", minute="2026-11-02T12:00", rate_threshold=6

@@ -16,14 +16,14 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from pydantic import ValidationError
 
-from copytrader.model import Source, WhaleTrade, trade_key
+from copytrader.model import LAST_SECOND, MILLISECONDS_ABOVE, Source, WhaleTrade, trade_key, utc_from_epoch
 from copytrader.money import MICRO, ONE, ZERO, canonical, to_decimal
 
 UNLABELED_OUTCOME_INDEX = 999  # v2's "no outcome label"
@@ -33,8 +33,6 @@ Row = Mapping[str, Any]
 _ADDRESS = re.compile(r"^0x[0-9a-f]{40}$")
 _HASH32 = re.compile(r"^0x[0-9a-f]{64}$")
 _TOKEN_ID = re.compile(r"^[0-9]{1,78}$")
-_MILLISECONDS_ABOVE = 100_000_000_000  # epoch values above this are milliseconds (year 5138 in seconds)
-_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second a datetime can hold
 MAX_SHARES = Decimal(10) ** 12  # no fill is a trillion shares: a larger size is corrupt, not a trade
 
 
@@ -103,8 +101,8 @@ def epoch_seconds(value: Any) -> int | None:
         value = int(value)
     if not isinstance(value, int) or value <= 0:
         return None
-    seconds = value // 1000 if value > _MILLISECONDS_ABOVE else value
-    return seconds if seconds <= _LAST_SECOND else None
+    seconds = value // 1000 if value > MILLISECONDS_ABOVE else value
+    return seconds if seconds <= LAST_SECOND else None
 
 
 def _outcome_index(value: Any) -> int | None:
@@ -209,7 +207,7 @@ def _parse(row: object, received_at: datetime, wallet: str | None, source: Sourc
             outcome_index=_outcome_index(_field(row, "outcomeIndex", "outcome_index")),
             price=price,
             size=size,
-            timestamp=datetime.fromtimestamp(timestamp, tz=UTC),
+            timestamp=utc_from_epoch(timestamp),
             tx_hash=tx_hash,
             source=source,
             detected_at=received_at,

@@ -148,11 +148,12 @@ def risk_check(event: State, deps: Deps) -> State:
     Paper mode opens the account with `paper_bankroll` on first use; live mode rejects every order as
     `account_not_open` until the execute function has opened it from the wallet's balance (`live_start`).
 
-    One DynamoDB transaction (`copytrader.store.account.reserve`) checks the daily breaker, the drawdown halt,
-    the kill switch, the market / group / category / whale / total caps, cash, open orders and the minute's
-    order rate; every rejection names its reason. A SELL passes the breaker and the halt (exits stay possible) but
-    not the kill switch, and counts against the order rate (`count_exit`, also one transaction). An order that
-    does not parse is rejected as `invalid_trade`.
+    A BUY whose worst case exceeds the per-copy cap is refused first (`copy_cap`, no state needed). One DynamoDB
+    transaction (`copytrader.store.account.reserve`) checks the daily breaker, the drawdown halt, the kill switch,
+    the market / group / category / whale / total caps, cash, open orders and the minute's order rate; every
+    rejection names its reason. A SELL passes the breaker and the halt (exits stay possible) but not the kill
+    switch, and counts against the order rate (`count_exit`, also one transaction). An order that does not parse
+    is rejected as `invalid_trade`.
     """
     now = deps.clock()
     try:
@@ -169,7 +170,7 @@ def risk_check(event: State, deps: Deps) -> State:
         except AccountNotOpen as exc:
             rejected = RiskDecision(approved=False, reason=Reason.ACCOUNT_NOT_OPEN, detail=str(exc), day=utc_day(now))
             return rejected.model_dump(mode="json")
-    screened = screen(order, deps.settings.risk, now)
+    screened = screen(order, deps.settings.risk, now, per_copy_cap=deps.settings.sizing.max_trade_notional)
     if isinstance(screened, ReservationRequest):
         decision = deps.account.reservations.reserve(screened, now)
     elif isinstance(screened, ExitRequest):

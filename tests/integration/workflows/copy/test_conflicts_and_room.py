@@ -2,8 +2,9 @@
 
 The stances table keeps each wallet's latest view per market (a newer trade replaces it, an older one never does,
 the window bounds what counts); the score step records a stance for every trade of a copyable whale, copied or
-not, and skips a BUY that an opposing whale contradicts; it skips a BUY when the exposure caps leave no room for
-the market minimum, and a COPY carries the room to the size step, whose order fits it.
+not, and skips a BUY that an opposing whale contradicts (the other side of the same market); it skips a BUY when
+the exposure caps leave no room for the market minimum, and a COPY carries the room to the size step, whose order
+fits it.
 """
 
 from __future__ import annotations
@@ -80,21 +81,22 @@ def test_score_step_skips_a_buy_against_another_whale_and_records_both_stances(a
     assert again["action"] == "COPY"
 
 
-def test_two_winners_of_one_neg_risk_event_conflict(aws, polymarket, make_deps, clock):
-    x = _market(polymarket, "x", neg_risk=True, neg_risk_market_id="0x" + "ab" * 32)
-    y = _market(polymarket, "y", neg_risk=True, neg_risk_market_id="0x" + "ab" * 32)
+def test_members_of_one_neg_risk_event_conflict_only_on_the_same_member(aws, polymarket, make_deps, clock):
+    group = "0x" + "ab" * 32
+    x, y, z = (_market(polymarket, label, neg_risk=True, neg_risk_market_id=group) for label in ("x", "y", "z"))
     deps = make_deps()
-    for who in ("w1", "w2", "w3"):
+    for who in ("w1", "w2", "w3", "w4"):
         deps.whales.put(b.whale(who), clock())
     long_x = b.trade(x, "w1", tx="1")
-    no_y = b.trade(y, "w2", tx="2", outcome_index=1)  # short Y agrees with long X
-    long_y = b.trade(y, "w3", tx="3")  # long Y contradicts long X
-    clock.now = long_y.detected_at
+    long_y = b.trade(y, "w2", tx="2")  # YES on X and on Y: both say the rest of the field is overpriced
+    no_z = b.trade(z, "w3", tx="3", outcome_index=1)  # NO on Z holds YES on X and on Y: agrees with both
+    no_x = b.trade(x, "w4", tx="4", outcome_index=1)  # the other side of X: the one conflict
+    clock.now = no_x.detected_at
 
-    assert steps.score(_record(long_x), deps)["signal"]["action"] == "COPY"
-    assert steps.score(_record(no_y), deps)["signal"]["action"] == "COPY"
-    blocked = steps.score(_record(long_y), deps)["signal"]
+    assert [steps.score(_record(t), deps)["signal"]["action"] for t in (long_x, long_y, no_z)] == ["COPY"] * 3
+    blocked = steps.score(_record(no_x), deps)["signal"]
     assert blocked["reason"] == "conflicting_whales" and b.wallet("w1")[:10] in blocked["detail"]
+    assert b.wallet("w2")[:10] not in blocked["detail"] and b.wallet("w3")[:10] not in blocked["detail"]
 
 
 def test_no_room_under_the_caps_is_a_skip_and_the_room_bounds_the_order(aws, polymarket, make_deps, clock):
@@ -117,6 +119,25 @@ def test_no_room_under_the_caps_is_a_skip_and_the_room_bounds_the_order(aws, pol
     assert D(order["shares"]) == D("37.03")  # floor(20 / (0.53 + 0.04 x 0.25)) on the 0.01 grid
     decision = steps.risk_check({**state, "order": order}, deps)
     assert decision["approved"] is True
+
+
+def test_risk_check_refuses_an_order_whose_worst_case_exceeds_the_per_copy_cap(aws, polymarket, make_deps, clock):
+    market = _market(polymarket, "m1")
+    trade = b.trade(market, "w1", price="0.50", size="200")
+    clock.now = trade.detected_at
+    deps = make_deps(sizing={"max_trade_notional": "20"})
+    deps.whales.put(b.whale("w1"), clock())
+    state = steps.score(_record(trade), deps)
+    order = steps.size(state, deps)
+    assert order["action"] == "PLACE" and D(order["max_cost"]) <= 20
+
+    # GIVEN the order a sizing that capped the planned cost at the best ask would send: 38.46 shares at the limit
+    # 0.53 + the fee at 0.5 reserve 20.7684 > 20
+    over = {**order, "shares": "38.46", "max_cost": "20.7684"}
+    refused = steps.risk_check({**state, "order": over}, deps)
+    assert refused["approved"] is False and refused["reason"] == "copy_cap"
+    assert deps.account.reads.open_orders() == 0  # nothing reserved
+    assert steps.risk_check({**state, "order": order}, deps)["approved"] is True
 
 
 def test_whale_profiles_keep_their_category_records(aws, make_deps, clock):
