@@ -28,8 +28,15 @@ def _lower_hex(pattern: re.Pattern[str], what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+MAX_AMOUNT = Decimal(10) ** 15  # no price, size or amount of a trade comes near a quadrillion
+
+
 def _as_decimal(value: object) -> Decimal:
-    return canonical(to_decimal(value))
+    """The number as a canonical Decimal; NaN, infinities and magnitudes of 1e15 or more are validation errors."""
+    number = to_decimal(value)
+    if not number.is_finite() or abs(number) >= MAX_AMOUNT:
+        raise ValueError(f"not a usable amount: {value!r}")
+    return canonical(number)
 
 
 MILLISECONDS_ABOVE = 100_000_000_000  # epoch numbers above this are milliseconds (year 5138 in seconds)

@@ -156,3 +156,11 @@ def test_epoch_numbers_in_range_are_seconds_or_milliseconds():
         (253_402_300_799_000, datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),  # the last second, in ms
     ):
         assert WhaleTrade.model_validate({**fields, "timestamp": value}).timestamp == expected
+
+
+@pytest.mark.parametrize("fee", [1e28, "1e400", 10**15])
+def test_an_amount_beyond_any_trade_is_a_validation_error_not_a_decimal_crash(fee):
+    # 1e28 has more digits than Decimal's context: quantizing it raised decimal.InvalidOperation in the score step
+    body = {**b.trade(b.market()).model_dump(mode="json"), "fee": fee}
+    with pytest.raises(ValidationError, match="not a usable amount"):
+        WhaleTrade.model_validate(body)
