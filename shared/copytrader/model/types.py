@@ -37,8 +37,11 @@ def _as_utc(value: object) -> object:
     if isinstance(value, bool):
         raise ValueError("a boolean is not a time")
     if isinstance(value, int | float):
-        seconds = value / 1000 if value > 1e11 else value
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        try:
+            seconds = value / 1000 if value > 1e11 else value
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError) as exc:  # out of the platform's range: bad input, not a crash
+            raise ValueError(f"epoch {value!r:.40} is out of range: {exc}") from exc
     if isinstance(value, str) and value.strip().isdigit():
         return _as_utc(int(value.strip()))
     return value

@@ -109,3 +109,13 @@ def test_clob_round_trip_keeps_levels():
     again = OrderBook.from_clob(book.to_clob(m.condition_id))
     assert again.bids == book.bids and again.asks == book.asks
     assert book.to_clob()["bids"][0]["price"] == "0.48"  # worst first, as the CLOB sends them
+
+
+@pytest.mark.parametrize("epoch", [1e300, -1e300, 10**400, 10**22, -(10**15), float("nan")])
+def test_an_absurd_epoch_is_a_validation_error_not_a_crash(epoch):
+    # issue 10, class 10: datetime.fromtimestamp raises OverflowError or OSError (not ValueError) out of its range,
+    # which escaped the model and crashed the score step instead of making the message an invalid_trade
+    body = b.trade(b.market()).model_dump(mode="json")
+    body["timestamp"] = epoch
+    with pytest.raises(ValidationError, match="timestamp"):
+        WhaleTrade.model_validate(body)
