@@ -4,6 +4,8 @@
    redemption paid out every share the books still held, including those already sold, and the SELL could then never
    be settled (the position held fewer shares than it sold): its proceeds never reached the books and the sweep
    raised on it at every run.
+2. The sweep raised on the first entry it could not settle, so every younger unsettled order behind it stayed
+   unsettled (with its reservation) until an operator stepped in.
 """
 
 from __future__ import annotations
@@ -70,3 +72,33 @@ def test_a_sell_pending_when_its_market_resolves_is_settled_before_the_position_
         0,
     )
     assert [c.name for c in audit_report(deps) if not c.ok] == []
+
+
+def test_an_entry_the_sweep_cannot_settle_does_not_stop_it_settling_the_younger_ones(
+    make_deps, clock, polymarket, monkeypatch
+):
+    # GIVEN two BUYs whose answers were lost (UNKNOWN, both filled at the venue), k1 the older
+    deps = make_deps()
+    list_market(polymarket, b.market("m1"))
+    deps.venue = TimeoutAfterFillVenue(deps.venue)
+    deps.account.items.open_account(deps.settings.paper_bankroll, clock())
+    for key in ("k1", "k2"):
+        order = b.sized_order(key, shares="10", limit_price="0.5", max_cost="5")
+        decision = deps.account.reservations.reserve(screen(order, deps.settings.risk, clock()), clock())
+        assert _execute(deps, order, decision)["status"] == "UNKNOWN"
+        clock.now += timedelta(seconds=1)
+    # AND k1's settlement failing (whatever the cause: here the store refuses it)
+    record = deps.ledger.record
+
+    def refuse_k1(order, result, reserved, now):
+        if order.idempotency_key == "k1":
+            raise RuntimeError("k1 cannot be settled")
+        record(order, result, reserved, now)
+
+    monkeypatch.setattr(deps.ledger, "record", refuse_k1)
+    # WHEN the sweep runs, THEN k2 is settled, and k1 is reported as failed, still unsettled
+    report = steps.sweep({"sweep": {}}, deps)
+    assert (report["settled"], report["unresolved"], report["failed"]) == ({"FILLED": 1}, 1, 1)
+    failed = next(e for e in report["entries"] if e["idempotency_key"] == "k1")
+    assert failed["status"] == "UNKNOWN" and "k1 cannot be settled" in failed["detail"]
+    assert deps.account.reads.state(clock()).reserved == D(5)  # k1's reservation waits for its settlement
