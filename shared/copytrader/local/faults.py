@@ -140,8 +140,9 @@ class FaultPlan:
 
     def describe(self) -> dict[str, Any]:
         """The plan as JSON-able data (what `--faults` will try, before anything ran)."""
-        data = asdict(self)
-        return json.loads(json.dumps(data, default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v)))
+        text = json.dumps(asdict(self), default=lambda v: v.isoformat() if isinstance(v, datetime) else str(v))
+        described: dict[str, Any] = json.loads(text)
+        return described
 
 
 def next_midnight(at: datetime) -> datetime:
@@ -157,7 +158,6 @@ def plan_faults(
     `markets` (condition id -> market at the day's start); `categories` are the world's category names."""
     rng = np.random.default_rng([seed, _STREAM])
     buys = [t for t in feed if t.side is Side.BUY]
-    sells = [t for t in feed if t.side is Side.SELL]
     counts = {kind: int(rng.integers(_FEW[0], _FEW[1] + 1)) for kind in (*_BUY_KINDS, REDELIVERY, RETAG, MALFORMED)}
     pools: dict[str, list[str]] = {kind: [] for kind in _BUY_KINDS}
     for j, index in enumerate(rng.permutation(len(buys))):
@@ -165,7 +165,7 @@ def plan_faults(
         if len(pools[kind]) < counts[kind] * _CANDIDATES_PER_INJECTION:
             pools[kind].append(buys[int(index)].key)
     targets = {kind: Targets(tuple(pools[kind]), counts[kind]) for kind in _BUY_KINDS}
-    last_sells = tuple(t.key for t in sells[-_LAST_SELLS:])
+    last_sells = _last_sells(feed)
     midnight = next_midnight(feed[-1].detected_at) if feed else datetime.max.replace(tzinfo=UTC)
     return FaultPlan(
         seed=seed,
@@ -180,6 +180,21 @@ def plan_faults(
         retags=_retags(rng, buys, markets, categories, counts[RETAG]),
         malformed=_malformed(rng, feed, counts[MALFORMED]),
     )
+
+
+def _last_sells(feed: Sequence[WhaleTrade]) -> tuple[str, ...]:
+    """The day's last SELLs of tokens a tracked whale bought earlier that day (so the copy may hold them: only those
+    reach the venue), else its last SELLs."""
+    bought: set[str] = set()
+    held, sells = [], []
+    for trade in feed:
+        if trade.side is Side.BUY:
+            bought.add(trade.token_id)
+            continue
+        sells.append(trade.key)
+        if trade.token_id in bought:
+            held.append(trade.key)
+    return tuple((held or sells)[-_LAST_SELLS:])
 
 
 def _redeliveries(
