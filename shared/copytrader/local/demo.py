@@ -299,6 +299,7 @@ def run_demo(
             day = Day(world, aws, polymarket, deps, clock, injected)
             day.replay(feed, plan, progress)
             closing = day.close()
+            polymarket.set_time(world.day_end)  # open positions are marked at the day's end, as the curve's last point
             result = summarise(world, config.seed, chosen, feed, day.outputs, day.feed_counts, deps, day.curve)
             _describe(result, day, closing, plan, injected, resources.alert_queue_url, resources.dlq_url)
             result.timing = {
