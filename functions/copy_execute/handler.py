@@ -68,6 +68,7 @@ def _sweep(event: dict[str, Any]) -> dict[str, Any]:
     for status, n in report["settled"].items():
         metrics.add_metric(name=f"reconcile_settled_{status.lower()}", unit=MetricUnit.Count, value=n)
     metrics.add_metric(name="reconcile_unresolved", unit=MetricUnit.Count, value=report["unresolved"])
+    metrics.add_metric(name="reconcile_failed", unit=MetricUnit.Count, value=report["failed"])
     metrics.add_metric(name="reconcile_released_orphans", unit=MetricUnit.Count, value=report["released"])
     metrics.add_metric(
         name="reconcile_oldest_unresolved_s", unit=MetricUnit.Seconds, value=report["oldest_unresolved_s"]

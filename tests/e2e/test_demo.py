@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from copytrader.local.demo import run_demo
-from copytrader.local.report import DemoResult, render_summary
+from copytrader.local.report import DemoResult, render_summary, summary_json
 from copytrader.sim.config import SimConfig
 from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel
 
@@ -104,3 +104,22 @@ def test_same_seed_same_numbers(day, tmp_path):
     result, _, _ = day
     again, _ = run_demo(sim=SimConfig(**SMALL), out_dir=tmp_path, log=lambda _: None)
     assert json.dumps(again.numbers(), default=str) == json.dumps(result.numbers(), default=str)
+
+
+def test_the_day_closes_with_the_sweeps_run_and_a_sound_audit(day):
+    # the scheduler's sweep ran every 5 minutes and at the close; nothing was left to settle, and every invariant holds
+    result, _, _ = day
+    sweeps = result.closing["sweeps"]
+    assert sweeps["runs"] >= 24 * 12 and sweeps.get("errors", 0) == 0 and result.closing["unresolved_left"] == 0
+    assert result.audit["ok"] is True and result.audit["violations"] == []
+    assert {c["name"] for c in result.audit["checks"]} >= {"ledger_cash", "reserved", "exposure", "day_realized"}
+
+
+def test_the_json_summary_has_the_figures_a_machine_checks(day):
+    result, _, _ = day
+    summary = summary_json(result)
+    assert summary["faulted"] is False and summary["faults_injected"] == {} and summary["audit_violations"] == []
+    assert summary["max_orders_per_fill"] == 1
+    assert (summary["orders"], summary["fills"]) == (result.feed["orders_in_ledger"], result.feed["orders_filled"])
+    assert summary["pnl"] == result.money["pnl"] and summary["copies"] == result.fills["copies_filled"]
+    assert json.loads(json.dumps(summary)) == summary

@@ -4,52 +4,66 @@
 2. Select the tracked wallets from their resolved history (calibrated-edge test with BH control).
 3. Start moto server with the deployed resources and a loopback server speaking Polymarket's CLOB,
    Gamma and Data API protocols for the simulated market.
-4. Replay the day in time order: each tracked wallet's fill is claimed in the trades table (the
-   listener's dedup: a conditional put per canonical key) and published to the SQS FIFO queue and the
-   EventBridge bus; a second feed reports some fills again (the claim drops them) and SQS delivers a
-   few messages twice (at-least-once, after a visibility timeout); the local
-   pipe runs each message through the Express state machine, whose Lambda tasks are the real handlers;
-   resolved markets are redeemed and equity is marked every half hour.
-5. Summarise and write an HTML report (and its JSON) with the equity curve.
-Same seed, same numbers: time is simulated and every id is derived from the seed.
+4. Replay the day in time order (`copytrader.local.timeline`): each tracked wallet's fill is claimed in the trades
+   table (the listener's dedup: a conditional put per canonical key) and published to the SQS FIFO queue and the
+   EventBridge bus; a second feed reports some fills again (the claim drops them) and SQS delivers a few messages
+   twice (at-least-once, after a visibility timeout); the local pipe runs each message through the Express state
+   machine, whose Lambda tasks are the real handlers; resolved markets are redeemed, equity is marked every half
+   hour and the scheduler's reconcile sweep runs every 5 minutes through the execute function.
+5. Close the day: the clock moves past the next UTC midnight and the orphan-reservation bound, the sweep runs until
+   nothing is left to settle, and the books workflow (settle resolved markets, then audit every invariant of
+   `copytrader.risk.audit`) runs once on its Standard state machine.
+6. Summarise (`copytrader.local.summary`) and write an HTML report (and its JSON) with the equity curve.
+
+With `faults=True` the day also goes wrong on purpose (`copytrader.local.faults`: venue timeouts and 5xx, crashes
+inside execute, SQS redeliveries, SELLs pending at midnight, a re-tagged market, throttled DynamoDB writes, malformed
+messages), and the audit must still find nothing. Same seed, same numbers (and the same faults): time is simulated
+and every id is derived from the seed.
 """
 
 from __future__ import annotations
 
-import heapq
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from copytrader.listener.publish import TradePublisher
+from copytrader.local import faults as fault_kinds
 from copytrader.local.aws import LocalAws
-from copytrader.local.pipe import LocalPipe, pipe_record
+from copytrader.local.faults import FaultPlan, Malformed, Redelivery, RetagPlan, plan_faults
+from copytrader.local.injectors import FaultyLedger, FaultyVenue, Injected, ThrottleHook
+from copytrader.local.pipe import Execution, LocalPipe, pipe_record
 from copytrader.local.report import DemoResult, write_report
+from copytrader.local.scoring import run_books
+from copytrader.local.summary import fault_evidence, summarise
+from copytrader.local.timeline import (
+    PIPELINE_KINDS,
+    PROCESSING_DELAY,
+    VISIBILITY_TIMEOUT,
+    Outputs,
+    Sweeps,
+    Timeline,
+    day_timeline,
+    redelivery_record,
+)
 from copytrader.model import COPYABLE_STATUSES, WhaleProfile, WhaleTrade
 from copytrader.runtime.alerts import SnsAlerts
 from copytrader.scoring.engine import profiles, score_rows
-from copytrader.settings import ScoringSettings, load_settings
+from copytrader.settings import ScoringSettings, Settings, load_settings
 from copytrader.sim.config import SimConfig
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
-from copytrader.store.tables import OrderModel
 from copytrader.store.trades import SeenTrades
-from copytrader.workflows import wiring
+from copytrader.workflows import BOOKS, COPY, wiring
 from copytrader.workflows.copy.settlement import mark_to_market, settle_resolved
 
-PROCESSING_DELAY = timedelta(milliseconds=250)  # listener receipt -> pipeline start, simulated
-SECOND_SOURCE_SHARE = 0.3  # share of fills a second feed reports again within seconds
-# share of messages SQS delivers again after the visibility timeout (the pipe's call timed out although the
-# execution finished): the same fill reaches the pipeline a second time, inside the trade-age limit
-REDELIVERY_SHARE = 0.05
-REDELIVERY_AFTER_S = (60.0, 120.0)
-SNAPSHOT_EVERY = timedelta(minutes=30)
+CLOSING_SWEEPS = 10  # the end of the day sweeps until nothing is left, at most this many times
+_WALL_CLOCK_METRICS = frozenset(f"{step}_ms" for step in BOOKS.steps)  # not numbers of the day
 
 
 class SimClock:
@@ -73,28 +87,163 @@ def tracked_wallets(world: SimWorld, config: ScoringSettings | None = None) -> l
     return [p for p in profiles(run.universe) if p.status in COPYABLE_STATUSES]
 
 
-def _events(world: SimWorld, feed: list[WhaleTrade]) -> list[tuple[datetime, int, str, Any]]:
-    """The day's timeline: (time, tie-break, kind, payload), in order."""
-    events: list[tuple[datetime, int, str, Any]] = []
-    rng = np.random.default_rng(world.config.seed ^ 0x5EED)
-    for i, trade in enumerate(feed):
-        events.append((trade.detected_at, 1, "trade", trade))
-        if rng.uniform() < SECOND_SOURCE_SHARE:
-            events.append((trade.detected_at + timedelta(seconds=float(rng.uniform(0.5, 3))), 2, "echo", trade))
-        if rng.uniform() < REDELIVERY_SHARE:
-            events.append(
-                (trade.detected_at + timedelta(seconds=float(rng.uniform(*REDELIVERY_AFTER_S))), 3, "redeliver", i)
-            )
-    for resolution in world.resolutions:
-        events.append((resolution.resolve_at, 0, "resolve", resolution.condition_id))
-    t = world.day_start
-    while t <= world.day_end:
-        events.append((t, 4, "snapshot", None))
-        t += SNAPSHOT_EVERY
-    return list(heapq.merge(sorted(events, key=lambda e: (e[0], e[1]))))
-
-
 DEFAULT_SEED = SimConfig().seed
+
+
+def day_deps(settings: Settings, clock: SimClock, alerts: SnsAlerts, injected: Injected | None) -> wiring.Deps:
+    """The handlers' dependencies; with faults, the venue and the orders ledger wrapped by their injectors."""
+    plain = wiring.Deps(settings, clock=clock, alerts=alerts)
+    if injected is None:
+        return plain
+    return wiring.Deps(
+        settings,
+        clock=clock,
+        alerts=alerts,
+        account=plain.account,
+        venue=FaultyVenue(plain.venue, injected, clock),
+        ledger=FaultyLedger(plain.ledger, injected),
+    )
+
+
+class Day:
+    """The replay of one day's events against the local AWS and the simulated Polymarket."""
+
+    def __init__(self, world: SimWorld, aws: LocalAws, polymarket: SimPolymarketServer, deps: wiring.Deps,
+                 clock: SimClock, injected: Injected | None) -> None:  # fmt: skip
+        resources = aws.resources
+        assert resources is not None
+        self.world, self.aws, self.polymarket, self.deps, self.clock = world, aws, polymarket, deps, clock
+        self.injected = injected
+        self.resources = resources
+        self.sqs = aws.client("sqs")
+        self.publisher = TradePublisher(self.sqs, resources.queue_url, aws.client("events"), resources.bus_name)
+        self.pipe = LocalPipe(resources, self.sqs, aws.client("stepfunctions"))
+        self.sweeps = Sweeps(aws.client("lambda"), resources.function_arns[COPY.function("execute")])
+        self.seen = SeenTrades()
+        self.outputs = Outputs()
+        self.feed_counts = Counter[str]()
+        self.failures: list[str] = []
+        self.curve: list[tuple[str, str]] = []
+        self.executions: list[float] = []
+        self.timeline = Timeline()  # the day's, once `replay` starts
+
+    def replay(self, feed: list[WhaleTrade], plan: FaultPlan | None, progress: Any = None) -> None:
+        self.timeline = day_timeline(self.world, feed, plan)
+        events = progress(iter(self.timeline), len(self.timeline)) if progress else iter(self.timeline)
+        for event in events:
+            delay = PROCESSING_DELAY if event.kind in PIPELINE_KINDS else timedelta(0)
+            self.clock.now = event.at + delay
+            self.polymarket.set_time(self.clock.now)
+            getattr(self, f"_{event.kind}")(event.payload)
+
+    # ------------------------------------------------------------------------------------------ events
+    def _trade(self, trade: WhaleTrade) -> None:
+        self.feed_counts["reported"] += 1
+        self._publish(trade)
+
+    def _echo(self, trade: WhaleTrade) -> None:
+        self.feed_counts["second_source"] += 1
+        self._publish(trade)
+
+    def _publish(self, trade: WhaleTrade) -> None:
+        if not self.seen.claim(trade, self.clock.now):
+            self.feed_counts["dropped_by_listener_dedup"] += 1
+            return
+        report = self.publisher.publish([trade])
+        self.feed_counts["failed_publish"] += len(report.failed_queue)
+        if not report.failed_queue:
+            self.seen.mark_published(trade.key, self.clock.now)
+        self._drain()
+
+    def _drain(self) -> None:
+        for execution in self.pipe.drain(hold=self._hold):
+            self._ran(execution)
+
+    def _ran(self, execution: Execution) -> None:
+        self.executions.append(execution.seconds)
+        if execution.status == "SUCCEEDED":
+            self.outputs.add(execution.output)
+
+    def _hold(self, message: dict[str, Any], execution: Execution) -> None:
+        """A failed execution: SQS gives the message back after the visibility timeout (simulated)."""
+        self.feed_counts["failed_executions"] += 1
+        self.failures.append(f"{self.clock.now.isoformat()} {execution.error or execution.status}"[:300])
+        self.timeline.add(self.clock.now + VISIBILITY_TIMEOUT, "release", message["ReceiptHandle"])
+
+    def _release(self, receipt_handle: str) -> None:
+        self.feed_counts["redelivered_after_failure"] += 1
+        self.pipe.release(receipt_handle)
+        self._drain()
+
+    def _redeliver(self, payload: tuple[WhaleTrade, Redelivery | None]) -> None:
+        trade, injected = payload
+        execution = self.pipe.run([pipe_record(redelivery_record(trade, injected), self.resources.queue_arn)])
+        self.executions.append(execution.seconds)
+        self.feed_counts["redelivered"] += 1
+        if self.injected is not None and injected is not None:
+            self.injected.note(fault_kinds.REDELIVERY, f"{trade.side.value} {trade.key[:12]} after {injected.after_s}s")
+        if execution.status == "SUCCEEDED":
+            self.outputs.add(execution.output)
+        else:
+            self.feed_counts["failed_executions"] += 1
+            self.failures.append(f"{self.clock.now.isoformat()} {execution.error or execution.status}"[:300])
+
+    def _resolve(self, condition_id: str) -> None:
+        deps = self.deps
+        market = deps.markets.get(condition_id, self.clock.now)
+        fresh = self.world.market_at(condition_id, self.clock.now)
+        if market is None or not market.resolved:
+            deps.markets.put(fresh, self.clock.now)
+            market = fresh
+        settle_resolved(market, deps)
+
+    def _snapshot(self, _: None) -> None:
+        cash, value = mark_to_market(self.deps)
+        self.curve.append((self.clock.now.isoformat(), str(cash + value)))
+
+    def _sweep(self, _: None) -> None:
+        self.sweeps.run()
+
+    def _retag(self, retag: RetagPlan) -> None:
+        assert self.injected is not None
+        self.injected.note(fault_kinds.RETAG, f"{retag.condition_id[:12]} -> event {retag.event_id}, {retag.category}")
+
+    def _malformed(self, malformed: Malformed) -> None:
+        assert self.injected is not None
+        self.injected.note(fault_kinds.MALFORMED, malformed.shape)
+        self.sqs.send_message(
+            QueueUrl=self.resources.queue_url,
+            MessageBody=malformed.body,
+            MessageGroupId=malformed.group,
+            MessageDeduplicationId=f"malformed-{malformed.shape}-{malformed.at.timestamp()}",
+        )
+        self._drain()
+
+    # ------------------------------------------------------------------------------------------ the close
+    def close(self) -> dict[str, Any]:
+        """Past midnight and the orphan bound: sweep until nothing is left, then the books workflow (settle, audit)."""
+        settings = self.deps.settings
+        bound = timedelta(seconds=settings.risk.orphan_reservation_after_s + 60)
+        self.clock.now = max(self.clock.now, self.world.day_end) + bound
+        self.polymarket.set_time(self.clock.now)
+        left: dict[str, Any] = {}
+        for _ in range(CLOSING_SWEEPS):
+            left = self.sweeps.run()
+            if left and not left["settled"] and not left["released"]:  # nothing more to settle or give back
+                break
+        sfn = self.aws.client("stepfunctions")
+        books = run_books(self.resources, sfn, name=f"books-close-{self.world.config.seed}")
+        output = books.output or {}
+        audit = output.get("audit") or {"ok": False, "violations": ["books_workflow_failed"], "checks": []}
+        return {
+            "closed_at": self.clock.now.isoformat(),
+            "unresolved_left": left.get("unresolved", 0),
+            "books_status": books.status,
+            "books_error": books.error,
+            "settled": output.get("settled", {}),
+            "settle_error": output.get("settle_error"),
+            "audit": audit,
+        }
 
 
 def run_demo(
@@ -104,8 +253,10 @@ def run_demo(
     progress: Callable[[Iterable[Any], int], Iterable[Any]] | None = None,
     log: Callable[[str], None] = print,
     inspect: Callable[[], None] | None = None,
+    faults: bool = False,
 ) -> tuple[DemoResult, Path]:
-    """Run the day; `inspect` is called at the end while the local AWS still holds the day's state."""
+    """Run the day (with `faults`, the seed's fault plan); `inspect` is called at the end while the local AWS still
+    holds the day's state."""
     started = time.perf_counter()
     config = sim or SimConfig(seed=seed)
     world = build_world(config)
@@ -119,6 +270,12 @@ def run_demo(
         f"{len(world.day_trades)} trades today; tracking {len(chosen)} wallets "
         f"({len(tracked & truly_skilled)} truly skilled) -> {len(feed)} whale fills to copy"
     )
+    plan = None
+    if faults:
+        markets = {m.condition_id: m for m in world.markets}
+        plan = plan_faults(config.seed, feed, markets, [c.name for c in config.categories])
+        for retag in plan.retags:
+            world.retag(retag.condition_id, retag.event_id, retag.category, retag.at)
 
     with LocalAws() as aws, SimPolymarketServer(world) as polymarket:
         resources = aws.resources
@@ -129,197 +286,71 @@ def run_demo(
             environ={},
             overrides={"clob_url": f"{polymarket.url}/clob", "gamma_url": f"{polymarket.url}/gamma"},
         )
-        deps = wiring.Deps(settings, clock=clock, alerts=SnsAlerts(resources.alert_topic_arn))
+        injected = Injected(plan, clock) if plan is not None else None
+        deps = day_deps(settings, clock, SnsAlerts(resources.alert_topic_arn), injected)
+        throttles = None
+        if injected is not None:
+            throttles = ThrottleHook(injected, settings.account).install(deps.account.items.connection.client)
         wiring.install(deps)
-        deps.account.items.open_account(settings.paper_bankroll, clock.now)
-        seen = SeenTrades()
-        for profile in chosen:
-            deps.whales.put(profile, clock.now)
-        sqs, sfn = aws.client("sqs"), aws.client("stepfunctions")
-        publisher = TradePublisher(sqs, resources.queue_url, aws.client("events"), resources.bus_name)
-        pipe = LocalPipe(resources, sqs, sfn)
-
-        states: list[dict[str, Any]] = []
-        duplicates_results: list[dict[str, Any]] = []
-        feed_counts = Counter[str]()
-        curve: list[tuple[str, str]] = []
-        executions: list[float] = []
-        redeemed = Decimal(0)
-        events = _events(world, feed)
-        iterator = progress(events, len(events)) if progress else events
-        for at, _, kind, payload in iterator:
-            clock.now = at + (PROCESSING_DELAY if kind in ("trade", "echo", "redeliver") else timedelta(0))
-            polymarket.set_time(clock.now)
-            if kind in ("trade", "echo"):
-                feed_counts["reported" if kind == "trade" else "second_source"] += 1
-                if not seen.claim(payload, clock.now):
-                    feed_counts["dropped_by_listener_dedup"] += 1
-                    continue
-                report = publisher.publish([payload])
-                feed_counts["failed_publish"] += len(report.failed_queue)
-                if not report.failed_queue:
-                    seen.mark_published(payload.key, clock.now)
-                for execution in pipe.drain():
-                    executions.append(execution.seconds)
-                    if execution.status != "SUCCEEDED":
-                        feed_counts["failed_executions"] += 1
-                        continue
-                    (states if kind == "trade" else duplicates_results).extend(execution.output)
-            elif kind == "redeliver":
-                trade = feed[payload]
-                record = pipe_record(
-                    {"MessageId": f"redelivery-{trade.key}", "ReceiptHandle": "-", "Body": trade.model_dump_json()},
-                    resources.queue_arn,
-                )
-                execution = pipe.run([record])
-                executions.append(execution.seconds)
-                feed_counts["redelivered"] += 1
-                duplicates_results.extend(execution.output or [])
-            elif kind == "resolve":
-                market = deps.markets.get(payload, clock.now)
-                fresh = world.market_at(payload, clock.now)
-                if market is None or not market.resolved:
-                    deps.markets.put(fresh, clock.now)
-                    market = fresh
-                for redemption in settle_resolved(market, deps):
-                    redeemed += redemption.payout
-            elif kind == "snapshot":
-                cash, value = mark_to_market(deps)
-                curve.append((clock.now.isoformat(), str(cash + value)))
-
-        result = _summarise(world, config.seed, chosen, feed, states, duplicates_results, feed_counts, deps, curve)
-        assert aws.dispatch is not None
-        result.metrics = {name: int(total) for name, total in sorted(aws.dispatch.metrics.items())}
-        alerts = sqs.receive_message(QueueUrl=resources.alert_queue_url, MaxNumberOfMessages=10).get("Messages", [])
-        result.risk["alerts_sent"] = len(alerts)
-        result.timing = {
-            "world_build_s": round(built - started, 2),
-            "total_s": round(time.perf_counter() - started, 2),
-            "execution_p50_ms": round(float(np.percentile(executions, 50)) * 1000, 1) if executions else 0.0,
-            "execution_p99_ms": round(float(np.percentile(executions, 99)) * 1000, 1) if executions else 0.0,
-        }
-        if inspect is not None:
-            inspect()
-        wiring.install(None)
+        try:
+            deps.account.items.open_account(settings.paper_bankroll, clock.now)
+            for profile in chosen:
+                deps.whales.put(profile, clock.now)
+            day = Day(world, aws, polymarket, deps, clock, injected)
+            day.replay(feed, plan, progress)
+            closing = day.close()
+            polymarket.set_time(world.day_end)  # open positions are marked at the day's end, as the curve's last point
+            result = summarise(world, config.seed, chosen, feed, day.outputs, day.feed_counts, deps, day.curve)
+            _describe(result, day, closing, plan, injected, resources.alert_queue_url, resources.dlq_url)
+            result.timing = {
+                "world_build_s": round(built - started, 2),
+                "total_s": round(time.perf_counter() - started, 2),
+                "execution_p50_ms": _percentile_ms(day.executions, 50),
+                "execution_p99_ms": _percentile_ms(day.executions, 99),
+            }
+            if inspect is not None:
+                inspect()
+        finally:
+            if throttles is not None:
+                throttles.remove()
+            wiring.install(None)
 
     path = write_report(result, out_dir)
     return result, path
 
 
-def _summarise(
-    world: SimWorld,
-    seed: int,
-    chosen: list[WhaleProfile],
-    feed: list[WhaleTrade],
-    states: list[dict[str, Any]],
-    duplicates: list[dict[str, Any]],
-    feed_counts: Counter[str],
-    deps: wiring.Deps,
-    curve: list[tuple[str, str]],
-) -> DemoResult:
-    tracked = {p.wallet for p in chosen}
-    skilled = world.skilled_addresses
-    reasons = Counter[str]()
-    outcomes = Counter[str]()
-    copies = []
-    fees = notional = shares = Decimal(0)
-    slippage: list[float] = []
-    for state in states:
-        signal: dict[str, Any] = state["signal"]
-        order, risk, result = state.get("order"), state.get("risk"), state.get("result")
-        if result is not None:
-            outcomes[f"executed_{result['status'].lower()}"] += 1
-            if Decimal(result["filled_shares"]) > 0:
-                fees += Decimal(result["fee"])
-                shares += Decimal(result["filled_shares"])
-                notional += Decimal(result["filled_shares"]) * Decimal(result["avg_price"])
-                trade = signal["trade"]
-                whale_price = Decimal(trade["price"])
-                ours = Decimal(result["avg_price"])
-                slippage.append(float((ours - whale_price) if trade["side"] == "BUY" else (whale_price - ours)))
-                copies.append(
-                    {
-                        "at": trade["detected_at"],
-                        "wallet": trade["wallet"],
-                        "skilled": trade["wallet"] in skilled,
-                        "side": trade["side"],
-                        "outcome": trade.get("outcome"),
-                        "whale_price": trade["price"],
-                        "our_price": f"{ours:.4f}",
-                        "shares": result["filled_shares"],
-                        "fee": result["fee"],
-                        "status": result["status"],
-                    }
-                )
-            continue
-        for step, payload in (("risk", risk), ("size", order), ("score", signal)):
-            if payload is not None and payload.get("reason"):
-                reasons[f"{step}: {payload['reason']}"] += 1
-                outcomes[f"skipped_at_{step}"] += 1
-                break
-    answered_from_ledger = sum(1 for d in duplicates if (d.get("result") or {}).get("duplicate") is True)
-    orders_per_fill = Counter(entry.trade_key for entry in OrderModel.scan())
-    ledger = deps.positions.ledger()
-    portfolio = deps.account.reads.state(deps.clock())
-    cash, value = mark_to_market(deps)
-    start = deps.settings.paper_bankroll
-    equity = cash + value
-    realized = sum((p.realized_pnl for p in deps.positions.all()), Decimal(0))
-    peak, max_dd = Decimal(0), Decimal(0)
-    for _, point in curve:
-        level = Decimal(point)
-        peak = max(peak, level)
-        max_dd = max(max_dd, (peak - level) / peak if peak else Decimal(0))
-    return DemoResult(
-        seed=seed,
-        world={
-            "wallets": len(world.wallets),
-            "skilled_wallets": len(skilled),
-            "live_markets": len(world.markets),
-            "resolved_today": len(world.resolutions),
-            "trades_today_all_wallets": len(world.day_trades),
-            "history_fills": int(world.history.n),
-        },
-        selection={
-            "tracked": len(tracked),
-            "truly_skilled_among_tracked": len(tracked & skilled),
-            "false_discoveries": len(tracked - skilled),
-            "precision": round(len(tracked & skilled) / len(tracked), 3) if tracked else None,
-            "recall": round(len(tracked & skilled) / len(skilled), 3) if skilled else None,
-        },
-        feed={
-            "whale_fills_seen": len(feed),
-            "second_source_reports": feed_counts["second_source"],
-            "dropped_by_listener_dedup": feed_counts["dropped_by_listener_dedup"],
-            "redelivered_after_visibility_timeout": feed_counts["redelivered"],
-            "redeliveries_answered_from_ledger": answered_from_ledger,
-            "orders_in_ledger": sum(orders_per_fill.values()),
-            "max_orders_per_whale_fill": max(orders_per_fill.values(), default=0),
-            "failed_publishes": feed_counts["failed_publish"],
-            "failed_executions": feed_counts["failed_executions"],
-        },
-        outcomes=dict(sorted(outcomes.items())),
-        reasons=dict(reasons.most_common()),
-        fills={
-            "copies_filled": len(copies),
-            "shares": str(shares),
-            "notional": f"{notional:.2f}",
-            "fees": f"{fees:.5f}",
-            "mean_price_gap_vs_whale": f"{(sum(slippage) / len(slippage)) if slippage else 0:.4f}",
-        },
-        money={
-            "start_equity": f"{start:.2f}",
-            "end_equity": f"{equity:.2f}",
-            "pnl": f"{equity - start:.2f}",
-            "return_pct": f"{(equity - start) / start * 100:.3f}",
-            "realized_pnl": f"{realized:.2f}",
-            "unrealized_value": f"{value:.2f}",
-            "cash": f"{cash:.2f}",
-            "fees": f"{fees:.2f}",
-            "ledger_entries": str(len(ledger)),
-            "max_drawdown_pct": f"{max_dd * 100:.3f}",
-        },
-        risk={"breaker_open": portfolio.breaker_open, "day_realized_pnl": str(portfolio.day_realized_pnl)},
-        equity_curve=curve,
-        copies=copies,
-    )
+def _percentile_ms(seconds: list[float], q: int) -> float:
+    return round(float(np.percentile(seconds, q)) * 1000, 1) if seconds else 0.0
+
+
+def _describe(
+    result: DemoResult,
+    day: Day,
+    closing: dict[str, Any],
+    plan: FaultPlan | None,
+    injected: Injected | None,
+    alert_queue_url: str,
+    dlq_url: str,
+) -> None:
+    """Add what the summary does not read from the tables: metrics, alerts, the sweeps, the close, the faults."""
+    assert day.aws.dispatch is not None
+    metrics = day.aws.dispatch.metrics.items()
+    result.metrics = {name: int(total) for name, total in sorted(metrics) if name not in _WALL_CLOCK_METRICS}
+    alerts = day.sqs.receive_message(QueueUrl=alert_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    result.risk["alerts_sent"] = len(alerts)
+    attributes = day.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
+    result.feed["dead_letters"] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+    for name in ("redelivered_after_failure",):
+        result.feed[name] = day.feed_counts[name]
+    audit = closing.pop("audit")
+    result.audit = audit
+    result.closing = {**closing, "sweeps": dict(sorted(day.sweeps.totals.items())), "sweep_errors": day.sweeps.errors,
+                      "execution_failures": day.failures}  # fmt: skip
+    result.malformed = dict(Counter(f"{(s['signal'] or {}).get('reason')}" for s in day.outputs.malformed))
+    if plan is not None and injected is not None:
+        result.faults = {
+            "injected": {kind: injected.counts[kind] for kind in fault_kinds.FAULT_KINDS},
+            "lines": [list(line) for line in injected.lines],
+            "plan": plan.describe(),
+            **fault_evidence(plan, day.deps.settings.account),
+        }

@@ -4,16 +4,23 @@ Receive from the SQS FIFO queue (batch size 1, so per-market order holds), hand 
 JSON array Pipes would send (one SQS record in Pipes' shape), wait for the Express execution, delete the
 message when it succeeded, and leave it for redelivery when it failed: after `maxReceiveCount`
 receives SQS moves it to the dead-letter queue, as in AWS.
+
+A failed message is made visible again at once, unless `drain` is given `hold`: then it stays invisible (its market's
+message group with it, as FIFO queues do) and `hold` is told, so a caller on simulated time can `release` it when the
+visibility timeout has passed there (the demo does).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from copytrader.local.aws import REGION, LocalResources
+
+HELD_S = 40_000  # under SQS's longest visibility (12 h in all): a held message comes back only when released
 
 
 @dataclass(frozen=True)
@@ -63,8 +70,10 @@ class LocalPipe:
         error = described.get("error") or (described.get("cause") if described["status"] != "SUCCEEDED" else None)
         return Execution(described["status"], output, error, time.perf_counter() - started)
 
-    def drain(self, limit: int | None = None) -> list[Execution]:
-        """Process messages until the queue is empty (or `limit` executions ran)."""
+    def drain(
+        self, limit: int | None = None, hold: Callable[[dict[str, Any], Execution], None] | None = None
+    ) -> list[Execution]:
+        """Process messages until the queue is empty (or `limit` executions ran); `hold`: see the module docstring."""
         done: list[Execution] = []
         while limit is None or len(done) < limit:
             messages = self._sqs.receive_message(
@@ -80,9 +89,19 @@ class LocalPipe:
             execution = self.run([pipe_record(message, self.resources.queue_arn)])
             if execution.status == "SUCCEEDED":
                 self._sqs.delete_message(QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            elif hold is not None:
+                self._visible_after(message["ReceiptHandle"], HELD_S)
+                hold(message, execution)
             else:
-                self._sqs.change_message_visibility(
-                    QueueUrl=self.resources.queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-                )
+                self.release(message["ReceiptHandle"])
             done.append(execution)
         return done
+
+    def release(self, receipt_handle: str) -> None:
+        """Make a received message visible again (the next receive gets it, and counts one more receive)."""
+        self._visible_after(receipt_handle, 0)
+
+    def _visible_after(self, receipt_handle: str, seconds: int) -> None:
+        self._sqs.change_message_visibility(
+            QueueUrl=self.resources.queue_url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds
+        )

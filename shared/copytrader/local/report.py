@@ -27,6 +27,10 @@ class DemoResult:
     metrics: dict[str, int] = field(default_factory=dict)
     copies: list[dict[str, Any]] = field(default_factory=list)
     timing: dict[str, float] = field(default_factory=dict)
+    audit: dict[str, Any] = field(default_factory=dict)  # the close's audit: ok, violations, checks
+    closing: dict[str, Any] = field(default_factory=dict)  # the sweeps and the close of the day
+    faults: dict[str, Any] = field(default_factory=dict)  # --faults: injected by kind, one line each, the plan
+    malformed: dict[str, int] = field(default_factory=dict)  # answers to malformed messages, by reason
 
     def numbers(self) -> dict[str, Any]:
         """Everything but wall-clock timings: identical for identical seeds."""
@@ -172,6 +176,8 @@ def render_summary(result: DemoResult, path: Path) -> str:
         f"max drawdown {m['max_drawdown_pct']} %",
         f"  risk                 breaker {'OPEN' if result.risk['breaker_open'] else 'closed'}, "
         f"alerts sent {result.risk.get('alerts_sent', 0)}",
+        *_close_lines(result),
+        *_fault_lines(result),
         f"  pipeline             {result.timing.get('execution_p50_ms')} ms p50 / "
         f"{result.timing.get('execution_p99_ms')} ms p99 per state-machine execution under moto; "
         f"total {result.timing.get('total_s')} s",
@@ -181,3 +187,67 @@ def render_summary(result: DemoResult, path: Path) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _close_lines(result: DemoResult) -> list[str]:
+    if not result.closing:
+        return []
+    c, sweeps, settled = result.closing, result.closing.get("sweeps", {}), result.closing.get("settled", {})
+    swept = ", ".join(f"{k.removeprefix('settled_')} {v}" for k, v in sweeps.items() if k.startswith("settled_"))
+    violations = result.audit.get("violations", [])
+    verdict = "sound, no violation" if result.audit.get("ok") else f"{len(violations)} VIOLATIONS: {violations}"
+    return [
+        f"  end of day           closed at {c['closed_at']}: {sweeps.get('runs', 0)} sweeps settled "
+        f"{swept or 'nothing'} and released {sweeps.get('released_orphans', 0)} orphan reservations; "
+        f"the books run redeemed {settled.get('redeemed', 0)} positions; {c.get('unresolved_left', 0)} orders left "
+        f"unsettled",
+        f"  audit                {len(result.audit.get('checks', []))} checks: {verdict}",
+    ]
+
+
+def _fault_lines(result: DemoResult) -> list[str]:
+    if not result.faults:
+        return []
+    injected = result.faults["injected"]
+    lines = [f"  faults injected      {sum(injected.values())}: " + ", ".join(f"{k} {v}" for k, v in injected.items())]
+    lines += [f"    {at[:19]}  {kind:<26} {what}" for at, kind, what in result.faults["lines"]]
+    lines.append(f"  after midnight       first settlement: {result.faults.get('first_settlement_after_midnight')}")
+    for retag in result.faults.get("retags", []):
+        lines.append(
+            f"  re-tagged market     {retag['market'][:12]} at {retag['at'][11:19]}: copied BUYs "
+            f"{retag['copied_buys_before']} before, {retag['copied_buys_after']} after; its position's groups "
+            f"{retag['position_groups']}"
+        )
+    answers = ", ".join(f"{n} {reason}" for reason, n in result.malformed.items()) or "none"
+    lines.append(
+        f"  after the faults     malformed messages answered: {answers}; {result.feed.get('failed_executions', 0)} "
+        f"failed executions, {result.feed.get('redelivered_after_failure', 0)} redelivered after them, "
+        f"{result.feed.get('dead_letters', 0)} in the dead-letter queue"
+    )
+    return lines
+
+
+def summary_json(result: DemoResult) -> dict[str, Any]:
+    """What `copytrader demo --json FILE` writes: the figures a machine checks after a day, faulted or clean."""
+    return {
+        "seed": result.seed,
+        "faulted": bool(result.faults),
+        "faults_injected": dict(result.faults.get("injected", {})),
+        "audit_violations": list(result.audit.get("violations", [])),
+        "audit_checks": list(result.audit.get("checks", [])),
+        "max_orders_per_fill": result.feed["max_orders_per_whale_fill"],
+        "orders": result.feed["orders_in_ledger"],
+        "fills": result.feed["orders_filled"],
+        "orders_unsettled": result.feed["orders_unsettled"],
+        "copies": result.fills["copies_filled"],
+        "pnl": result.money["pnl"],
+        "realized_pnl": result.money["realized_pnl"],
+        "skips_by_reason": dict(result.reasons),
+        "outcomes": dict(result.outcomes),
+        "malformed_answers": dict(result.malformed),
+        "failed_executions": result.feed.get("failed_executions", 0),
+        "dead_letters": result.feed.get("dead_letters", 0),
+        "sweeps": dict(result.closing.get("sweeps", {})),
+        "closed_at": result.closing.get("closed_at"),
+        "wall_s": result.timing.get("total_s"),
+    }

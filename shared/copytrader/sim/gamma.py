@@ -55,16 +55,20 @@ def _label(name: str) -> str:
     return name.capitalize()
 
 
-def gamma_market(markets: MarketSet, i: int, config: SimConfig, state: GammaState) -> dict[str, object]:
-    """Market i of `markets` as a Gamma `/markets` object at `state.at`."""
-    category_index = int(markets.category[i])
-    category = config.categories[category_index]
+def gamma_market(
+    markets: MarketSet, i: int, config: SimConfig, state: GammaState, tags: tuple[str, str] | None = None
+) -> dict[str, object]:
+    """Market i of `markets` as a Gamma `/markets` object at `state.at`; `tags` (event id, category name) replace the
+    market's own when it has been re-tagged (`SimWorld.retag`; the fee schedule stays the original category's)."""
+    category = config.categories[int(markets.category[i])]
+    event_id, category_name = tags if tags is not None else (markets.event_id[i], category.name)
+    tag_index = next(k for k, c in enumerate(config.categories) if c.name == category_name)
     created, end = _epoch(int(markets.created_at[i])), _epoch(int(markets.end_at[i]))
     resolved_at = _epoch(int(markets.resolve_at[i]))
     neg_risk = markets.neg_risk_market_id[i] is not None
-    tag = {"id": str(_TAG_ID_BASE + category_index), "label": _label(category.name), "slug": category.name}
+    tag = {"id": str(_TAG_ID_BASE + tag_index), "label": _label(category_name), "slug": category_name}
     event: dict[str, object] = {
-        "id": markets.event_id[i],
+        "id": event_id,
         "ticker": markets.event_slug[i],
         "slug": markets.event_slug[i],
         "title": markets.event_title[i],
@@ -124,7 +128,7 @@ def gamma_market(markets: MarketSet, i: int, config: SimConfig, state: GammaStat
         "negRiskRequestID": "",
         "negRiskOther": False,
         "events": [event],
-        "category": _label(category.name),
+        "category": _label(category_name),
         "umaResolutionStatuses": json.dumps(["proposed"] if state.ended else []),
         "feesEnabled": category.fee_rate > 0,
         "feeType": _FEE_TYPES.get(category.name, f"{category.name}_fees") if category.fee_rate > 0 else None,

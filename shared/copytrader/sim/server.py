@@ -42,7 +42,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
-from copytrader.sim.world import DataApiTape, SimWorld
+from copytrader.sim.tape import DataApiTape
+from copytrader.sim.world import SimWorld
 
 NO_BOOK = "No orderbook exists for the requested token id"
 MAX_BODY_BYTES = 1 << 20

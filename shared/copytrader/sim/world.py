@@ -26,6 +26,7 @@ from copytrader.sim.ids import hex_of
 from copytrader.sim.live import DAY_SECONDS, LiveDay, simulate_live_day
 from copytrader.sim.markets import MarketSet
 from copytrader.sim.prices import touch, yes_levels
+from copytrader.sim.tape import DataApiTape, market_tape
 from copytrader.sim.wallets import SimWallet, WalletKind, WalletSet, build_wallets
 
 
@@ -37,6 +38,14 @@ class Resolution(NamedTuple):
     payouts: dict[str, Decimal]
 
 
+class Retag(NamedTuple):
+    """From `at` on, Gamma files the market under another event and category (its fee schedule stays)."""
+
+    at: datetime
+    event_id: str
+    category: str
+
+
 @dataclass(frozen=True)
 class MarketTruth:
     condition_id: str
@@ -46,36 +55,6 @@ class MarketTruth:
     resolve_at: datetime
 
 
-class DataApiTape(NamedTuple):
-    """Every fill (history and live day) as Data API rows, newest first, with an index per wallet."""
-
-    rows: list[dict[str, object]]
-    timestamps: np.ndarray  # non-increasing, aligned with rows
-    by_wallet: dict[str, np.ndarray]  # wallet -> row indices, newest first
-
-
-class _Tape:
-    """Per market: cumulative traded notional and last YES-equivalent trade price, as of any time."""
-
-    def __init__(
-        self, n_markets: int, market: np.ndarray, timestamp: np.ndarray, notional: np.ndarray, yes_price: np.ndarray
-    ) -> None:
-        order = np.lexsort((timestamp, market))
-        self._t = timestamp[order]
-        self._cum = np.concatenate([[0.0], np.cumsum(notional[order])])
-        self._yes = yes_price[order]
-        sorted_market = market[order]
-        self._lo = np.searchsorted(sorted_market, np.arange(n_markets), side="left")
-        self._hi = np.searchsorted(sorted_market, np.arange(n_markets), side="right")
-
-    def at(self, i: int, t: float) -> tuple[float, float | None]:
-        lo, hi = int(self._lo[i]), int(self._hi[i])
-        j = lo + int(np.searchsorted(self._t[lo:hi], t, side="right"))
-        if j == lo:
-            return 0.0, None
-        return float(self._cum[j] - self._cum[lo]), float(self._yes[j - 1])
-
-
 def _utc(seconds: int | float) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
@@ -83,11 +62,6 @@ def _utc(seconds: int | float) -> datetime:
 def _price_decimal(price: float) -> Decimal:
     """A float price known to lie on a tick of at least 0.0001, as its exact Decimal."""
     return Decimal(repr(round(price, 4)))
-
-
-def _tape(markets: MarketSet, fills: Fills) -> _Tape:
-    yes_price = np.where(fills.token == 0, fills.price, 1.0 - fills.price)
-    return _Tape(markets.n, fills.market, fills.timestamp, fills.price * fills.size, yes_price)
 
 
 class SimWorld:
@@ -136,7 +110,8 @@ class SimWorld:
             timestamp=live.timestamp,
             tx=live.tx,
         )
-        self._tapes = (_tape(history.markets, self._history_fills), _tape(live.markets, self._live_fills))
+        self._tapes = (market_tape(history.markets, self._history_fills), market_tape(live.markets, self._live_fills))
+        self._retags: dict[str, Retag] = {}
         self.day_trades: list[WhaleTrade] = self._whale_trades()
         self.resolutions: list[Resolution] = self._resolutions()
         self.markets: list[Market] = [self.market_at(c, self.day_start) for c in live.markets.condition_id]
@@ -198,6 +173,23 @@ class SimWorld:
 
     # ---- market state --------------------------------------------------------------------------------------
 
+    def retag(self, condition_id: str, event_id: str, category: str, at: datetime) -> None:
+        """From `at` on, describe the market under `event_id` and `category` (a name of `config.categories`), as
+        Gamma does when a market is moved to another event or re-categorised; its fee schedule stays."""
+        if category not in {c.name for c in self.config.categories}:
+            raise ValueError(f"unknown category {category!r}")
+        s, i = self._condition(condition_id)
+        self._retags[self._sets[s].condition_id[i]] = Retag(at, event_id, category)
+
+    def tags(self, condition_id: str, at: datetime) -> tuple[str, str]:
+        """(event id, category name) of the market as of `at`, re-tags applied."""
+        s, i = self._condition(condition_id)
+        markets = self._sets[s]
+        retag = self._retags.get(markets.condition_id[i])
+        if retag is not None and at >= retag.at:
+            return retag.event_id, retag.category
+        return markets.event_id[i], self.config.categories[int(markets.category[i])].name
+
     def is_closed(self, condition_id: str, at: datetime) -> bool:
         s, i = self._condition(condition_id)
         return bool(at.timestamp() >= self._sets[s].resolve_at[i])
@@ -215,12 +207,13 @@ class SimWorld:
             yes_wins = bool(markets.yes_wins[i])
             payouts = {yes: Decimal(int(yes_wins)), no: Decimal(int(not yes_wins))}
         category = self.config.categories[int(markets.category[i])]
+        event_id, category_name = self.tags(condition_id, at)
         return Market(
             condition_id=markets.condition_id[i],
             question=markets.question[i],
             slug=markets.slug[i],
-            event_id=markets.event_id[i],
-            category=category.name,
+            event_id=event_id,
+            category=category_name,
             neg_risk=markets.neg_risk_market_id[i] is not None,
             neg_risk_market_id=markets.neg_risk_market_id[i],
             tokens=(OutcomeToken(token_id=yes, outcome=OUTCOMES[0]), OutcomeToken(token_id=no, outcome=OUTCOMES[1])),
@@ -274,7 +267,7 @@ class SimWorld:
             volume=volume,
             liquidity=liquidity,
         )
-        return gamma_market(markets, i, self.config, state)
+        return gamma_market(markets, i, self.config, state, tags=self.tags(condition_id, at))
 
     def history_markets_gamma(self) -> list[dict[str, object]]:
         """Gamma objects of every resolved history market (closed, outcomePrices "[\\"1\\", \\"0\\"]" style)."""

@@ -1,9 +1,9 @@
 """DynamoDB transactions: commit one with retries on conflicts, and read why one was cancelled.
 
 `run_transaction` retries only what left nothing written and can succeed on a second try (a conflict with
-another transaction on the same item, throttling), with jittered backoff, then surfaces `TransientError` for the
-state machine to retry. A failed condition is never retried here: it is an answer (a limit, a duplicate, a
-position that changed), and the caller decides what it means.
+another transaction on the same item; throttling, of the request or of an item inside the transaction), with
+jittered backoff, then surfaces `TransientError` for the state machine to retry. A failed condition is never retried
+here: it is an answer (a limit, a duplicate, a position that changed), and the caller decides what it means.
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from copytrader.errors import TransientError
 MAX_CONFLICT_RETRIES = 8
 CONDITION_FAILED = "ConditionalCheckFailed"
 _RETRYABLE_CAUSES = ("TransactionConflictException", "ThrottlingException", "ProvisionedThroughputExceededException")
+# an item of the transaction was in conflict or throttled (DynamoDB cancels the transaction with these reasons; botocore
+# does not retry a cancelled transaction)
+_RETRYABLE_REASONS = ("TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded")
 
 
 def cancellation_codes(exc: TransactWriteError) -> list[str | None]:
@@ -40,7 +43,7 @@ def run_transaction(
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
 ) -> None:
-    """Commit the transaction `build` describes; retry only on TransactionConflict (nothing was written)."""
+    """Commit the transaction `build` describes; retry only a conflict or a throttle (nothing was written)."""
     jitter = rng or random.Random()
     for attempt in range(MAX_CONFLICT_RETRIES):
         try:
@@ -49,8 +52,8 @@ def run_transaction(
             return
         except TransactWriteError as exc:
             codes = cancellation_codes(exc)
-            conflict = "TransactionConflict" in codes or exc.cause_response_code in _RETRYABLE_CAUSES
-            if not conflict or CONDITION_FAILED in codes:
+            retryable = any(c in _RETRYABLE_REASONS for c in codes) or exc.cause_response_code in _RETRYABLE_CAUSES
+            if not retryable or CONDITION_FAILED in codes:
                 raise
             sleep(jitter.uniform(0, 0.01 * 2**attempt))
-    raise TransientError(f"transaction still conflicting after {MAX_CONFLICT_RETRIES} attempts")
+    raise TransientError(f"transaction still conflicting or throttled after {MAX_CONFLICT_RETRIES} attempts")

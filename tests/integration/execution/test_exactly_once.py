@@ -178,6 +178,7 @@ def test_the_scheduled_sweep_in_the_execute_function_settles_an_unknown_order_wi
         "examined": 1,
         "settled": {"FILLED": 1},
         "unresolved": 0,
+        "failed": 0,
         "oldest_unresolved_s": 0.0,
         "released": 0,
         "limit_reached": False,

@@ -115,3 +115,31 @@ def test_unknown_market_is_a_key_error(world: SimWorld) -> None:
 def test_invalid_configs_are_refused(changes: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         SimConfig(**changes)  # type: ignore[arg-type]
+
+
+def test_a_retagged_market_changes_event_and_category_from_its_time_on_and_keeps_its_fee(small_config) -> None:
+    from copytrader.polymarket.gamma import market_from_gamma
+    from copytrader.sim.world import build_world
+
+    world = build_world(small_config)  # its own world: the session's are shared
+    market = next(m for m in world.markets if not m.neg_risk)
+    other = next(c.name for c in small_config.categories if c.name != market.category)
+    at = world.day_start + timedelta(hours=6)
+    world.retag(market.condition_id, "990001", other, at)
+    before, after = at - timedelta(seconds=1), at
+    assert (
+        world.market_at(market.condition_id, before).event_id,
+        world.market_at(market.condition_id, before).category,
+    ) == (
+        market.event_id,
+        market.category,
+    )
+    moved = world.market_at(market.condition_id, after)
+    assert (moved.event_id, moved.category, moved.taker_fee_rate) == ("990001", other, market.taker_fee_rate)
+    # Gamma says the same, and the copy pipeline's parser reads it so
+    parsed = market_from_gamma(world.gamma_market(market.condition_id, after))
+    assert (parsed.event_id, parsed.category, parsed.taker_fee_rate) == ("990001", other, market.taker_fee_rate)
+    unmoved = market_from_gamma(world.gamma_market(market.condition_id, before))
+    assert (unmoved.event_id, unmoved.category) == (market.event_id, market.category)
+    with pytest.raises(ValueError, match="unknown category"):
+        world.retag(market.condition_id, "990002", "astrology", at)

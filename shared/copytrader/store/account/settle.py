@@ -23,7 +23,7 @@ from pynamodb.exceptions import TransactWriteError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from copytrader.model import ExecutionResult, Market, Side, SizedOrder
+from copytrader.model import ExecutionResult, ExecutionStatus, Market, Side, SizedOrder
 from copytrader.money import ZERO
 from copytrader.risk import changes
 from copytrader.risk.changes import Changes, Holding, Redemption
@@ -248,16 +248,35 @@ class Settlements:
             raise
         return True
 
+    def unsettled_sells(self, token_ids: set[str]) -> set[str]:
+        """The tokens among `token_ids` with a SELL of this account not yet settled (PENDING or UNKNOWN)."""
+        found: set[str] = set()
+        for status in (ExecutionStatus.PENDING, ExecutionStatus.UNKNOWN):
+            for entry in OrderModel.by_status.query(status.value):
+                if (
+                    entry.account == self.items.account
+                    and entry.side == Side.SELL.value
+                    and entry.token_id in token_ids
+                ):
+                    found.add(entry.token_id)
+        return found
+
     def redeem(self, market: Market, now: datetime) -> list[Redemption]:
         """Settle every open position in a resolved market: cash in the payout, release the basis.
 
         Each position is one transaction (position, account, exposures, day P&L, ledger entry); the ledger entry
-        `REDEEM#<token>#<lot>` and the position's share condition make a second run a no-op.
+        `REDEEM#<token>#<lot>` and the position's share condition make a second run a no-op. A position with a SELL
+        not yet settled (PENDING or UNKNOWN in the orders ledger) waits for the next run: the venue may have sold some
+        of its shares already, and redeeming them would pay for shares we no longer hold and leave the SELL with
+        nothing to settle against.
         """
         if market.payouts is None:
             raise ValueError(f"market {market.condition_id} is not resolved")
+        selling = self.unsettled_sells({token.token_id for token in market.tokens})
         done: list[Redemption] = []
         for token in market.tokens:
+            if token.token_id in selling:
+                continue
             holding, parts = self.holding(token.token_id)
             if holding is None or holding.shares <= 0:
                 continue

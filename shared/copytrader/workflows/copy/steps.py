@@ -21,7 +21,7 @@ from copytrader.copying.decision import decide, skip, stance_to_record
 from copytrader.copying.sizing import size_copy
 from copytrader.errors import UpstreamError
 from copytrader.execution.protocol import execute_once
-from copytrader.execution.reconcile import reconcile_unresolved
+from copytrader.execution.reconcile import SETTLEMENT_FAILED, reconcile_unresolved
 from copytrader.model import (
     CopySignal,
     ExecutionStatus,
@@ -219,7 +219,8 @@ def sweep(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
     3. If anything was settled or released, the halts are checked (`settlement.check_halts`), as after execute.
 
     Returns the counts the handler turns into metrics: `settled` by final status, `unresolved` (still UNKNOWN),
-    the age of the oldest unresolved entry (an alarm watches it), `released` orphan reservations and `entries`.
+    `failed` (among those, entries whose reconciliation raised: each is skipped, never the sweep's next entries), the
+    age of the oldest unresolved entry (an alarm watches it), `released` orphan reservations and `entries`.
     In live mode the sweep first opens the account from the wallet's balance when it does not exist yet
     (`live_start`), and says with how much (`live_account_opened_with`).
     """
@@ -240,6 +241,7 @@ def sweep(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
     )
     open_statuses = (ExecutionStatus.UNKNOWN, ExecutionStatus.PENDING)
     unresolved = [r for r in results if r.status in open_statuses]
+    failed = [r for r in unresolved if r.detail.startswith(SETTLEMENT_FAILED)]
     settled = Counter(r.status.value for r in results if r.status not in open_statuses)
     oldest = 0.0
     for result in unresolved:
@@ -253,6 +255,7 @@ def sweep(event: dict[str, Any], deps: Deps) -> dict[str, Any]:
         "examined": len(results),
         "settled": dict(sorted(settled.items())),
         "unresolved": len(unresolved),
+        "failed": len(failed),
         "oldest_unresolved_s": round(oldest, 3),
         "released": len(released),
         "limit_reached": len(results) >= limit,

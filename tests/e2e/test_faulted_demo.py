@@ -1,0 +1,76 @@
+"""The fault-injected day (`copytrader demo --faults`): venue timeouts and 5xx, crashes inside execute, SQS
+redeliveries, SELLs pending at midnight, a re-tagged market, throttled DynamoDB writes and malformed messages, and
+after it every invariant of the account still holds and no whale fill got two orders.
+
+A small world whose day has SELLs of tokens bought earlier (seed 22: three), so every kind of fault is injected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from copytrader.local import faults
+from copytrader.local.demo import run_demo, tracked_wallets
+from copytrader.local.faults import plan_faults
+from copytrader.local.report import DemoResult, render_summary, summary_json
+from copytrader.sim.config import SimConfig
+from copytrader.sim.world import build_world
+
+pytestmark = pytest.mark.e2e
+FAULTED = {"seed": 22, "n_wallets": 200, "n_skilled": 6, "n_markets_live": 20}
+
+
+@pytest.fixture(scope="module")
+def faulted(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path]:
+    out = tmp_path_factory.mktemp("faulted")
+    return run_demo(sim=SimConfig(**FAULTED), out_dir=out, log=lambda _: None, faults=True)
+
+
+def test_every_kind_of_fault_is_injected(faulted):
+    result, _ = faulted
+    injected = result.faults["injected"]
+    assert set(injected) == set(faults.FAULT_KINDS)
+    assert {kind for kind, n in injected.items() if n < 1} == set()
+    assert summary_json(result)["faults_injected"] == injected
+
+
+def test_the_same_seed_plans_the_same_faults(faulted):
+    result, _ = faulted
+    world = build_world(SimConfig(**FAULTED))
+    tracked = {p.wallet for p in tracked_wallets(world)}
+    feed = [t for t in world.day_trades if t.wallet in tracked]
+    markets = {m.condition_id: m for m in world.markets}
+    plan = plan_faults(FAULTED["seed"], feed, markets, [c.name for c in world.config.categories])
+    assert result.faults["plan"] == plan.describe()
+
+
+def test_after_the_faults_the_audit_finds_nothing_and_no_fill_got_two_orders(faulted):
+    result, path = faulted
+    summary = summary_json(result)
+    assert summary["audit_violations"] == [] and result.audit["ok"] is True
+    assert summary["max_orders_per_fill"] == 1
+    assert summary["orders_unsettled"] == 0 and result.closing["unresolved_left"] == 0
+    assert result.closing["sweeps"].get("errors", 0) == 0 and result.closing["books_status"] == "SUCCEEDED"
+    assert "audit                10 checks: sound, no violation" in render_summary(result, path)
+
+
+def test_each_fault_was_recovered_the_way_it_should_be(faulted):
+    result, _ = faulted
+    # crashes failed their executions, SQS gave the messages back after the visibility timeout; nothing reached the DLQ
+    crashes = (
+        result.faults["injected"][faults.CRASH_BEFORE_LEDGER] + result.faults["injected"][faults.CRASH_AFTER_VENUE]
+    )
+    assert result.feed["failed_executions"] == result.feed["redelivered_after_failure"] == crashes
+    assert result.feed["dead_letters"] == 0
+    # the sweep released the reservations a crash before the ledger write left behind, and settled the rest
+    sweeps = result.closing["sweeps"]
+    assert sweeps["released_orphans"] == result.faults["injected"][faults.CRASH_BEFORE_LEDGER]
+    assert "executed_unknown" not in result.outcomes  # every ambiguous order was settled, by a redelivery or the sweep
+    # every malformed message was answered invalid_trade
+    assert result.malformed == {"invalid_trade": result.faults["injected"][faults.MALFORMED]}
+    # the SELLs pending at midnight were settled after it: the new UTC day's first settlement is a SELL
+    assert result.faults["first_settlement_after_midnight"].startswith("FILL_SELL at 2026-11-03T00:00:00")
+    # the re-tagged market was bought under its old tags; its position keeps each group's part
+    assert result.faults["retags"] and all(r["copied_buys_before"] >= 1 for r in result.faults["retags"])
