@@ -10,7 +10,7 @@ COPY -> PLACE -> approved -> FILLED; `stop_reason` says where a trade stopped ot
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -111,6 +111,20 @@ def stop_reason(state: dict[str, Any]) -> str | None:
         if not went_on(value):
             return f"{step}: {value.get('status') or value.get('reason')} {value.get('detail') or ''}".strip()
     return None
+
+
+def run_inline(step: dict[str, Callable[[dict[str, Any]], Any]], record: dict[str, Any]) -> dict[str, Any]:
+    """The copy pipeline's path, as the state machine runs it: Tasks at their ResultPath, Choices as ifs."""
+    state: dict[str, Any] = step["score"]({"record": record})
+    if state["signal"]["action"] != "COPY":
+        return state
+    state["order"] = step["size"](state)
+    if state["order"]["action"] != "PLACE":
+        return state
+    state["risk"] = step["risk_check"](state)
+    if state["risk"]["approved"]:
+        state["result"] = step["execute"](state)
+    return state
 
 
 @dataclass(frozen=True)
