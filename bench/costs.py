@@ -10,14 +10,18 @@ measured in steady state:
   hook, so a retried request counts again) and the size of each TransactWriteItems; HTTP calls to Polymarket (the
   loopback server's request log); then one copy through the Express state machine under moto, to count the states
   it enters and the Lambda tasks among them;
-- our compute: the CPU time of the thread that runs the four handlers (`time.thread_time`). moto server and the
-  loopback Polymarket answer in threads of their own, so their work and every wait are excluded; what remains is
-  what Lambda would spend of its own: parsing, the domain, PynamoDB and botocore serialization, pydantic, the
-  metric lines. A cross-check: the handlers' wall time minus the time inside I/O calls (botocore's
-  `Endpoint._send`, the round trip to DynamoDB with moto's work, and urllib3's `PoolManager.urlopen`, the
-  Polymarket calls), which other processes on a loaded machine inflate;
-- the deployed estimate (`aws_estimate_ms`): the counted calls priced at the per-call p50 latencies of `LATENCY`
-  (each with its source), plus the measured compute p50.
+- our compute (`pipeline_compute_*`): the same trades through the four real handlers over in-memory stores
+  (bench/memory_stores.py: the AccountBook, the in-memory twin of the DynamoDB account, and dictionaries), timed
+  as the CPU time of the calling thread (`time.thread_time`, which other processes on a loaded machine do not
+  inflate): Powertools, parsing, the domain, pydantic, the paper fill, and no I/O at all;
+- the same with the SDK (`pipeline_compute_with_sdk_*`): the CPU time of the thread running the handlers against
+  moto (moto server and the loopback Polymarket answer in threads of their own, so their work and every wait are
+  excluded): our work plus PynamoDB and botocore building, signing and parsing each request. A cross-check: the
+  handlers' wall time minus the time inside I/O calls (botocore's `Endpoint._send`, the round trip to DynamoDB
+  with moto's work, and urllib3's `PoolManager.urlopen`, the Polymarket calls);
+- the deployed estimate (`pipeline_aws_estimate_p50_ms`): the median copy's counted calls priced at the per-call
+  p50 latencies below (each with its source; the DynamoDB ones were measured from a Lambda function, SDK time
+  included), plus the in-memory compute p50.
 """
 
 from __future__ import annotations
@@ -37,9 +41,23 @@ import botocore.endpoint
 import urllib3
 
 from bench.figure import BenchmarkError, Figure, p
-from bench.workload import World, make_workload, pipeline_world, run_inline, sqs_record, stop_reason
+from bench.memory_stores import memory_deps
+from bench.workload import (
+    PIPELINE_DELAY,
+    Workload,
+    World,
+    bench_settings,
+    make_workload,
+    pipeline_world,
+    run_inline,
+    sqs_record,
+    stop_reason,
+)
 from copytrader.local.lambdas import LambdaContext, load_handler
-from copytrader.workflows import COPY
+from copytrader.model import WhaleTrade
+from copytrader.workflows import COPY, wiring
+from tests.support import builders as b
+from tests.support.clock import Clock
 from tests.support.round_trips import DynamoCalls
 
 WARMUP = 20
@@ -157,6 +175,33 @@ def _states(world: World, trade: Any) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
 
 
+def _memory_compute(workload: Workload, trades: list[WhaleTrade]) -> list[float]:
+    """CPU seconds of each copy of `trades` through the four handlers over in-memory stores (after the warm-up)."""
+    clock = Clock(b.T0)
+    deps = memory_deps(
+        bench_settings("http://127.0.0.1:9"),  # never called: every store and book is in memory
+        clock,
+        whales={w.wallet.lower(): w for w in workload.whales},
+        markets={m.condition_id: m for m in workload.markets},
+        books=workload.books,
+    )
+    wiring.install(deps)
+    try:
+        step = {name: _handler(name) for name in COPY.steps}
+        seconds = []
+        for trade in trades:
+            record = sqs_record(trade, "arn:aws:sqs:us-east-1:000000000000:bench.fifo")
+            clock.now = trade.detected_at + PIPELINE_DELAY
+            started = time.thread_time()
+            state = run_inline(step, record)
+            seconds.append(time.thread_time() - started)
+            if (reason := stop_reason(state)) is not None:
+                raise BenchmarkError(f"in memory, trade {trade.key} did not fill: {reason}")
+    finally:
+        wiring.install(None)
+    return seconds[WARMUP:]
+
+
 def _task_states(states: dict[str, Any]) -> set[str]:
     """The names of the Task states of an ASL definition (or of its `States`), nested Maps included."""
     found: set[str] = set()
@@ -170,9 +215,13 @@ def _task_states(states: dict[str, Any]) -> set[str]:
 
 def _median_copy(copies: list[Copy]) -> Copy:
     """The copy whose DynamoDB count is the median one (ties: the first)."""
-    totals = [sum(c.operations.values()) for c in copies]
-    middle = statistics.median_low(totals)
-    return copies[totals.index(middle)]
+    totals = [c.operations.total() for c in copies]
+    return copies[totals.index(statistics.median_low(totals))]
+
+
+def _mix(copy: Copy) -> str:
+    calls = ", ".join(f"{op} {n}" for op, n in sorted(copy.operations.items()))
+    return f"{calls}; transactions of {copy.transaction_sizes} items"
 
 
 def pipeline_costs(args: argparse.Namespace) -> list[Figure]:
@@ -183,13 +232,19 @@ def pipeline_costs(args: argparse.Namespace) -> list[Figure]:
         _measure(world, trades[:WARMUP], step)
         copies = _measure(world, trades[WARMUP:-1], step)
         states = _states(world, trades[-1])
+        in_memory = _memory_compute(workload, trades[:-1])
 
     tasks = [s for s in states if s in _task_states(COPY.definition())]
-    totals = [sum(c.operations.values()) for c in copies]
-    typical = _median_copy(copies)
-    cpu = [c.cpu_s for c in copies]
+    # steady state: the market's copy is younger than its time-to-live; else Gamma is asked and the answer written back
+    refreshed = [c for c in copies if "/gamma/markets" in c.http]
+    steady = [c for c in copies if "/gamma/markets" not in c.http]
+    if not steady or not refreshed:
+        raise BenchmarkError(f"{len(steady)} copies with a fresh market and {len(refreshed)} refreshing it: need both")
+    typical, typical_refresh = _median_copy(steady), _median_copy(refreshed)
+    totals = [c.operations.total() for c in copies]
+    with_sdk = [c.cpu_s for c in copies]
     wall_minus_io = [c.wall_minus_io_s for c in copies]
-    compute_p50 = p(cpu, 50)
+    compute_p50 = p(in_memory, 50)
     ddb = ddb_ms(typical.operations, typical.transaction_sizes)
     estimate = (
         ddb
@@ -198,41 +253,58 @@ def pipeline_costs(args: argparse.Namespace) -> list[Figure]:
         + len(typical.http) * POLYMARKET_RTT_MS
         + compute_p50
     )
-    mix = ", ".join(f"{op} {n}" for op, n in sorted(typical.operations.items()))
-    refreshed = sum(1 for c in copies if "/gamma/markets" in c.http)
+    refresh_extra = (
+        ddb_ms(typical_refresh.operations, typical_refresh.transaction_sizes)
+        - ddb
+        + (len(typical_refresh.http) - len(typical.http)) * POLYMARKET_RTT_MS
+    )
     n = len(copies)
     return [
         Figure(
             "pipeline_ddb_calls_per_copy",
-            statistics.median_low(totals),
-            f"DynamoDB round trips of a warm BUY copy that fills (median of {n}): {mix}; transactions of "
-            f"{typical.transaction_sizes} items; target <= 6",
+            typical.operations.total(),
+            f"DynamoDB round trips of a warm BUY copy that fills, its market fresh (median of {len(steady)}): "
+            f"{_mix(typical)}; target <= 6",
         ),
-        Figure("pipeline_ddb_calls_per_copy_max", max(totals), f"the most any of the {n} copies made"),
+        Figure(
+            "pipeline_ddb_calls_per_copy_market_refresh",
+            typical_refresh.operations.total(),
+            f"the same when the market's copy is older than its 60 s time-to-live (median of {len(refreshed)}): "
+            f"{_mix(typical_refresh)}; plus a Gamma call",
+        ),
         Figure(
             "pipeline_ddb_calls_per_copy_mean",
             statistics.fmean(totals),
-            f"mean; {refreshed} of {n} copies refreshed their market from Gamma (60 s time-to-live)",
+            f"mean over all {n} copies of the workload ({len(refreshed)} refreshed their market; a process's first "
+            "copy in a market reads its group and category exposures in a second batch)",
         ),
+        Figure("pipeline_ddb_calls_per_copy_max", max(totals), f"the most any of the {n} copies made"),
         Figure(
             "pipeline_http_calls_per_copy",
-            statistics.median_low(len(c.http) for c in copies),
-            f"Polymarket calls (median): {', '.join(typical.http)}",
+            len(typical.http),
+            f"Polymarket calls of that copy: {', '.join(typical.http)}",
         ),
         Figure("pipeline_sfn_states_per_copy", len(states), f"states entered under moto: {' > '.join(states)}"),
         Figure("pipeline_lambda_tasks_per_copy", len(tasks), "Lambda tasks among them"),
         Figure(
             "pipeline_compute_p50_ms",
             compute_p50,
-            "our own time per copy: CPU time of the thread running the 4 handlers (moto and the loopback "
-            "Polymarket run in other threads)",
+            "our own work per copy: CPU time of the 4 handlers (Powertools, parsing, the domain, the paper fill) "
+            "over in-memory stores (bench/memory_stores.py: the AccountBook and dictionaries), no I/O at all",
         ),
-        Figure("pipeline_compute_p99_ms", p(cpu, 99), f"the same, p99 of {n} copies; target <= 5"),
+        Figure("pipeline_compute_p99_ms", p(in_memory, 99), f"the same, p99 of {len(in_memory)} copies; target <= 5"),
+        Figure(
+            "pipeline_compute_with_sdk_p50_ms",
+            p(with_sdk, 50),
+            "CPU time of the thread running the 4 handlers against moto (moto and the loopback Polymarket answer in "
+            "other threads): our work plus PynamoDB/botocore building, signing and parsing each request",
+        ),
+        Figure("pipeline_compute_with_sdk_p99_ms", p(with_sdk, 99), "the same, p99"),
         Figure(
             "pipeline_compute_wall_p50_ms",
             p(wall_minus_io, 50),
-            "cross-check: the handlers' wall time minus the time inside botocore's send and urllib3's urlopen "
-            "(inflated by other processes on a loaded machine, which CPU time is not)",
+            "cross-check of the line above: the handlers' wall time minus the time inside botocore's send and "
+            "urllib3's urlopen (other processes on a loaded machine inflate it; CPU time they do not)",
         ),
         Figure(
             "pipeline_aws_estimate_p50_ms",
@@ -240,5 +312,10 @@ def pipeline_costs(args: argparse.Namespace) -> list[Figure]:
             f"DynamoDB {ddb:.1f} + {len(tasks)} Lambda tasks x {LAMBDA_TASK_MS:g} + {len(states) - len(tasks)} "
             f"other states x {STATE_MS:g} + {len(typical.http)} Polymarket calls x {POLYMARKET_RTT_MS:g} + "
             f"compute p50 {compute_p50:.1f} ms (bench/costs.py: each figure and its source)",
+        ),
+        Figure(
+            "pipeline_aws_estimate_market_refresh_extra_ms",
+            refresh_extra,
+            "what a market refresh adds to that (the Gamma call and the write-back)",
         ),
     ]

@@ -20,7 +20,7 @@ from typing import Any
 from copytrader.local.aws import LocalAws, LocalResources
 from copytrader.local.pipe import pipe_record
 from copytrader.model import Market, OrderBook, WhaleProfile, WhaleTrade
-from copytrader.settings import load_settings
+from copytrader.settings import Settings, load_settings
 from copytrader.workflows import wiring
 from tests.support import builders as b
 from tests.support.clock import Clock
@@ -144,6 +144,14 @@ class World:
         return self.aws.resources
 
 
+def bench_settings(polymarket_url: str) -> Settings:
+    """Paper settings with every cap lifted (`CAPS_LIFTED`), Gamma and the CLOB at `polymarket_url`."""
+    return load_settings(
+        environ={},
+        overrides={"clob_url": f"{polymarket_url}/clob", "gamma_url": f"{polymarket_url}/gamma", **CAPS_LIFTED},
+    )
+
+
 @contextmanager
 def pipeline_world(workload: Workload) -> Iterator[World]:
     """moto server with every resource, a loopback CLOB/Gamma holding the workload, and installed deps."""
@@ -151,11 +159,7 @@ def pipeline_world(workload: Workload) -> Iterator[World]:
         polymarket.markets.update({m.condition_id: m for m in workload.markets})
         polymarket.books.update(workload.books)
         clock = Clock(b.T0)
-        settings = load_settings(
-            environ={},
-            overrides={"clob_url": f"{polymarket.url}/clob", "gamma_url": f"{polymarket.url}/gamma", **CAPS_LIFTED},
-        )
-        deps = wiring.Deps(settings, clock=clock)
+        deps = wiring.Deps(bench_settings(polymarket.url), clock=clock)
         for whale in workload.whales:
             deps.whales.put(whale, clock())
         wiring.install(deps)
