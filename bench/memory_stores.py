@@ -23,6 +23,7 @@ from copytrader.model import (
     ExecutionStatus,
     Market,
     OrderBook,
+    PortfolioState,
     SizedOrder,
     WhaleProfile,
     WhaleTrade,
@@ -31,6 +32,7 @@ from copytrader.model import (
 from copytrader.money import ZERO
 from copytrader.risk.affordability import Exposures
 from copytrader.risk.book import AccountBook
+from copytrader.risk.rules import utc_day
 from copytrader.settings import Settings
 from copytrader.workflows import wiring
 
@@ -52,7 +54,10 @@ class MemoryAccount:
     def account_item(self) -> Any:
         return self.book._account()
 
-    def state_or_fresh(self, now: datetime, bankroll: Decimal) -> Any:
+    def state_or_fresh(self, now: datetime, bankroll: Decimal) -> PortfolioState:
+        """As the store reads it: an account not opened yet is the one it will open as."""
+        if self.book.account is None:
+            return PortfolioState(cash=bankroll, day=utc_day(now), day_start_equity=bankroll)
         return self.book.state(now)
 
     def reserve(self, request: Any, now: datetime) -> Any:
