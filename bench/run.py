@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/run.py                                        # everything (make bench), ~7 min
     .venv/bin/python bench/run.py --only pipeline_inprocess --trades 50  # a smoke run, ~10 s
+    .venv/bin/python bench/run.py --only pipeline_costs                  # round trips, compute, AWS estimate
     .venv/bin/python bench/run.py --only bootstrap                       # bootstrap vs arch, ~15 s
     .venv/bin/python bench/run.py --only cold_import                     # handler imports as Lambda pays them
 
@@ -34,10 +35,11 @@ sys.path.insert(0, str(ROOT))  # bench.* and tests.support.* (copytrader is inst
 
 from bench.bootstrap import bootstrap  # noqa: E402
 from bench.cold_import import cold_import  # noqa: E402
+from bench.costs import pipeline_costs  # noqa: E402
 from bench.figure import BenchmarkError, Figure, p  # noqa: E402
 from bench.listener import listener_frames, listener_task, listener_to_queue  # noqa: E402
 from bench.scoring import scoring, scoring_simulation  # noqa: E402
-from bench.workload import make_workload, pipeline_world, sqs_record, stop_reason  # noqa: E402
+from bench.workload import make_workload, pipeline_world, run_inline, sqs_record, stop_reason  # noqa: E402
 from copytrader.listener.publish import TradePublisher  # noqa: E402
 from copytrader.local.lambdas import LambdaContext, load_handler  # noqa: E402
 from copytrader.local.pipe import LocalPipe  # noqa: E402
@@ -73,7 +75,7 @@ def require_filled(states: list[dict[str, Any]], what: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ figures
-Step = Callable[[dict[str, Any]], Any]
+Step = Callable[[dict[str, Any]], Any]  # a handler called with the state only (bench.workload.run_inline)
 
 
 def timed(name: str, samples: list[float]) -> Step:
@@ -87,20 +89,6 @@ def timed(name: str, samples: list[float]) -> Step:
         return output
 
     return call
-
-
-def run_inline(step: dict[str, Step], record: dict[str, Any]) -> dict[str, Any]:
-    """The copy pipeline's path, as the state machine runs it: Tasks at their ResultPath, Choices as ifs."""
-    state: dict[str, Any] = step["score"]({"record": record})
-    if state["signal"]["action"] != "COPY":
-        return state
-    state["order"] = step["size"](state)
-    if state["order"]["action"] != "PLACE":
-        return state
-    state["risk"] = step["risk_check"](state)
-    if state["risk"]["approved"]:
-        state["result"] = step["execute"](state)
-    return state
 
 
 def pipeline_inprocess(args: argparse.Namespace) -> list[Figure]:
@@ -202,6 +190,7 @@ def demo_day(args: argparse.Namespace) -> list[Figure]:
 GROUPS: dict[str, Callable[[argparse.Namespace], list[Figure]]] = {
     "pipeline_inprocess": pipeline_inprocess,
     "pipeline_local_sfn": pipeline_local_sfn,
+    "pipeline_costs": pipeline_costs,
     "cold_import": cold_import,
     "synth": synth,
     "demo_day": demo_day,
@@ -255,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", help=f"comma-separated subset of: {', '.join(GROUPS)}")
     parser.add_argument("--trades", type=int, default=1000, help="trades for pipeline_inprocess (default 1000)")
     parser.add_argument("--sfn-trades", type=int, default=300, help="trades for pipeline_local_sfn (default 300)")
+    parser.add_argument("--cost-trades", type=int, default=500, help="trades for pipeline_costs (default 500)")
     parser.add_argument("--import-samples", type=int, default=7, help="fresh interpreters per cold_import figure (7)")
     parser.add_argument("--seed", type=int, default=SEED, help=f"workload seed (default {SEED})")
     parser.add_argument("--quick", action="store_true", help="smaller scoring groups (a smoke run, not the figures)")

@@ -10,7 +10,7 @@ COPY -> PLACE -> approved -> FILLED; `stop_reason` says where a trade stopped ot
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +20,7 @@ from typing import Any
 from copytrader.local.aws import LocalAws, LocalResources
 from copytrader.local.pipe import pipe_record
 from copytrader.model import Market, OrderBook, WhaleProfile, WhaleTrade
-from copytrader.settings import load_settings
+from copytrader.settings import Settings, load_settings
 from copytrader.workflows import wiring
 from tests.support import builders as b
 from tests.support.clock import Clock
@@ -113,6 +113,20 @@ def stop_reason(state: dict[str, Any]) -> str | None:
     return None
 
 
+def run_inline(step: dict[str, Callable[[dict[str, Any]], Any]], record: dict[str, Any]) -> dict[str, Any]:
+    """The copy pipeline's path, as the state machine runs it: Tasks at their ResultPath, Choices as ifs."""
+    state: dict[str, Any] = step["score"]({"record": record})
+    if state["signal"]["action"] != "COPY":
+        return state
+    state["order"] = step["size"](state)
+    if state["order"]["action"] != "PLACE":
+        return state
+    state["risk"] = step["risk_check"](state)
+    if state["risk"]["approved"]:
+        state["result"] = step["execute"](state)
+    return state
+
+
 @dataclass(frozen=True)
 class World:
     aws: LocalAws
@@ -130,6 +144,14 @@ class World:
         return self.aws.resources
 
 
+def bench_settings(polymarket_url: str) -> Settings:
+    """Paper settings with every cap lifted (`CAPS_LIFTED`), Gamma and the CLOB at `polymarket_url`."""
+    return load_settings(
+        environ={},
+        overrides={"clob_url": f"{polymarket_url}/clob", "gamma_url": f"{polymarket_url}/gamma", **CAPS_LIFTED},
+    )
+
+
 @contextmanager
 def pipeline_world(workload: Workload) -> Iterator[World]:
     """moto server with every resource, a loopback CLOB/Gamma holding the workload, and installed deps."""
@@ -137,11 +159,7 @@ def pipeline_world(workload: Workload) -> Iterator[World]:
         polymarket.markets.update({m.condition_id: m for m in workload.markets})
         polymarket.books.update(workload.books)
         clock = Clock(b.T0)
-        settings = load_settings(
-            environ={},
-            overrides={"clob_url": f"{polymarket.url}/clob", "gamma_url": f"{polymarket.url}/gamma", **CAPS_LIFTED},
-        )
-        deps = wiring.Deps(settings, clock=clock)
+        deps = wiring.Deps(bench_settings(polymarket.url), clock=clock)
         for whale in workload.whales:
             deps.whales.put(whale, clock())
         wiring.install(deps)

@@ -174,9 +174,15 @@ class Plan:
 def plan(book: OrderBook, side: Side, shares: Decimal, limit: Decimal, fee_rate: Decimal) -> Plan:
     """Walk the book for `shares` within `limit`; fees per fill with the venue's fee function."""
     fills = book.walk(side, shares, limit)
-    notional = sum((f.price * f.shares for f in fills), ZERO)
-    fee = sum((taker_fee(f.shares, f.price, fee_rate) for f in fills), ZERO)
-    return Plan(shares=sum((f.shares for f in fills), ZERO), fills=fills, notional=notional, fee=fee)
+    filled, notional, fee = _costs([(f.price, f.shares) for f in fills], fee_rate)
+    return Plan(shares=filled, fills=fills, notional=notional, fee=fee)
+
+
+def _costs(takes: list[tuple[Decimal, Decimal]], fee_rate: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+    """(shares, notional, fee) of a walk's (price, shares) pairs, the fee per fill."""
+    filled = sum((shares for _, shares in takes), ZERO)
+    notional = sum((price * shares for price, shares in takes), ZERO)
+    return filled, notional, sum((taker_fee(shares, price, fee_rate) for price, shares in takes), ZERO)
 
 
 def _largest_affordable(
@@ -195,7 +201,8 @@ def _largest_affordable(
     lo = 0
     while lo < hi:
         mid = (lo + hi + 1) // 2
-        candidate = plan(book, Side.BUY, mid * SIZE_STEP, limit, fee_rate)
+        filled, notional, fee = _costs(book.takes(Side.BUY, mid * SIZE_STEP, limit), fee_rate)
+        candidate = Plan(shares=filled, fills=(), notional=notional, fee=fee)  # its costs; fills only for the result
         if candidate.cost <= budget_at(candidate.cost_per_share):
             lo = mid
         else:

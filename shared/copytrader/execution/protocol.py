@@ -62,8 +62,16 @@ class Ledger(Protocol):
 
     def mark_unknown(self, idempotency_key: str, detail: str, now: datetime) -> bool: ...
 
-    def record(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime) -> None:
-        """Settle a definite outcome of an unsettled (PENDING or UNKNOWN) entry."""
+    def record(
+        self,
+        order: SizedOrder,
+        result: ExecutionResult,
+        reserved: Decimal,
+        now: datetime,
+        stop_at_entry: Decimal | None = None,
+    ) -> None:
+        """Settle a definite outcome of an unsettled (PENDING or UNKNOWN) entry; `stop_at_entry` is the stop its
+        reservation records when the caller knows it (the risk decision carries it), else the ledger reads it."""
         ...
 
 
@@ -75,8 +83,10 @@ def execute_once(
     venue: Venue,
     clock: Callable[[], datetime],
     reconcile_after: timedelta = DEFAULT_RECONCILE_AFTER,
+    stop_at_entry: Decimal | None = None,
 ) -> ExecutionResult:
-    """Place `order` at most once; see the module docstring for the protocol."""
+    """Place `order` at most once; see the module docstring for the protocol. `stop_at_entry`: the stop-loss the
+    order's reservation records (`RiskDecision.stop_loss`), passed on to the settlement."""
     now = clock()
     prepared: PreparedOrder | None = None
     unbuildable = ""
@@ -88,7 +98,15 @@ def execute_once(
     if existing is not None:
         if existing.status in TERMINAL_STATUSES:
             return existing
-        return reconcile(order, reserved, ledger=ledger, venue=venue, clock=clock, reconcile_after=reconcile_after)
+        return reconcile(
+            order,
+            reserved,
+            ledger=ledger,
+            venue=venue,
+            clock=clock,
+            reconcile_after=reconcile_after,
+            stop_at_entry=stop_at_entry,
+        )
     if prepared is None:
         return _settle(ledger, order, _rejected(order, unbuildable, clock()), reserved, clock)
 
@@ -104,7 +122,7 @@ def execute_once(
         detail = placed.detail or "working at the venue"
         ledger.mark_unknown(order.idempotency_key, detail, clock())
         return _unknown(order, placed.venue_order_id, detail, clock())
-    return _settle(ledger, order, result_of(order, placed, clock()), reserved, clock)
+    return _settle(ledger, order, result_of(order, placed, clock()), reserved, clock, stop_at_entry)
 
 
 def reconcile(
@@ -115,6 +133,7 @@ def reconcile(
     venue: Venue,
     clock: Callable[[], datetime],
     reconcile_after: timedelta = DEFAULT_RECONCILE_AFTER,
+    stop_at_entry: Decimal | None = None,
 ) -> ExecutionResult:
     """Settle an unsettled entry from what the venue holds for its order id; never sends an order."""
     key = order.idempotency_key
@@ -151,7 +170,7 @@ def reconcile(
         return _unknown(order, entry.venue_order_id, found.detail or "still working at the venue", now, True)
     else:
         result = result_of(order, found, now)
-    return _settle(ledger, order, result, reserved, clock).model_copy(update={"duplicate": True})
+    return _settle(ledger, order, result, reserved, clock, stop_at_entry).model_copy(update={"duplicate": True})
 
 
 def result_of(order: SizedOrder, placed: VenueOrder, now: datetime) -> ExecutionResult:
@@ -176,11 +195,16 @@ def result_of(order: SizedOrder, placed: VenueOrder, now: datetime) -> Execution
 
 
 def _settle(
-    ledger: Ledger, order: SizedOrder, result: ExecutionResult, reserved: Decimal, clock: Callable[[], datetime]
+    ledger: Ledger,
+    order: SizedOrder,
+    result: ExecutionResult,
+    reserved: Decimal,
+    clock: Callable[[], datetime],
+    stop_at_entry: Decimal | None = None,
 ) -> ExecutionResult:
     """Record `result`; if another caller settled the entry first, return what it recorded."""
     try:
-        ledger.record(order, result, reserved, clock())
+        ledger.record(order, result, reserved, clock(), stop_at_entry)
     except Exception:
         entry = ledger.entry(order.idempotency_key)
         if entry is not None and entry.status in TERMINAL_STATUSES:

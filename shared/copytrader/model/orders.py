@@ -36,6 +36,8 @@ class CopySignal(Frozen):
     held_shares: NonNegative = Decimal(0)
     # pUSD a BUY may still reserve under every exposure cap when the decision was made (None: not checked)
     room: NonNegative | None = None
+    # the account's cash + open cost when the decision was made, which the size step sizes on (None: not read)
+    book_equity: Decimal | None = None
     decided_at: UtcTime
 
     @model_validator(mode="after")
@@ -105,6 +107,8 @@ class RiskDecision(Frozen):
     detail: str = ""
     reserved: NonNegative = Decimal(0)
     day: str = ""
+    # the stop-loss fraction recorded on the reservation (the stop at entry), which execute books on the position
+    stop_loss: Decimal | None = None
 
 
 class ExecutionStatus(StrEnum):

@@ -179,7 +179,11 @@ class AccountBook:
         existing = self.reservations.get(request.key)
         if existing is not None:
             return RiskDecision(
-                approved=True, reserved=existing.record.amount, day=request.day, detail="already reserved (retry)"
+                approved=True,
+                reserved=existing.record.amount,
+                day=request.day,
+                detail="already reserved (retry)",
+                stop_loss=existing.record.stop_loss,
             )
         if day.breaker_open:
             return rejected(Reason.BREAKER_OPEN, "daily-loss breaker open")
@@ -204,14 +208,17 @@ class AccountBook:
         for cap in request.caps():
             if self.exposure.get((cap.scope, cap.name), ZERO) > cap.threshold:
                 return rejected(cap.reason, f"{cap.label} exposure + {amount:.2f} exceeds the {cap.label} cap")
-        self.reservations[request.key] = Reservation(request.recorded(), reserved_at=now)
+        recorded = request.recorded()
+        self.reservations[request.key] = Reservation(recorded, reserved_at=now)
         account.reserved += amount
         account.open_orders += 1
         for cap in request.caps():
             key = (cap.scope, cap.name)
             self.exposure[key] = self.exposure.get(key, ZERO) + amount
         self.rate[minute] = self.rate.get(minute, 0) + 1
-        return RiskDecision(approved=True, reserved=amount, day=request.day, detail="reserved")
+        return RiskDecision(
+            approved=True, reserved=amount, day=request.day, detail="reserved", stop_loss=recorded.stop_loss
+        )
 
     def count_exit(self, request: ExitRequest, now: datetime) -> RiskDecision:
         """Approve a SELL under the kill switch and the minute's order rate, counting it once per key."""

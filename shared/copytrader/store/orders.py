@@ -159,10 +159,19 @@ class OrderLedger:
             condition=Orders.status == ExecutionStatus.PENDING.value,
         )
 
-    def record(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime) -> None:
+    def record(
+        self,
+        order: SizedOrder,
+        result: ExecutionResult,
+        reserved: Decimal,
+        now: datetime,
+        stop_at_entry: Decimal | None = None,
+    ) -> None:
         """Settle the venue's definite answer (FILLED, PARTIAL, UNFILLED or REJECTED) in one transaction.
 
-        Only an unsettled entry (PENDING, or UNKNOWN being reconciled) can be settled, and only once."""
+        Only an unsettled entry (PENDING, or UNKNOWN being reconciled) can be settled, and only once. A BUY fill
+        books `stop_at_entry` on a new position when given (the risk decision carries it), else the stop its
+        reservation records (one read)."""
         if result.status not in (
             ExecutionStatus.FILLED,
             ExecutionStatus.PARTIAL,
@@ -171,7 +180,7 @@ class OrderLedger:
         ):
             raise ValueError(f"record takes a definite outcome, not {result.status}")
         for _ in range(_MAX_POSITION_RETRIES):
-            settled = self.settlements.fill(order, result, reserved)
+            settled = self.settlements.fill(order, result, reserved, stop_at_entry)
             try:
                 self._commit(order, result, settled, now)
                 return

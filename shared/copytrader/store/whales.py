@@ -11,7 +11,7 @@ from copytrader.model import WhaleProfile, WhaleStatus
 from copytrader.store.tables import WhaleModel
 
 
-def _profile(item: WhaleModel) -> WhaleProfile:
+def profile_of(item: WhaleModel) -> WhaleProfile:
     return WhaleProfile(
         wallet=item.wallet,
         status=WhaleStatus(item.status),
@@ -59,12 +59,17 @@ def _item(profile: WhaleProfile, now: datetime) -> WhaleModel:
 
 
 class Whales:
+    @staticmethod
+    def key(wallet: str) -> str:
+        """The whales table's hash key of `wallet`."""
+        return wallet.lower()
+
     def get(self, wallet: str) -> WhaleProfile | None:
         try:
-            item = WhaleModel.get(wallet.lower())
+            item = WhaleModel.get(self.key(wallet))
         except DoesNotExist:
             return None
-        return _profile(item)
+        return profile_of(item)
 
     def put(self, profile: WhaleProfile, now: datetime) -> None:
         _item(profile, now).save()
@@ -80,7 +85,7 @@ class Whales:
 
     def all(self) -> list[WhaleProfile]:
         """Every profile (a scan: the table holds the scored universe, thousands of items, read once a day)."""
-        return [_profile(item) for item in WhaleModel.scan()]
+        return [profile_of(item) for item in WhaleModel.scan()]
 
     def by_status(self, status: WhaleStatus) -> list[WhaleProfile]:
         wallets = [item.wallet for item in WhaleModel.by_status.query(status.value)]

@@ -33,6 +33,7 @@ from copytrader.runtime import env
 from copytrader.runtime.alerts import Alerts, NoAlerts, SnsAlerts
 from copytrader.settings import Mode, Settings, load_settings
 from copytrader.store.account import AccountStore
+from copytrader.store.decision_reads import DecisionReads
 from copytrader.store.markets import Markets
 from copytrader.store.orders import OrderLedger
 from copytrader.store.positions import Positions
@@ -62,6 +63,7 @@ class Deps:
             "markets",
             "books",
             "account",
+            "decision_reads",
             "positions",
             "ledger",
             "venue",
@@ -112,6 +114,11 @@ class Deps:
     def account(self) -> AccountStore:
         """The account's risk state (copytrader.store.account): reads, reservations, settlements, breakers."""
         return AccountStore(self.settings.account)
+
+    @cached_property
+    def decision_reads(self) -> DecisionReads:
+        """What the score step reads for one trade, in one round trip (copytrader.store.decision_reads)."""
+        return DecisionReads(self.account, self.markets, self.settings.paper_bankroll)
 
     @cached_property
     def positions(self) -> Positions:

@@ -92,6 +92,21 @@ def test_cash_limit_and_idempotent_retries(aws):
     )
 
 
+def test_a_retried_reservation_carries_the_stop_it_recorded_not_the_setting_in_force_now(aws):
+    # GIVEN a reservation approved while the stop-loss setting was 0.2
+    store = AccountStore("paper")
+    store.items.open_account(D(1000), b.T0)
+    first = store.reservations.reserve(screen(_order("k1", "60"), RiskLimits(stop_loss=D("0.2")), b.T0), b.T0)
+
+    # WHEN risk_check is retried after the setting changed to 0.1
+    again = store.reservations.reserve(screen(_order("k1", "60"), RiskLimits(stop_loss=D("0.1")), b.T0), b.T0)
+
+    # THEN both decisions carry the stop the reservation recorded, which execute books on the position
+    assert (first.approved, first.stop_loss) == (True, D("0.2"))
+    assert (again.approved, again.detail, again.stop_loss) == (True, "already reserved (retry)", D("0.2"))
+    assert store.items.reservation("k1").stop_loss == D("0.2")
+
+
 def test_a_cancelled_transaction_leaves_nothing_behind(aws):
     # GIVEN a reservation whose market condition fails after the account update succeeded in moto's loop
     store = AccountStore("paper")

@@ -95,8 +95,8 @@ class Both:
         request = screen(order, LIMITS, b.T0)
         assert isinstance(request, ReservationRequest)
         ours, theirs = self.store.reservations.reserve(request, b.T0), self.book.reserve(request, b.T0)
-        assert (ours.approved, ours.reason, ours.reserved, ours.detail) == (
-            theirs.approved, theirs.reason, theirs.reserved, theirs.detail,
+        assert (ours.approved, ours.reason, ours.reserved, ours.detail, ours.stop_loss) == (
+            theirs.approved, theirs.reason, theirs.reserved, theirs.detail, theirs.stop_loss,
         )  # fmt: skip
         return ours.reserved if ours.approved else D(-1)
 

@@ -91,7 +91,7 @@ class MemoryLedger:
         self.entries[key] = entry.model_copy(update={"status": ExecutionStatus.UNKNOWN})
         return True
 
-    def record(self, o, result, reserved, now):
+    def record(self, o, result, reserved, now, stop_at_entry=None):
         assert self.entries[o.idempotency_key].status in (ExecutionStatus.PENDING, ExecutionStatus.UNKNOWN)
         self.entries[o.idempotency_key] = result
         self.recorded.append(result)

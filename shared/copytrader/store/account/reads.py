@@ -3,6 +3,7 @@ counts against, the limit counters an operator sees. Consistent reads only (limi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 
@@ -65,16 +66,25 @@ class AccountReads:
         it. An account not created yet reads as the account it will open as: nothing committed, `bankroll` of
         cash available (0 by default: nothing can be added).
         """
+        keys = self.exposure_keys(condition_id, risk_group, category, wallet)
+        found = {item.pk: item for item in R.batch_get(list(keys.values()), consistent_read=True)}
+        return self.exposures_of(keys, found, bankroll)
+
+    def exposure_keys(self, condition_id: str, risk_group: str, category: str, wallet: str) -> dict[str, str]:
+        """The risk items a BUY's exposures are read from: `account`, `market`, `group`, `category`, `whale` -> key."""
         scope = scopes(condition_id, risk_group, category, wallet)
         items = self.items
-        keys = {
+        return {
             "account": items.account_key(),
             "market": items.exposure_key(Scope.MARKET, condition_id),
             "group": items.exposure_key(Scope.GROUP, scope.group),
             "category": items.exposure_key(Scope.CATEGORY, scope.category),
             "whale": items.exposure_key(Scope.WHALE, scope.wallet),
         }
-        found = {item.pk: item for item in R.batch_get(list(keys.values()), consistent_read=True)}
+
+    @staticmethod
+    def exposures_of(keys: dict[str, str], found: Mapping[str, R], bankroll: Decimal = ZERO) -> Exposures:
+        """`Exposures` from the items of `exposure_keys` that were read (`found`: key -> item; a missing one is 0)."""
 
         def exposure(name: str) -> Decimal:
             item = found.get(keys[name])

@@ -43,7 +43,8 @@ class Reservations:
         """Reserve `request.amount` under every limit at once, or say which limit refused it.
 
         Idempotent: a second call for the same idempotency key finds its reservation and approves
-        with the amount first reserved, reserving nothing more (and counting no second order).
+        with the amount first reserved, reserving nothing more (and counting no second order). An approval carries
+        the stop at entry the reservation records, so execute books it without reading the reservation again.
         """
         items = self.items
         items.ensure_day(now)
@@ -101,7 +102,10 @@ class Reservations:
             run_transaction(items.connection, build)
         except TransactWriteError as exc:
             return self._explain(exc, request)
-        return RiskDecision(approved=True, reserved=amount, day=request.day, detail="reserved")
+        recorded = request.recorded()
+        return RiskDecision(
+            approved=True, reserved=amount, day=request.day, detail="reserved", stop_loss=recorded.stop_loss
+        )
 
     def count_exit(self, request: ExitRequest, now: datetime) -> RiskDecision:
         """Approve a SELL if the kill switch is off and the minute's order rate allows one more; count it once.
@@ -157,7 +161,11 @@ class Reservations:
         if "reservation" in failed:
             existing = R.get(self.items.reservation_key(request.key), consistent_read=True)
             return RiskDecision(
-                approved=True, reserved=existing.amount or ZERO, day=day, detail="already reserved (retry)"
+                approved=True,
+                reserved=existing.amount or ZERO,
+                day=day,
+                detail="already reserved (retry)",
+                stop_loss=existing.stop_loss,
             )
         if "day" in failed:
             return rejected(Reason.BREAKER_OPEN, "daily-loss breaker open")

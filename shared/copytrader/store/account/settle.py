@@ -72,22 +72,28 @@ class Settlements:
         found = {item.pk: item.exposure or ZERO for item in R.batch_get(list(keys), consistent_read=True)}
         return holding, {part: found.get(key, ZERO) for key, part in keys.items()}
 
-    def fill(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal) -> Changes:
+    def fill(
+        self, order: SizedOrder, result: ExecutionResult, reserved: Decimal, stop_at_entry: Decimal | None = None
+    ) -> Changes:
         """What settling `result` of `order` changes, computed from what the tables hold now.
 
-        Only a fill reads anything: a SELL its position and the scopes' parts, a reserved BUY its stop at entry.
+        Only a fill reads anything: a SELL its position and the scopes' parts, a reserved BUY its stop at entry
+        unless the caller knows it (`stop_at_entry`: the stop the reservation records, written once when it was
+        made and never changed, which the risk decision carries to execute).
         """
         filled = result.filled_shares > 0
         sold, bought = filled and order.side is Side.SELL, filled and order.side is Side.BUY
         holding, parts = self.holding(order.token_id) if sold else (None, {})
-        stop = self.items.reservation(order.idempotency_key) if bought and reserved > 0 else None
+        if bought and reserved > 0 and stop_at_entry is None:
+            reservation = self.items.reservation(order.idempotency_key)
+            stop_at_entry = reservation.stop_loss if reservation is not None else None
         return changes.fill(
             order,
             result,
             reserved,
             holding=holding,
             parts=parts,
-            stop_at_entry=stop.stop_loss if stop is not None else None,
+            stop_at_entry=stop_at_entry if bought and reserved > 0 else None,
         )
 
     # ---------------------------------------------------------------------------------------- writes

@@ -24,18 +24,19 @@ from copytrader.execution.protocol import execute_once
 from copytrader.execution.reconcile import SETTLEMENT_FAILED, reconcile_unresolved
 from copytrader.model import (
     CopySignal,
+    Decision,
     ExecutionStatus,
     Market,
     RiskDecision,
     Side,
     SizedOrder,
     WhaleTrade,
-    risk_group_of,
 )
 from copytrader.reasons import Reason
 from copytrader.risk.affordability import room
 from copytrader.risk.rules import ExitRequest, ReservationRequest, screen, utc_day
 from copytrader.settings import Mode
+from copytrader.store.decision_reads import Prefetched
 from copytrader.workflows.copy.live_start import AccountNotOpen, open_live_account, require_account
 from copytrader.workflows.copy.settlement import check_halts
 from copytrader.workflows.wiring import Deps
@@ -84,20 +85,23 @@ def score(event: State, deps: Deps) -> State:
             recorded.append(stance)
 
         try:
+            reads = deps.decision_reads.prefetch(parsed, now)  # one round trip: whale, market, account, exposures
             signal = decide(
                 parsed,
                 now=now,
                 filters=settings.filters,
-                load_whale=deps.whales.get,
-                load_market=lambda cid: deps.markets.get(cid, now),
+                load_whale=reads.load_whale,
+                load_market=reads.load_market,
                 load_book=deps.books,
-                load_held_shares=deps.positions.held_shares,
+                load_held_shares=reads.load_held_shares,
                 book_levels_kept=settings.book_levels_kept,
                 sizing=settings.sizing,
                 load_stances=_stances_loader(deps, now),
-                load_room=lambda market, trade: _room(deps, market, trade.wallet),
+                load_room=lambda market, trade: _room(deps, reads, market, trade.wallet),
                 record_stance=record_first if deps.stances is not None else None,
             )
+            if signal.action is Decision.COPY:
+                signal = signal.model_copy(update={"book_equity": reads.book_equity})
         except UpstreamError as exc:  # not retryable: a retry would get the same answer
             signal = skip(Reason.UPSTREAM_UNUSABLE, str(exc)[:300], now, trade=parsed)
         except AccountNotOpen as exc:  # live, before execute opened the account: no bankroll to size from
@@ -108,36 +112,40 @@ def score(event: State, deps: Deps) -> State:
     return {"signal": signal.model_dump(mode="json"), "telemetry": telemetry}
 
 
+def _room(deps: Deps, reads: Prefetched, market: Market, wallet: str) -> Decimal:
+    """pUSD a BUY in `market` copied from `wallet` may still reserve under every exposure cap
+    (`risk.affordability.room`), from the score step's reads. A paper account risk_check has not created yet is
+    counted as the account it will open as, `paper_bankroll` of cash (risk_check stays the authority either way); a
+    live account execute has not opened yet raises AccountNotOpen (`live_start`): nobody has read its bankroll."""
+    require_account(deps)
+    return room(reads.exposures(market, wallet), deps.settings.risk)
+
+
 def _stances_loader(deps: Deps, now: datetime) -> Callable[[str], list[Stance]] | None:
     stances = deps.stances
     return None if stances is None else (lambda group: stances.in_group(group, now))
 
 
-def _room(deps: Deps, market: Market, wallet: str) -> Decimal:
-    """pUSD a BUY in `market` copied from `wallet` may still reserve under every exposure cap
-    (`risk.affordability.room`). A paper account risk_check has not created yet is counted as the account it will
-    open as, `paper_bankroll` of cash (risk_check stays the authority either way); a live account execute has not
-    opened yet raises AccountNotOpen (`live_start`): nobody has read its bankroll."""
-    require_account(deps)
-    exposures = deps.account.reads.exposures(
-        market.condition_id, risk_group_of(market), market.category, wallet, bankroll=deps.settings.paper_bankroll
-    )
-    return room(exposures, deps.settings.risk)
-
-
 def size(event: State, deps: Deps) -> State:
-    """Size a COPY signal against the account's current book equity (cash + open positions at cost).
+    """Size a COPY signal against the account's book equity (cash + open positions at cost) as the score step read it
+    (`signal.book_equity`; read here only for a signal without it).
 
-    The order's worst-case cost also fits the room under every exposure cap the score step saw (`signal.room`).
-    A paper account not created yet counts as `paper_bankroll`; a live one is a skip, `account_not_open` (`live_start`).
+    The order's worst-case cost also fits the room under every exposure cap the score step saw (`signal.room`). Both
+    are read a few milliseconds before: sizing on them is not a limit (risk_check reserves the order's worst case
+    under every limit, on the items as they are then, in one transaction), so a concurrent copy in between changes a
+    stake by its fees at most and never lets a limit be passed. A paper account not created yet counts as
+    `paper_bankroll`; a live one is a skip, `account_not_open` (`live_start`).
     """
     signal = CopySignal.model_validate(event["signal"])
     try:
         require_account(deps)
     except AccountNotOpen as exc:
         return SizedOrder(action="SKIP", reason=Reason.ACCOUNT_NOT_OPEN, detail=str(exc)).model_dump(mode="json")
-    state = deps.account.reads.state_or_fresh(deps.clock(), deps.settings.paper_bankroll)
-    bankroll = max(state.cash + state.open_cost, Decimal(0))
+    equity = signal.book_equity
+    if equity is None:
+        state = deps.account.reads.state_or_fresh(deps.clock(), deps.settings.paper_bankroll)
+        equity = state.cash + state.open_cost
+    bankroll = max(equity, Decimal(0))
     order = size_copy(signal, bankroll=bankroll, settings=deps.settings, account=deps.settings.account)
     return order.model_dump(mode="json")
 
@@ -194,6 +202,7 @@ def execute(event: State, deps: Deps) -> State:
         venue=deps.venue,
         clock=deps.clock,
         reconcile_after=timedelta(seconds=deps.settings.venue.reconcile_after_s),
+        stop_at_entry=risk.stop_loss,
     )
     if order.side is Side.SELL and result.status in (ExecutionStatus.FILLED, ExecutionStatus.PARTIAL):
         check_halts(deps)

@@ -176,11 +176,11 @@ def test_a_poison_message_moves_to_the_dead_letter_queue_after_three_receives(
     # GIVEN a whale fill whose score step raises an error no retry can cure
     market, deps = one_market_one_whale(polymarket, make_deps, clock)
 
-    class Broken:
-        def get(self, *_: Any, **__: Any) -> None:
+    class Broken:  # the score step's reads (whale, market, account: copytrader.store.decision_reads)
+        def prefetch(self, *_: Any, **__: Any) -> None:
             raise RuntimeError("whales table unreadable")
 
-    deps.whales = Broken()  # type: ignore[assignment]
+    deps.decision_reads = Broken()  # type: ignore[assignment]
     trade = b.trade(market, "w1", price="0.50", size="200")
     clock.now = trade.detected_at + timedelta(milliseconds=300)
     sqs = aws.client("sqs")
