@@ -63,7 +63,7 @@ from copytrader.workflows import BOOKS, COPY, wiring
 from copytrader.workflows.copy.settlement import mark_to_market, settle_resolved
 
 CLOSING_SWEEPS = 10  # the end of the day sweeps until nothing is left, at most this many times
-_WALL_CLOCK_METRICS = frozenset(f"{step}_ms" for step in BOOKS.steps)  # not numbers of the day
+_WALL_CLOCK_METRICS = frozenset(f"{BOOKS.function(step)}_ms" for step in BOOKS.steps)  # not numbers of the day
 
 
 class SimClock:

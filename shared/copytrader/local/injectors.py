@@ -115,11 +115,18 @@ class FaultyLedger:
             raise InjectedCrash("execute died after risk_check reserved and before the ledger entry (injected)")
         return self._inner.begin(order, reserved, now, venue_order_id)
 
-    def record(self, order: SizedOrder, result: ExecutionResult, reserved: Decimal, now: datetime) -> None:
+    def record(
+        self,
+        order: SizedOrder,
+        result: ExecutionResult,
+        reserved: Decimal,
+        now: datetime,
+        stop_at_entry: Decimal | None = None,
+    ) -> None:
         if self._injected.claim(faults.CRASH_AFTER_VENUE, order.trade_key):
             self._injected.note(faults.CRASH_AFTER_VENUE, f"{order.trade_key[:12]}: venue said {result.status.value}")
             raise InjectedCrash("execute died after the venue answered and before the settlement (injected)")
-        self._inner.record(order, result, reserved, now)
+        self._inner.record(order, result, reserved, now, stop_at_entry)
 
 
 _MARK = "x-copytrader-injected"

@@ -90,10 +90,10 @@ def test_an_entry_the_sweep_cannot_settle_does_not_stop_it_settling_the_younger_
     # AND k1's settlement failing (whatever the cause: here the store refuses it)
     record = deps.ledger.record
 
-    def refuse_k1(order, result, reserved, now):
+    def refuse_k1(order, result, reserved, now, stop_at_entry=None):
         if order.idempotency_key == "k1":
             raise RuntimeError("k1 cannot be settled")
-        record(order, result, reserved, now)
+        record(order, result, reserved, now, stop_at_entry)
 
     monkeypatch.setattr(deps.ledger, "record", refuse_k1)
     # WHEN the sweep runs, THEN k2 is settled, and k1 is reported as failed, still unsettled
