@@ -23,19 +23,18 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from copytrader.runtime.env import ALERT_TOPIC_ARN, SETTINGS_SSM
 from copytrader.settings import Mode
 from copytrader.workflows import BOOKS
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.configuration import Configuration
-from copytrader_infra.functions import FunctionSpec, PipelineFunction
+from copytrader_infra.functions import FunctionSpec
 from copytrader_infra.layers import PipelineLayers
 from copytrader_infra.nag import acknowledge
 from copytrader_infra.naming import pascal_case
-from copytrader_infra.pipeline import MODE_ENV
+from copytrader_infra.pipeline import wired_function
 from copytrader_infra.roles import service_role
 from copytrader_infra.state_machines import asl_state_machine
-from copytrader_infra.storage import Access, Storage
+from copytrader_infra.storage import Storage
 
 SCHEDULE_MINUTE = "17"  # hourly, away from the top of the hour when markets tend to resolve in bulk
 
@@ -73,12 +72,22 @@ class Books(Construct):
         mode: Mode = Mode.PAPER,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._mode = mode
         declared = {spec.name for spec in BOOKS_FUNCTIONS}
         if declared != set(BOOKS.steps):
             raise ValueError(f"functions {sorted(declared)} do not match the ASL's {dict(BOOKS.functions)}")
         self.functions = {
-            spec.name: self._function(spec, storage, alerts, configuration, layers) for spec in BOOKS_FUNCTIONS
+            spec.name: wired_function(
+                self,
+                pascal_case(f"books_{spec.name}"),
+                spec,
+                storage=storage,
+                configuration=configuration,
+                alerts=alerts,
+                layers=layers,
+                mode=mode,
+                purpose="books",
+            )
+            for spec in BOOKS_FUNCTIONS
         }
         self.state_machine = asl_state_machine(
             self,
@@ -95,43 +104,6 @@ class Books(Construct):
             "ALL-level execution log and the steps' own duration metrics.",
         )
         self.schedule = self._schedule()
-
-    def _function(
-        self,
-        spec: FunctionSpec,
-        storage: Storage,
-        alerts: Alerts,
-        configuration: Configuration,
-        layers: PipelineLayers,
-    ) -> PipelineFunction:
-        environment = {
-            SETTINGS_SSM: configuration.settings.parameter_name,
-            **storage.environment(*spec.reads, *spec.writes),
-        }
-        if spec.publishes_alerts:
-            environment[ALERT_TOPIC_ARN] = alerts.topic.topic_arn
-        if self._mode is Mode.PAPER:  # as the copy functions (pipeline.py): a paper deployment books paper only
-            environment[MODE_ENV] = Mode.PAPER.value
-        step = PipelineFunction(
-            self,
-            pascal_case(f"books_{spec.name}"),
-            spec=spec,
-            layers=layers.all,
-            environment=environment,
-            purpose="books",
-        )
-        storage.grant(step.role, Access.READ, *spec.reads)
-        storage.grant(step.role, Access.READ_WRITE, *spec.writes)
-        configuration.settings.grant_read(step.role)
-        if spec.publishes_alerts:
-            alerts.grant_publish(step.role)
-        acknowledge(
-            step.function,
-            "AwsSolutions-L1",
-            "python3.12 on purpose: the dependency layer's wheels are resolved for cp312 and its bytecode "
-            "compiled by python3.12; a runtime upgrade is a deliberate change of both (constants.py).",
-        )
-        return step
 
     def _schedule(self) -> scheduler.Schedule:
         role = service_role(self, "ScheduleRole", "scheduler.amazonaws.com", "copytrader hourly books schedule")

@@ -72,39 +72,17 @@ class CopyPipeline(Construct):
         self.reconcile_schedule = self._reconcile_schedule()
 
     def _function(self, spec: FunctionSpec) -> PipelineFunction:
-        environment = {
-            SETTINGS_SSM: self._configuration.settings.parameter_name,
-            **self._storage.environment(*spec.reads, *spec.writes),
-        }
-        if spec.reads_venue_secret:
-            environment[VENUE_SECRET_ARN] = self._credentials.venue_secret.secret_arn
-        if spec.publishes_alerts:
-            environment[ALERT_TOPIC_ARN] = self._alerts.topic.topic_arn
-        if self._mode is Mode.PAPER:
-            # A paper deployment stays paper whatever the settings parameter says: live trading needs a deployment
-            # made for it (`-c copytrader:mode=live`), which is refused outside a region Polymarket allows.
-            environment[MODE_ENV] = Mode.PAPER.value
-        step = PipelineFunction(
+        return wired_function(
             self,
             pascal_case(spec.name),
-            spec=spec,
-            layers=self._layers.all,
-            environment=environment,
+            spec,
+            storage=self._storage,
+            configuration=self._configuration,
+            alerts=self._alerts,
+            layers=self._layers,
+            mode=self._mode,
+            credentials=self._credentials,
         )
-        self._storage.grant(step.role, Access.READ, *spec.reads)
-        self._storage.grant(step.role, Access.READ_WRITE, *spec.writes)
-        self._configuration.settings.grant_read(step.role)
-        if spec.reads_venue_secret:
-            self._credentials.restrict_venue_secret_to(step.role)
-        if spec.publishes_alerts:
-            self._alerts.grant_publish(step.role)
-        acknowledge(
-            step.function,
-            "AwsSolutions-L1",
-            "python3.12 on purpose: the dependency layer's wheels are resolved for cp312 and its bytecode "
-            "compiled by python3.12; a runtime upgrade is a deliberate change of both (constants.py).",
-        )
-        return step
 
     def _state_machine(self) -> sfn.StateMachine:
         # The ASL's Task states name each function's unqualified ARN; exactly those are granted (no `:*` for every
@@ -210,3 +188,49 @@ class _InvokeOnly:
 
     def bind(self, _schedule: scheduler.ISchedule) -> scheduler.ScheduleTargetConfig:
         return self._config
+
+
+def wired_function(
+    scope: Construct,
+    construct_id: str,
+    spec: FunctionSpec,
+    *,
+    storage: Storage,
+    configuration: Configuration,
+    alerts: Alerts,
+    layers: PipelineLayers,
+    mode: Mode,
+    credentials: Credentials | None = None,
+    purpose: str = "copy pipeline",
+) -> PipelineFunction:
+    """A function on the pipeline's layers with what its spec says it touches: its tables (environment and grants),
+    the settings, the venue secret, the alert topic; and a paper deployment's pin to paper mode."""
+    environment = {
+        SETTINGS_SSM: configuration.settings.parameter_name,
+        **storage.environment(*spec.reads, *spec.writes),
+    }
+    if spec.reads_venue_secret:
+        if credentials is None:
+            raise ValueError(f"{spec.name} reads the venue secret: pass the credentials")
+        environment[VENUE_SECRET_ARN] = credentials.venue_secret.secret_arn
+    if spec.publishes_alerts:
+        environment[ALERT_TOPIC_ARN] = alerts.topic.topic_arn
+    if mode is Mode.PAPER:
+        # A paper deployment stays paper whatever the settings parameter says: live trading needs a deployment
+        # made for it (`-c copytrader:mode=live`), which is refused outside a region Polymarket allows.
+        environment[MODE_ENV] = Mode.PAPER.value
+    step = PipelineFunction(scope, construct_id, spec=spec, layers=layers.all, environment=environment, purpose=purpose)
+    storage.grant(step.role, Access.READ, *spec.reads)
+    storage.grant(step.role, Access.READ_WRITE, *spec.writes)
+    configuration.settings.grant_read(step.role)
+    if spec.reads_venue_secret and credentials is not None:
+        credentials.restrict_venue_secret_to(step.role)
+    if spec.publishes_alerts:
+        alerts.grant_publish(step.role)
+    acknowledge(
+        step.function,
+        "AwsSolutions-L1",
+        "python3.12 on purpose: the dependency layer's wheels are resolved for cp312 and its bytecode "
+        "compiled by python3.12; a runtime upgrade is a deliberate change of both (constants.py).",
+    )
+    return step
