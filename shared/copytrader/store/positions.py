@@ -12,10 +12,28 @@ from decimal import Decimal
 from pynamodb.exceptions import DoesNotExist
 
 from copytrader.money import ZERO
+from copytrader.risk.changes import Holding
 from copytrader.store.tables import LedgerEntryModel, PositionModel
 
 P = PositionModel
 L = LedgerEntryModel
+
+
+def holding_of(position: PositionModel) -> Holding:
+    """The position as a settlement and the audit read it (`copytrader.risk.changes.Holding`)."""
+    return Holding(
+        token_id=position.token_id,
+        condition_id=position.condition_id,
+        shares=position.shares,
+        cost_basis=position.cost_basis,
+        risk_group=position.risk_group,
+        category=position.category,
+        whales=tuple(sorted(position.whales or ())),
+        stop_loss=position.stop_loss,
+        groups=tuple(sorted(position.groups or ())),
+        categories=tuple(sorted(position.categories or ())),
+        opened_at=position.opened_at,
+    )
 
 
 class Positions:
@@ -41,4 +59,4 @@ class Positions:
         return sorted(L.query(self.account, consistent_read=True), key=lambda e: (e.at, e.entry_id))
 
 
-__all__ = ["Positions"]
+__all__ = ["Positions", "holding_of"]

@@ -29,7 +29,7 @@ from copytrader.risk import changes
 from copytrader.risk.changes import Changes, Holding, Redemption
 from copytrader.risk.rules import Scope, utc_day
 from copytrader.store.account.items import RESERVATION_TTL, AccountItems
-from copytrader.store.positions import Positions
+from copytrader.store.positions import Positions, holding_of
 from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel
 from copytrader.store.transactions import condition_failed, run_transaction
 
@@ -49,19 +49,7 @@ class Settlements:
         position = self.positions.get(token_id)
         if position is None:
             return None, {}
-        holding = Holding(
-            token_id=position.token_id,
-            condition_id=position.condition_id,
-            shares=position.shares,
-            cost_basis=position.cost_basis,
-            risk_group=position.risk_group,
-            category=position.category,
-            whales=tuple(sorted(position.whales or ())),
-            stop_loss=position.stop_loss,
-            groups=tuple(sorted(position.groups or ())),
-            categories=tuple(sorted(position.categories or ())),
-            opened_at=position.opened_at,
-        )
+        holding = holding_of(position)
         scoped = holding.part_scopes()
         if not scoped or holding.shares <= 0:
             return holding, {}

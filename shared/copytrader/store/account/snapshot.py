@@ -14,9 +14,10 @@ from decimal import Decimal
 from copytrader.model import ExecutionStatus
 from copytrader.money import ZERO
 from copytrader.risk.audit import Books, OpenReservation
-from copytrader.risk.changes import Holding, LedgerLine
+from copytrader.risk.changes import LedgerLine
 from copytrader.risk.rules import Scope
 from copytrader.store.account.items import AccountItems
+from copytrader.store.positions import holding_of
 from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel
 
 R = RiskStateModel
@@ -52,21 +53,7 @@ def read_books(items: AccountItems) -> Books:
             exposure[(_SCOPES[kind], name)] = item.exposure or ZERO
     if head is None:
         raise LookupError(f"account {account} has no risk state")
-    positions = tuple(
-        Holding(
-            token_id=p.token_id,
-            condition_id=p.condition_id,
-            shares=p.shares,
-            cost_basis=p.cost_basis,
-            risk_group=p.risk_group,
-            category=p.category,
-            whales=tuple(sorted(p.whales or ())),
-            groups=tuple(sorted(p.groups or ())),
-            categories=tuple(sorted(p.categories or ())),
-            opened_at=p.opened_at,
-        )
-        for p in PositionModel.query(account, consistent_read=True)
-    )
+    positions = tuple(holding_of(p) for p in PositionModel.query(account, consistent_read=True))
     ledger = tuple(
         (
             e.at,
