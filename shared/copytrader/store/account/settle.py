@@ -219,8 +219,9 @@ class Settlements:
         )
         return list(query)
 
-    def release_orphan(self, reservation: RiskStateModel, now: datetime) -> bool:
-        """Give back a reservation that no orders-ledger entry owns; False when one does (or it was settled).
+    def release_orphan(self, reservation: RiskStateModel, now: datetime) -> str | None:
+        """Give back a reservation that no orders-ledger entry owns: its idempotency key, or None when an entry owns
+        it (or it was settled).
 
         The transaction checks that the orders table has no entry for its idempotency key, and the ledger's first
         write (`OrderLedger.begin`) checks that the reservation is not settled: whichever commits first wins, so a
@@ -238,9 +239,9 @@ class Settlements:
             run_transaction(self.items.connection, build)
         except TransactWriteError as exc:
             if condition_failed(exc):
-                return False
+                return None
             raise
-        return True
+        return key
 
     def unsettled_sells(self, token_ids: set[str]) -> set[str]:
         """The tokens among `token_ids` with a SELL of this account not yet settled (PENDING or UNKNOWN)."""

@@ -285,8 +285,5 @@ def release_orphans(deps: Deps, limit: int) -> list[str]:
     now = deps.clock()
     settlements = deps.account.settlements
     made_before = now - timedelta(seconds=deps.settings.risk.orphan_reservation_after_s)
-    released = []
-    for reservation in settlements.unsettled_reservations(made_before, limit):
-        if settlements.release_orphan(reservation, now):
-            released.append(reservation.pk.rsplit("#RESV#", 1)[-1])
-    return released
+    released = (settlements.release_orphan(r, now) for r in settlements.unsettled_reservations(made_before, limit))
+    return [key for key in released if key is not None]
