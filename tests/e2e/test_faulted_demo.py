@@ -72,5 +72,8 @@ def test_each_fault_was_recovered_the_way_it_should_be(faulted):
     assert result.malformed == {"invalid_trade": result.faults["injected"][faults.MALFORMED]}
     # the SELLs pending at midnight were settled after it: the new UTC day's first settlement is a SELL
     assert result.faults["first_settlement_after_midnight"].startswith("FILL_SELL at 2026-11-03T00:00:00")
-    # the re-tagged market was bought under its old tags; its position keeps each group's part
-    assert result.faults["retags"] and all(r["copied_buys_before"] >= 1 for r in result.faults["retags"])
+    # the re-tagged market was bought before and after the re-tag: exposure was booked under both groups and
+    # categories (and the audit found each scope holding exactly its positions' cost)
+    (retag,) = result.faults["retags"]
+    assert retag["copied_buys_before"] >= 1 and retag["copied_buys_after"] >= 1
+    assert all(retag["scopes_booked"].values()), retag["scopes_booked"]

@@ -104,6 +104,8 @@ class RetagPlan:
     at: datetime
     event_id: str
     category: str
+    old_event_id: str
+    old_category: str
 
 
 @dataclass(frozen=True)
@@ -214,15 +216,15 @@ def _retags(
     categories: Sequence[str],
     count: int,
 ) -> tuple[RetagPlan, ...]:
-    """Markets (not neg-risk) with tracked BUYs before and after a mid-point of their BUYs, moved then to a new event
-    and another category; at most `count` (usually one or two: few markets are bought twice)."""
+    """The markets (not neg-risk) tracked whales bought most often, each moved to a new event and another category
+    half-way through its BUYs (so copies are likely on both sides); one, or two when `count` is 4."""
     times: dict[str, list[datetime]] = {}
     for trade in buys:
         market = markets.get(trade.condition_id)
         if market is not None and not market.neg_risk:
             times.setdefault(trade.condition_id, []).append(trade.detected_at)
-    eligible = sorted(c for c, at in times.items() if len(at) >= 2)
-    chosen = [eligible[int(i)] for i in rng.permutation(len(eligible))[: max(1, count // 2)]]
+    eligible = sorted((c for c, at in times.items() if len(at) >= 2), key=lambda c: (-len(times[c]), c))
+    chosen = eligible[: max(1, count // 2)]
     plans = []
     for j, condition_id in enumerate(chosen):
         at = sorted(times[condition_id])
@@ -230,7 +232,10 @@ def _retags(
         when = at[middle - 1] + (at[middle] - at[middle - 1]) / 2
         others = [c for c in categories if c != markets[condition_id].category]
         category = others[int(rng.integers(len(others)))]
-        plans.append(RetagPlan(condition_id, when, str(_NEW_EVENT_BASE + j), category))
+        old = markets[condition_id]
+        plans.append(
+            RetagPlan(condition_id, when, str(_NEW_EVENT_BASE + j), category, old.event_id or "", old.category)
+        )
     return tuple(plans)
 
 

@@ -74,6 +74,9 @@ class FaultyVenue:
         self.name = inner.name
         self._unreachable: set[str] = set()  # venue ids the venue cannot be asked about before midnight
 
+    def __getattr__(self, name: str) -> Any:  # anything else the venue offers, unfaulted
+        return getattr(self._inner, name)
+
     def prepare(self, order: SizedOrder, signed_at: datetime) -> PreparedOrder:
         return self._inner.prepare(order, signed_at)
 
@@ -107,26 +110,19 @@ class FaultyLedger:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def begin(
-        self, order: SizedOrder, reserved: Decimal, now: datetime, venue_order_id: str | None = None
-    ) -> ExecutionResult | None:
+    # the ledger's own arguments after the first ones are passed through as they come (`*rest`), so a parameter the
+    # ledger gains later reaches it unchanged
+    def begin(self, order: SizedOrder, reserved: Decimal, *rest: Any, **named: Any) -> ExecutionResult | None:
         if self._injected.claim(faults.CRASH_BEFORE_LEDGER, order.trade_key):
             self._injected.note(faults.CRASH_BEFORE_LEDGER, f"{order.trade_key[:12]}: reserved {reserved}, no entry")
             raise InjectedCrash("execute died after risk_check reserved and before the ledger entry (injected)")
-        return self._inner.begin(order, reserved, now, venue_order_id)
+        return self._inner.begin(order, reserved, *rest, **named)
 
-    def record(
-        self,
-        order: SizedOrder,
-        result: ExecutionResult,
-        reserved: Decimal,
-        now: datetime,
-        stop_at_entry: Decimal | None = None,
-    ) -> None:
+    def record(self, order: SizedOrder, result: ExecutionResult, *rest: Any, **named: Any) -> None:
         if self._injected.claim(faults.CRASH_AFTER_VENUE, order.trade_key):
             self._injected.note(faults.CRASH_AFTER_VENUE, f"{order.trade_key[:12]}: venue said {result.status.value}")
             raise InjectedCrash("execute died after the venue answered and before the settlement (injected)")
-        self._inner.record(order, result, reserved, now, stop_at_entry)
+        self._inner.record(order, result, *rest, **named)
 
 
 _MARK = "x-copytrader-injected"

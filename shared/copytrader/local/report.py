@@ -215,8 +215,8 @@ def _fault_lines(result: DemoResult) -> list[str]:
     for retag in result.faults.get("retags", []):
         lines.append(
             f"  re-tagged market     {retag['market'][:12]} at {retag['at'][11:19]}: copied BUYs "
-            f"{retag['copied_buys_before']} before, {retag['copied_buys_after']} after; its position's groups "
-            f"{retag['position_groups']}"
+            f"{retag['copied_buys_before']} before, {retag['copied_buys_after']} after; exposure booked under "
+            f"{[scope for scope, booked in retag['scopes_booked'].items() if booked]}"
         )
     answers = ", ".join(f"{n} {reason}" for reason, n in result.malformed.items()) or "none"
     lines.append(

@@ -17,9 +17,10 @@ from copytrader.local.faults import FaultPlan
 from copytrader.local.report import DemoResult
 from copytrader.local.timeline import Outputs
 from copytrader.model import TERMINAL_STATUSES, ExecutionStatus, WhaleProfile, WhaleTrade
+from copytrader.risk.rules import Scope
 from copytrader.sim.world import SimWorld
 from copytrader.store.orders import result_from_entry
-from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel
+from copytrader.store.tables import LedgerEntryModel, OrderModel, RiskStateModel
 from copytrader.workflows import wiring
 from copytrader.workflows.copy.settlement import mark_to_market
 
@@ -167,9 +168,18 @@ def summarise(
     )
 
 
+def _exposure_item_exists(account: str, scope: Scope, name: str) -> bool:
+    try:
+        RiskStateModel.get(f"{account}#{scope.value}#{name}")
+    except RiskStateModel.DoesNotExist:
+        return False
+    return True
+
+
 def fault_evidence(plan: FaultPlan, account: str) -> dict[str, Any]:
     """What the tables show the faults did: the first settlement after midnight (a SELL, when one was pending), and
-    for each re-tagged market its copied BUYs before and after the re-tag and the groups its position was bought in."""
+    for each re-tagged market its copied BUYs before and after the re-tag and whether exposure was ever booked under its
+    old and new group and category (the audit checks that each such scope holds exactly its positions' cost)."""
     after = sorted(
         (e for e in LedgerEntryModel.query(account) if e.at >= plan.midnight and e.kind != "DEPOSIT"),
         key=lambda e: (e.at, e.entry_id),
@@ -178,14 +188,17 @@ def fault_evidence(plan: FaultPlan, account: str) -> dict[str, Any]:
     for retag in plan.retags:
         bought = [o for o in OrderModel.scan() if o.condition_id == retag.condition_id and o.side == "BUY"
                   and o.status in FILLED]  # fmt: skip
-        groups = sorted({g for p in PositionModel.query(account) if p.condition_id == retag.condition_id
-                         for g in (p.groups or ())})  # fmt: skip
+        booked = {
+            f"{scope.value}#{name}": _exposure_item_exists(account, scope, name)
+            for scope, name in ((Scope.GROUP, f"event:{retag.old_event_id}"), (Scope.GROUP, f"event:{retag.event_id}"),
+                                (Scope.CATEGORY, retag.old_category), (Scope.CATEGORY, retag.category))
+        }  # fmt: skip
         retags.append({
             "market": retag.condition_id,
             "at": retag.at.isoformat(),
             "copied_buys_before": sum(1 for o in bought if o.created_at < retag.at),
             "copied_buys_after": sum(1 for o in bought if o.created_at >= retag.at),
-            "position_groups": groups,
+            "scopes_booked": booked,
         })  # fmt: skip
     return {
         "first_settlement_after_midnight": f"{after[0].kind} at {after[0].at.isoformat()}" if after else None,

@@ -152,13 +152,13 @@ def test_a_sell_pending_at_midnight_cannot_be_looked_up_before_midnight():
 
 class _Ledger:
     def __init__(self) -> None:
-        self.calls: list[str] = []
+        self.calls: list[tuple[str, tuple[object, ...], dict[str, object]]] = []
 
     def begin(self, *args: object, **kwargs: object) -> None:
-        self.calls.append("begin")
+        self.calls.append(("begin", args[2:], kwargs))
 
-    def record(self, *args: object) -> None:
-        self.calls.append("record")
+    def record(self, *args: object, **kwargs: object) -> None:
+        self.calls.append(("record", args[2:], kwargs))
 
 
 def test_execute_dies_once_at_each_crash_point_of_a_faulted_copy():
@@ -169,11 +169,15 @@ def test_execute_dies_once_at_each_crash_point_of_a_faulted_copy():
     filled = b.execution(second, ExecutionStatus.FILLED, "10", "5")
     with pytest.raises(InjectedCrash):
         ledger.begin(first, Decimal(5), b.T0)
-    ledger.begin(first, Decimal(5), b.T0)  # the copy's next attempt goes through
+    ledger.begin(first, Decimal(5), b.T0, venue_order_id="v1")  # the copy's next attempt goes through
     with pytest.raises(InjectedCrash):
         ledger.record(second, filled, Decimal(5), b.T0)
-    ledger.record(second, filled, Decimal(5), b.T0)
-    assert inner.calls == ["begin", "record"]
+    ledger.record(second, filled, Decimal(5), b.T0, Decimal("0.3"))
+    # every argument reaches the ledger as given (the real one gained `stop_at_entry` after the wrapper was written)
+    assert inner.calls == [
+        ("begin", (b.T0,), {"venue_order_id": "v1"}),
+        ("record", (Decimal(5), b.T0, Decimal("0.3")), {}),
+    ]
 
 
 def test_a_copys_three_transactions_are_told_apart():
