@@ -126,13 +126,19 @@ def _parse_figures() -> list[Figure]:
     from copytrader.scoring.tape import load_rows
     from copytrader.sim import SimConfig, build_world
 
+    started = time.perf_counter()
+    world = build_world(SimConfig(seed=3, n_wallets=1000, n_skilled=20, history_days=30))
+    build_s = time.perf_counter() - started
     rows = build_world(SimConfig(seed=1, n_wallets=1000, n_skilled=20)).history_trade_rows()
     best = float("inf")
     for _ in range(3):
         started = time.perf_counter()
         load_rows(rows)
         best = min(best, time.perf_counter() - started)
-    return [Figure("scoring_parse_rows_per_s", len(rows) / best, f"{len(rows)} Data API v1 rows -> tape, best of 3")]
+    return [
+        Figure("scoring_parse_rows_per_s", len(rows) / best, f"{len(rows)} Data API v1 rows -> tape, best of 3"),
+        Figure("sim_world_build_1000w_30d_s", build_s, f"simulated world, {world.history.n} history trades"),
+    ]
 
 
 def _one_seed(task: tuple[int, int, int]) -> tuple[int, int, float, int, int, int, int]:

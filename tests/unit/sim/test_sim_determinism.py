@@ -1,10 +1,9 @@
-"""Same seed, same bytes; another seed, another world; building is fast."""
+"""Same seed, same bytes; another seed, another world; a scoring-scale world is large enough."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import replace
 from datetime import timedelta
 
@@ -46,9 +45,7 @@ def test_history_length_leaves_the_live_day_alone(small_config: SimConfig) -> No
     assert shorter.day_trades == build_world(small_config).day_trades
 
 
-def test_scoring_scale_builds_in_well_under_ten_seconds() -> None:
-    started = time.perf_counter()
+def test_a_scoring_scale_world_holds_over_a_hundred_thousand_history_trades() -> None:
+    """Its build time is a benchmark (`sim_world_build_1000w_30d_s`, bench/scoring.py), not a timed test."""
     world = build_world(SimConfig(seed=3, n_wallets=1000, n_skilled=20, history_days=30))
-    elapsed = time.perf_counter() - started
     assert world.history.n > 100_000
-    assert elapsed < 5.0, f"build took {elapsed:.2f} s"
