@@ -19,6 +19,7 @@ LIMITS = RiskLimits()  # max_drawdown 0.20, daily_loss_limit 0.05
 TA, TB, TC, TD, TE = "101", "202", "303", "404", "505"  # token ids (decimal uint256)
 
 
+@dataclass(frozen=True)
 class Pos:
     token_id: str
     shares: Decimal
