@@ -25,7 +25,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Protocol
 
 from copytrader.model.marks import Mark
-from copytrader.money import MICRO, ZERO
+from copytrader.money import MICRO, ZERO, canonical
 from copytrader.risk.rules import breaker_floor, drawdown_breached
 from copytrader.settings import RiskLimits
 
@@ -64,12 +64,13 @@ class MarkedEquity:
         return self.value - self.cost
 
     def as_dict(self) -> dict[str, str | int]:
+        """The figures as a report prints them (amounts without trailing zeros)."""
         return {
-            "equity_marked": str(self.equity),
-            "cash": str(self.cash),
-            "positions_cost": str(self.cost),
-            "positions_marked": str(self.value),
-            "unrealized_pnl": str(self.unrealized),
+            "equity_marked": str(canonical(self.equity)),
+            "cash": str(canonical(self.cash)),
+            "positions_cost": str(canonical(self.cost)),
+            "positions_marked": str(canonical(self.value)),
+            "unrealized_pnl": str(canonical(self.unrealized)),
             "positions": self.positions,
             "stale_marks": self.stale,
             "unmarked_positions": self.unmarked,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from copytrader.money import canonical
 from copytrader.risk.marking import MarkedEquity, trips
 from copytrader.risk.rules import breaker_floor, drawdown_floor
 from copytrader.runtime.alerts import Alerts
@@ -76,7 +77,7 @@ class MarkedHalts:
         )
         figures = {
             "account": self.items.account,
-            "equity_marked": str(equity),
+            "equity_marked": str(canonical(equity)),
             "stale_marks": marked.stale,
             "unmarked_positions": marked.unmarked,
             "at": now.isoformat(),
@@ -84,15 +85,19 @@ class MarkedHalts:
         if halted:
             alerts.send(
                 "copytrader: drawdown halt (marked equity)",
-                {**figures, "equity_marked_high_water": str(high_water), "max_drawdown": str(limits.max_drawdown)},
+                {
+                    **figures,
+                    "equity_marked_high_water": str(canonical(high_water)),
+                    "max_drawdown": str(limits.max_drawdown),
+                },
             )
         if opened:
             alerts.send(
                 "copytrader: daily-loss breaker tripped (marked equity)",
                 {
                     **figures,
-                    "day_start_equity_marked": str(start),
-                    "floor": str(start + breaker_floor(start, limits)),
+                    "day_start_equity_marked": str(canonical(start)),
+                    "floor": str(canonical(start + breaker_floor(start, limits))),
                     "limit": str(limits.daily_loss_limit),
                 },
             )
