@@ -112,8 +112,11 @@ class MarkBook:
         return mark
 
     def quiet(self, now: datetime, after: timedelta) -> list[str]:
-        """Held tokens with no mark, or whose mark is older than `after` (the REST fallback polls them)."""
-        return sorted(t for t in self.held if (m := self._marks.get(t)) is None or now - m.at > after)
+        """Held tokens with no mark, or whose mark is older than `after` (the REST fallback polls them): those
+        without a mark first, then the oldest."""
+        ages = {t: now - m.at if (m := self._marks.get(t)) is not None else timedelta.max for t in self.held}
+        quiet = sorted(t for t, age in ages.items() if age > after)
+        return sorted(quiet, key=lambda t: ages[t], reverse=True)
 
     def due(self, now: datetime) -> list[Mark]:
         """The marks to write now (see the module docstring)."""
