@@ -50,6 +50,7 @@ def summary(config: ListenerConfig) -> dict[str, object]:
         "refresh_interval_s": config.listener.refresh_interval_s,
         "event_bus": config.bus_name is not None,
         "persistent_marks": config.marks_table is not None,
+        "price_marks": config.price_marks is not None,
     }
 
 

@@ -6,9 +6,9 @@ function ARNs.
     EventBridge Scheduler (hourly, minute 17) -> SettleResolved -> Audit -> books_audit_violations (alarmed)
 
 Who may do what:
-- books_settle: read our positions; the markets table (the Gamma read-through cache, which writes back); write
-  the risk items, positions and ledger (a redemption is one transaction across them); publish alerts (the
-  breaker and drawdown halt it may trip). Calls Gamma.
+- books_settle: read our positions and their price marks (marked equity, every run); the markets table (the
+  Gamma read-through cache, which writes back); write the risk items, positions and ledger (a redemption is one
+  transaction across them); publish alerts (the breaker and drawdown halt it may trip). Calls Gamma.
 - books_audit: read the risk, positions, ledger and orders tables (a Scan of the risk table's account items, the
   orders' status index); the markets cache as above. Writes no money table. Calls Gamma.
 - the state machine: invoke the two functions, write its logs. The schedule's role: start it, nothing else.
@@ -43,7 +43,7 @@ BOOKS_FUNCTIONS: tuple[FunctionSpec, ...] = (
         "settle",
         memory_mb=512,
         timeout=Duration.seconds(120),
-        reads=("positions",),
+        reads=("positions", "marks"),
         writes=("markets", "risk", "ledger", "positions"),
         publishes_alerts=True,
         workflow=BOOKS,

@@ -4,6 +4,7 @@ The pipeline widgets show where copies end, one line per named branch of the sta
 `<step>_reason_<code>` metrics of its reasons, `copytrader.workflows.copy.branches`), reasons the state machine does not
 route yet (`<step>_unrouted_reason`), the execution outcomes, and the copy gap per copy
 (`copytrader.workflows.copy.telemetry`: detection and decision latency, our price vs the whale's, fill ratio).
+The account widgets show marked equity, unrealized P&L and how many marks were stale (hourly, from the books run).
 The scoring widgets show the daily workflow's executions, its failed evidence batches (a tolerated failure is not an
 alarm: `whales_evidence_error`) and how many wallets each step kept.
 """
@@ -21,10 +22,13 @@ from copytrader_infra.messaging import Messaging
 from copytrader_infra.metrics import (
     ALL_FEEDS,
     DAY,
+    MARK_QUALITY_METRICS,
+    MARKED_EQUITY_METRICS,
     MINUTE,
     PipelineMetrics,
     branch_expression,
     listener_metric,
+    marked_metric,
     pipeline_metric,
     scoring_metric,
 )
@@ -112,6 +116,14 @@ def add_dashboard(
         ),
     ]
     rows.extend(_pipeline_widgets())
+    rows.append(
+        (
+            _graph(
+                "Account: marked equity and unrealized P&L (pUSD)", [marked_metric(n) for n in MARKED_EQUITY_METRICS]
+            ),
+            _graph("Account: stale marks and unmarked positions", [marked_metric(n) for n in MARK_QUALITY_METRICS]),
+        )
+    )
     if scoring is not None:
         rows.append(_scoring_widgets(scoring))
     for row in rows:

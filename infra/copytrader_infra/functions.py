@@ -86,6 +86,7 @@ PIPELINE_FUNCTIONS: tuple[FunctionSpec, ...] = (
         memory_mb=1769,
         timeout=Duration.seconds(30),
         writes=("orders", "positions", "ledger", "risk"),
+        reads=("marks",),  # check_halts marks the account at the listener's price marks
         reads_venue_secret=True,
         publishes_alerts=True,
     ),

@@ -111,7 +111,7 @@ class Listener(Construct):
                 POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
                 POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
                 LISTENER_HEARTBEAT_FILE: LISTENER_HEARTBEAT_FILE_PATH,
-                **storage.environment("trades", "whales", "watermarks"),
+                **storage.environment("trades", "whales", "watermarks", "marks", "positions"),
             },
             secrets={POLYGON_RPC_URL_ENV: ecs.Secret.from_secrets_manager(credentials.rpc_url_secret)},
             readonly_root_filesystem=True,
@@ -142,6 +142,8 @@ class Listener(Construct):
         messaging.event_bus.grant_put_events_to(task_role)
         storage.grant(task_role, Access.READ_WRITE, "trades", "watermarks")
         storage.grant(task_role, Access.READ, "whales")
+        storage.grant(task_role, Access.READ_WRITE, "marks")  # the price marks of the tokens we hold
+        storage.grant(task_role, Access.READ, "positions")  # which tokens we hold
         acknowledge(
             self.task_definition,
             "AwsSolutions-ECS2",

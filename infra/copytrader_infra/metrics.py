@@ -110,3 +110,14 @@ class PipelineMetrics:
                 for name, step in pipeline.functions.items()
             },
         )
+
+
+# marked equity (copytrader.risk.marking), reported by every books run (hourly) as books_settle_<name>
+HOUR = Duration.hours(1)
+MARKED_EQUITY_METRICS = ("books_settle_equity_marked", "books_settle_unrealized_pnl")
+MARK_QUALITY_METRICS = ("books_settle_stale_marks", "books_settle_unmarked_positions")
+
+
+def marked_metric(name: str, statistic: str = "Maximum", period: Duration = HOUR) -> cloudwatch.Metric:
+    """A marked-equity figure of the books run (`MARKED_EQUITY_METRICS`, `MARK_QUALITY_METRICS`)."""
+    return pipeline_metric(name, statistic, period)

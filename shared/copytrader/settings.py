@@ -94,6 +94,9 @@ class RiskLimits(_Section):
         le=86400,
         description="the sweep gives back a reservation no ledger entry owns once it is this old (see Settings)",
     )
+    mark_max_age_s: int = Field(
+        120, ge=5, le=86400, description="a price mark older than this is stale: valued at its last trade, flagged"
+    )
 
     @model_validator(mode="after")
     def _nested_caps(self) -> RiskLimits:

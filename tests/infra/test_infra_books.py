@@ -77,3 +77,16 @@ def test_an_audit_violation_or_a_missing_audit_raises_an_alarm(synthesized: Any)
     assert (missing["ComparisonOperator"], missing["TreatMissingData"], missing["EvaluationPeriods"]) == (
         "LessThanThreshold", "breaching", 2,
     )  # fmt: skip
+
+
+def test_the_dashboard_shows_marked_equity_and_stale_marks_from_the_books_run(synthesized: Any) -> None:
+    from copytrader_infra.metrics import MARK_QUALITY_METRICS, MARKED_EQUITY_METRICS
+
+    (dashboard,) = synthesized.of_type("AWS::CloudWatch::Dashboard").values()
+    body = dashboard["Properties"]["DashboardBody"]
+    parts = body["Fn::Join"][1] if isinstance(body, dict) else [body]
+    text = "".join(part if isinstance(part, str) else json.dumps(part) for part in parts)
+    assert MARKED_EQUITY_METRICS == ("books_settle_equity_marked", "books_settle_unrealized_pnl")
+    assert MARK_QUALITY_METRICS == ("books_settle_stale_marks", "books_settle_unmarked_positions")
+    for name in (*MARKED_EQUITY_METRICS, *MARK_QUALITY_METRICS):
+        assert f'"{name}"' in text, name

@@ -42,7 +42,11 @@ def test_container_gets_the_rpc_url_from_secrets_manager_and_logs_with_retention
 
     assert container["Secrets"] == [{"Name": POLYGON_RPC_URL_ENV, "ValueFrom": {"Ref": rpc_secret_id}}]
     names = {e["Name"] for e in container["Environment"]}
-    assert names >= {TRADE_QUEUE_URL, EVENT_BUS_NAME, *(table_env_var(t) for t in ("trades", "whales", "watermarks"))}
+    assert names >= {
+        TRADE_QUEUE_URL,
+        EVENT_BUS_NAME,
+        *(table_env_var(t) for t in ("trades", "whales", "watermarks", "marks", "positions")),
+    }
     assert container["ReadonlyRootFilesystem"] is True
     assert container["LogConfiguration"]["LogDriver"] == "awslogs"
     log_group = synthesized.resources[container["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]]
@@ -93,6 +97,7 @@ def test_task_role_has_exactly_the_listeners_grants(synthesized: Any) -> None:
 
     trades, whales = stack.storage.tables["trades"], stack.storage.tables["whales"]
     watermarks = stack.storage.tables["watermarks"]
+    price_marks, positions = stack.storage.tables["marks"], stack.storage.tables["positions"]
     whales_index = json.dumps({"Fn::Join": ["", [json.loads(arn(whales)), "/index/by_status"]]})
     unpublished_index = json.dumps({"Fn::Join": ["", [json.loads(arn(trades)), "/index/unpublished"]]})
     assert set(by_resource) == {
@@ -103,6 +108,8 @@ def test_task_role_has_exactly_the_listeners_grants(synthesized: Any) -> None:
         arn(watermarks),
         arn(whales),
         whales_index,
+        arn(price_marks),  # the price marks of the tokens we hold
+        arn(positions),  # which tokens we hold
     }
     assert by_resource[arn(stack.messaging.trade_queue)] == {
         "sqs:SendMessage",
@@ -113,6 +120,8 @@ def test_task_role_has_exactly_the_listeners_grants(synthesized: Any) -> None:
     assert by_resource[arn(trades)] == by_resource[arn(watermarks)] == set(Access.READ_WRITE.value)
     assert by_resource[unpublished_index] == set(Access.READ_WRITE.value)
     assert by_resource[arn(whales)] == by_resource[whales_index] == set(Access.READ.value)
+    assert by_resource[arn(price_marks)] == set(Access.READ_WRITE.value)
+    assert by_resource[arn(positions)] == set(Access.READ.value)
 
 
 def test_image_is_built_for_arm64_from_an_allow_listed_context(synthesized: Any) -> None:

@@ -25,7 +25,7 @@ def _key_schema(partition: Any, sort: Any) -> list[dict[str, str]]:
 
 
 def test_one_table_per_spec(synthesized: Any) -> None:
-    assert len(synthesized.of_type("AWS::DynamoDB::GlobalTable")) == len(TABLES) == 9  # + stances
+    assert len(synthesized.of_type("AWS::DynamoDB::GlobalTable")) == len(TABLES) == 10  # + stances, marks
     assert synthesized.of_type("AWS::DynamoDB::Table") == {}
 
 

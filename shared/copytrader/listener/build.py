@@ -18,8 +18,10 @@ from copytrader.listener.chain_source import ChainSource
 from copytrader.listener.config import ListenerConfig
 from copytrader.listener.data_api_poller import DataApiPoller
 from copytrader.listener.health import SourceHealth
+from copytrader.listener.held_tokens import HeldPositions
 from copytrader.listener.high_water import HighWaterMarkStore, InMemoryHighWaterMarks
 from copytrader.listener.high_water_dynamo import DynamoHighWaterMarks
+from copytrader.listener.marks_feed import BookFetch, MarkFeed
 from copytrader.listener.outbox import Outbox
 from copytrader.listener.ports import Claims, TradeSource, WatchList
 from copytrader.listener.publish import TradePublisher
@@ -31,6 +33,8 @@ from copytrader.listener.watch_list import WhaleWatchList
 from copytrader.polymarket.data_api.client import DataApiClient
 from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
 from copytrader.polymarket.tokens import TokenResolver, gamma_fetcher
+from copytrader.store.marks import PriceMarks
+from copytrader.store.positions import Positions
 from copytrader.store.trades import SeenTrades
 
 
@@ -52,6 +56,7 @@ def build_listener(
     wall: Callable[[], datetime] = _utc_now,
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    price_marks: MarkFeed | None = None,
 ) -> Listener:
     """The listener: the live `streams` (chain logs, RTDS), already registered with `health`, and the Data API
     poller, which reconciles while a stream is healthy and takes over at full speed when all are down."""
@@ -81,6 +86,7 @@ def build_listener(
         telemetry=ListenerTelemetry(counters, health),
         wall=wall,
         sleep=sleep,
+        marks=price_marks,
     )
 
 
@@ -98,12 +104,45 @@ async def deployed_listener(config: ListenerConfig) -> AsyncIterator[Listener]:
     async with (
         DataApiClient.http_client(config.data_api_url, config.request_timeout_s) as http,
         httpx.AsyncClient(base_url=config.gamma_url, timeout=config.request_timeout_s) as gamma,
+        httpx.AsyncClient(base_url=config.clob_url, timeout=config.request_timeout_s) as clob,
     ):
+        feed = price_mark_feed(config, clob, health) if config.price_marks is not None else None
         streams: list[TradeSource] = []
         if config.rpc_url:
             streams.append(ChainSource(config.rpc_url, TokenResolver(gamma_fetcher(gamma)), health))
         if config.rtds is not None:
             streams.append(RtdsSource(config.rtds, health=health))
         yield build_listener(
-            config, http=http, sqs=session.client("sqs"), events=events, marks=marks, streams=streams, health=health
+            config,
+            http=http,
+            sqs=session.client("sqs"),
+            events=events,
+            marks=marks,
+            streams=streams,
+            health=health,
+            price_marks=feed,
         )
+
+
+def clob_book_fetcher(clob: httpx.AsyncClient) -> BookFetch:
+    """`GET /book?token_id=` on the CLOB: the JSON answer, None on 404 (no book); raises on any other failure."""
+
+    async def fetch(token_id: str) -> Any:
+        response = await clob.get("/book", params={"token_id": token_id})
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.json()
+
+    return fetch
+
+
+def price_mark_feed(config: ListenerConfig, clob: httpx.AsyncClient, health: SourceHealth) -> MarkFeed:
+    """The mark feed of the deployed listener: the account's held tokens, the marks table, REST over `clob`."""
+    return MarkFeed(
+        HeldPositions(Positions(config.account)),
+        PriceMarks(),
+        clob_book_fetcher(clob),
+        config.price_marks,
+        health=health,
+    )

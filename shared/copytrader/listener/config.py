@@ -7,7 +7,10 @@ Required: `COPYTRADER_TRADE_QUEUE_URL`. The region comes from `AWS_REGION` (set 
 initial lookback), the Data API knobs and the RTDS switches below, and `COPYTRADER_POLYGON_RPC_URL` (the
 Polygon JSON-RPC WebSocket URL, an operator secret injected by ECS: with it the chain source runs; it is
 kept out of `repr` and never logged), and `COPYTRADER_LISTENER_HEARTBEAT_FILE` (the liveness file the
-container's health check reads). Every other value is a name or a number.
+container's health check reads). Price marks (`copytrader.listener.marks_feed`) run when
+`COPYTRADER_TABLE_MARKS` is set (unless `COPYTRADER_PRICE_MARKS_ENABLED=false`), for the positions of
+`COPYTRADER_ACCOUNT` (default `paper`), over `COPYTRADER_CLOB_WS_URL` and `COPYTRADER_CLOB_URL`. Every other
+value is a name or a number.
 """
 
 from __future__ import annotations
@@ -17,11 +20,14 @@ from dataclasses import dataclass, field
 
 from copytrader.errors import ConfigError
 from copytrader.listener.data_api_poller import DataApiPollerSettings
+from copytrader.listener.marks_feed import MarkFeedSettings
 from copytrader.listener.rtds_source import RtdsSettings
 from copytrader.listener.service import ListenerSettings
+from copytrader.polymarket.clob_market import MARKET_CHANNEL_URL
 from copytrader.polymarket.data_api import DATA_API_URL
 from copytrader.polymarket.data_api.rate_limit import TRADES_RATE_LIMIT, TRADES_RATE_WINDOW_S
 from copytrader.runtime.env import EVENT_BUS_NAME, LISTENER_HEARTBEAT_FILE, POLYGON_RPC_URL, TRADE_QUEUE_URL
+from copytrader.settings import PAPER_ACCOUNT
 from copytrader.store.connection import table_env_var
 
 MARKS_TABLE = "watermarks"  # logical table name of the high-water marks
@@ -36,6 +42,13 @@ GAMMA_URL = "https://gamma-api.polymarket.com"
 ENV_RTDS_ENABLED = "COPYTRADER_RTDS_ENABLED"  # "false" turns the RTDS source off (it is unofficial)
 ENV_RTDS_URL = "COPYTRADER_RTDS_URL"
 ENV_RTDS_STALE_S = "COPYTRADER_RTDS_STALE_S"
+PRICE_MARKS_TABLE = "marks"  # logical name of the price marks table (not the high-water marks above)
+ENV_PRICE_MARKS_ENABLED = "COPYTRADER_PRICE_MARKS_ENABLED"  # "false" turns the mark feed off
+ENV_CLOB_WS_URL = "COPYTRADER_CLOB_WS_URL"  # the CLOB market channel
+ENV_CLOB_URL = "COPYTRADER_CLOB_URL"  # the CLOB REST base (GET /book, the fallback); the settings' `clob_url`
+ENV_ACCOUNT = "COPYTRADER_ACCOUNT"  # the settings' `account`: whose positions are marked
+ENV_MARKS_REST_AFTER_S = "COPYTRADER_MARKS_REST_AFTER_S"
+CLOB_URL = "https://clob.polymarket.com"
 
 
 def _number(environ: Mapping[str, str], name: str, default: float, minimum: float) -> float:
@@ -66,6 +79,9 @@ class ListenerConfig:
     rtds: RtdsSettings | None = field(default_factory=RtdsSettings)  # None: the RTDS source is off
     rpc_url: str | None = field(default=None, repr=False)  # the chain source's secret; None: chain source off
     gamma_url: str = GAMMA_URL
+    price_marks: MarkFeedSettings | None = None  # None: no price marks (no marks table configured)
+    account: str = PAPER_ACCOUNT  # whose positions are marked
+    clob_url: str = CLOB_URL
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ListenerConfig:
@@ -105,4 +121,20 @@ class ListenerConfig:
             rtds=rtds,
             rpc_url=environ.get(POLYGON_RPC_URL, "").strip() or None,
             gamma_url=environ.get(ENV_GAMMA_URL, "").strip() or GAMMA_URL,
+            price_marks=_price_marks(environ),
+            account=environ.get(ENV_ACCOUNT, "").strip() or PAPER_ACCOUNT,
+            clob_url=environ.get(ENV_CLOB_URL, "").strip() or CLOB_URL,
         )
+
+
+def _price_marks(environ: Mapping[str, str]) -> MarkFeedSettings | None:
+    """Price marks run when the marks table is configured, unless switched off."""
+    enabled = environ.get(ENV_PRICE_MARKS_ENABLED, "true").strip().lower()
+    if enabled not in ("true", "false"):
+        raise ConfigError(f"{ENV_PRICE_MARKS_ENABLED} must be true or false, got {enabled!r}")
+    if enabled == "false" or not environ.get(table_env_var(PRICE_MARKS_TABLE), "").strip():
+        return None
+    return MarkFeedSettings(
+        url=environ.get(ENV_CLOB_WS_URL, "").strip() or MARKET_CHANNEL_URL,
+        rest_after_s=_number(environ, ENV_MARKS_REST_AFTER_S, MarkFeedSettings.rest_after_s, 1),
+    )

@@ -14,6 +14,9 @@ the poll in hand, then are cancelled; claims in progress complete; the outbox is
 checkpoints its marks; the counters are logged. ECS waits 30 s between SIGTERM and SIGKILL by default.
 A source that ends on its own (it must not) stops the listener the same way and its error is re-raised,
 so the task exits non-zero and ECS replaces it.
+
+With a `MarkFeed` (`marks`) it also keeps a price mark of every token we hold (`copytrader.listener.marks_feed`)
+and writes them for the Lambdas; `on_mark(callback)` is the fast-stop seam: the callback gets every mark update.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from datetime import UTC, datetime
 
 from copytrader.errors import SourceEnded
 from copytrader.listener.health import SourceHealth
+from copytrader.listener.marks_book import MarkCallback
+from copytrader.listener.marks_feed import MarkFeed
 from copytrader.listener.outbox import Outbox
 from copytrader.listener.ports import TradeSource, WatchList
 from copytrader.listener.telemetry import ListenerTelemetry
@@ -64,6 +69,7 @@ class Listener:
         telemetry: ListenerTelemetry | None = None,
         wall: Callable[[], datetime] = _utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        marks: MarkFeed | None = None,
     ) -> None:
         if not sources:
             raise ValueError("a listener needs at least one source")
@@ -74,6 +80,14 @@ class Listener:
         self.telemetry = telemetry
         self._watch_list, self._sleep, self._wall = watch_list, sleep, wall
         self.wallets: frozenset[str] = frozenset()
+        self.marks = marks
+
+    def on_mark(self, callback: MarkCallback) -> None:
+        """The fast-stop seam: call `callback(mark)` on every price mark update of a held token (`MarkFeed`,
+        `MarkBook`: synchronously on the event loop, so it must be cheap and must not block)."""
+        if self.marks is None:
+            raise RuntimeError("this listener keeps no price marks (no marks table configured)")
+        self.marks.on_mark(callback)
 
     @property
     def counters(self) -> dict[str, int]:
@@ -116,6 +130,7 @@ class Listener:
                 "health": self.health.snapshot(),
                 "reconciliation": reconciliation,
                 "metrics": len(emitted),
+                "marks": dict(self.marks.counters) if self.marks is not None else {},
             },
         )
 
@@ -123,6 +138,7 @@ class Listener:
         if not await self._first_watch_list(stop):
             return
         running = {asyncio.create_task(s.run(self.outbox, stop), name=f"source:{s.name}"): s for s in self.sources}
+        marking = asyncio.create_task(self.marks.run(stop), name="marks") if self.marks is not None else None
         chores = [
             asyncio.create_task(self._every(self.settings.flush_interval_s, self.outbox.flush, "flush")),
             asyncio.create_task(self._every(self.settings.refresh_interval_s, self.refresh, "refresh")),
@@ -139,6 +155,8 @@ class Listener:
         stop.set()
         stopping.cancel()
         await self._shutdown(running, chores)
+        if marking is not None:  # it returns on `stop` after its last write
+            await asyncio.gather(marking, return_exceptions=True)
         if ended:
             error = ended[0].exception()
             raise SourceEnded(f"source {running[ended[0]].name} ended before the stop signal") from error

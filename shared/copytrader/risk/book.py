@@ -31,15 +31,9 @@ from copytrader.reasons import Reason
 from copytrader.risk import changes
 from copytrader.risk.affordability import Exposures
 from copytrader.risk.changes import Changes, DerivedTotals, Holding, LedgerLine, Redemption
-from copytrader.risk.rules import (
-    ExitRequest,
-    ReservationRecord,
-    ReservationRequest,
-    Scope,
-    scopes,
-    utc_day,
-    utc_minute,
-)
+from copytrader.risk.marking import trips
+from copytrader.risk.rules import ExitRequest, ReservationRecord, ReservationRequest, Scope, scopes, utc_day, utc_minute
+from copytrader.settings import RiskLimits
 
 
 @dataclass
@@ -51,6 +45,8 @@ class Account(DerivedTotals):
     kill_switch: bool = False
     equity_hwm: Decimal = ZERO
     drawdown_halt: bool = False
+    equity_marked: Decimal | None = None
+    equity_marked_hwm: Decimal | None = None
 
 
 @dataclass
@@ -58,6 +54,7 @@ class Day:
     start_equity: Decimal
     realized: Decimal = ZERO
     breaker_open: bool = False
+    start_equity_marked: Decimal | None = None
 
 
 @dataclass
@@ -382,6 +379,18 @@ class AccountBook:
         """Lift the halt and rebase the high-water mark to the current equity."""
         account = self._account()
         account.drawdown_halt, account.equity_hwm = False, account.equity
+        account.equity_marked_hwm = account.equity if account.equity_marked is None else account.equity_marked
+
+    def record_marked(self, equity: Decimal, limits: RiskLimits, now: datetime) -> tuple[bool, bool]:
+        """Record marked equity and trip the halts from it as the store does (`store.account.marked`); returns
+        (drawdown halt set, breaker opened) by this call."""
+        account, day = self._account(), self.day(now)
+        day.start_equity_marked = equity if day.start_equity_marked is None else day.start_equity_marked
+        account.equity_marked, account.equity_marked_hwm = equity, max(account.equity_marked_hwm or equity, equity)
+        tripped = trips(equity, account.equity_marked_hwm, day.start_equity_marked, limits)
+        halted, opened = tripped.drawdown and not account.drawdown_halt, tripped.breaker and not day.breaker_open
+        account.drawdown_halt, day.breaker_open = account.drawdown_halt or halted, day.breaker_open or opened
+        return halted, opened
 
     def set_kill_switch(self, on: bool, now: datetime) -> None:
         self._account().kill_switch = on

@@ -328,6 +328,13 @@ class RiskStateModel(Model):
     # reservation: its account while not yet settled (removed by the settlement), and when it was made
     unsettled = UnicodeAttribute(null=True)
     reserved_at = UTCDateTimeAttribute(null=True)
+    # account: marked equity (copytrader.risk.marking), its high-water mark, when it was marked and how many marks were
+    # stale; day: the day's first marked equity (the daily-loss breaker on marks)
+    equity_marked = DecimalAttribute(null=True)
+    equity_marked_hwm = DecimalAttribute(null=True)
+    equity_marked_at = UTCDateTimeAttribute(null=True)
+    stale_marks = NumberAttribute(null=True)
+    day_start_equity_marked = DecimalAttribute(null=True)
     unsettled_reservations = UnsettledReservations()
 
 
@@ -357,6 +364,28 @@ class StanceModel(Model):
     expires_at = TTLAttribute()
 
 
+# ------------------------------------------------------------------------------------- price marks
+
+
+class MarkModel(Model):
+    """The latest price mark of one token we hold (`copytrader.model.Mark`), written by the listener
+    (`copytrader.listener.marks_writer`: at most once per token per `write_every_s`, sooner on a material move) and
+    read by the Lambdas in one BatchGetItem (`copytrader.store.marks`). Expires a day after its last write."""
+
+    class Meta(_Meta):
+        table_name = table_name_for("marks")
+        region = table_region()
+
+    token_id = UnicodeAttribute(hash_key=True)
+    bid = DecimalAttribute(null=True)
+    ask = DecimalAttribute(null=True)
+    last_trade = DecimalAttribute(null=True)
+    at = UTCDateTimeAttribute()
+    source = UnicodeAttribute()
+    written_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 MODELS: dict[str, type[Model]] = {
     "whales": WhaleModel,
     "markets": MarketModel,
@@ -367,4 +396,5 @@ MODELS: dict[str, type[Model]] = {
     "ledger": LedgerEntryModel,
     "risk": RiskStateModel,
     "stances": StanceModel,
+    "marks": MarkModel,
 }

@@ -35,6 +35,7 @@ from copytrader.settings import Mode, Settings, load_settings
 from copytrader.store.account import AccountStore
 from copytrader.store.decision_reads import DecisionReads
 from copytrader.store.markets import Markets
+from copytrader.store.marks import PriceMarks
 from copytrader.store.orders import OrderLedger
 from copytrader.store.positions import Positions
 from copytrader.store.stances import Stances
@@ -71,6 +72,7 @@ class Deps:
             "runs",
             "cache",
             "readers",
+            "marks",
         }
     )
 
@@ -119,6 +121,11 @@ class Deps:
     def decision_reads(self) -> DecisionReads:
         """What the score step reads for one trade, in one round trip (copytrader.store.decision_reads)."""
         return DecisionReads(self.account, self.markets, self.settings.paper_bankroll)
+
+    @cached_property
+    def marks(self) -> PriceMarks:
+        """The listener's price marks (copytrader.store.marks), read in one BatchGetItem."""
+        return PriceMarks()
 
     @cached_property
     def positions(self) -> Positions:

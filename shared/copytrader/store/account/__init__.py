@@ -4,7 +4,8 @@
 - `reads`: the account and today's item as `PortfolioState`, the exposures a BUY counts against, limit counters;
 - `reserve`: a BUY's reservation under every limit, one conditional transaction of eight items;
 - `settle`: settlements (fills, redemptions, reservations given back) written from `copytrader.risk.changes`;
-- `breakers`: the daily-loss breaker, the drawdown halt, the kill switch, and what follows a settlement.
+- `breakers`: the daily-loss breaker, the drawdown halt, the kill switch, and what follows a settlement;
+- `marked`: marked equity (`copytrader.risk.marking`) recorded on the account and the day, tripping the same halts.
 
 The rules are `copytrader.risk.rules` and the arithmetic `copytrader.risk.changes`; the in-memory twin of this
 store is `copytrader.risk.book.AccountBook`.
@@ -16,6 +17,7 @@ from pynamodb.connection import Connection
 
 from copytrader.store.account.breakers import Breakers
 from copytrader.store.account.items import AccountItems
+from copytrader.store.account.marked import MarkedHalts
 from copytrader.store.account.reads import AccountReads
 from copytrader.store.account.reserve import Reservations
 from copytrader.store.account.settle import Settlements
@@ -32,6 +34,7 @@ class AccountStore:
         self.reservations = Reservations(self.items)
         self.settlements = Settlements(self.items, self.positions)
         self.breakers = Breakers(self.items, self.reads)
+        self.marked = MarkedHalts(self.items)
 
     @property
     def account(self) -> str:

@@ -75,10 +75,15 @@ class Breakers:
         )
 
     def reset_drawdown(self, now: datetime) -> None:
-        """Manual reset by an operator: lift the halt and rebase the high-water mark to the current equity
-        (otherwise the next settlement would find the same drawdown and halt again)."""
+        """Manual reset by an operator: lift the halt and rebase the high-water marks (book and marked equity) to the
+        current equity (otherwise the next settlement or marking would find the same drawdown and halt again)."""
         self.items.account_item().update(
-            actions=[R.drawdown_halt.set(False), R.equity_hwm.set(R.equity), R.updated_at.set(now)],
+            actions=[
+                R.drawdown_halt.set(False),
+                R.equity_hwm.set(R.equity),
+                R.equity_marked_hwm.set(R.equity_marked | R.equity),
+                R.updated_at.set(now),
+            ],
             condition=R.equity.exists(),
         )
 

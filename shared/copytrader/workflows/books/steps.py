@@ -17,7 +17,7 @@ from copytrader.risk import audit as invariants
 from copytrader.runtime.observability import StepResult
 from copytrader.settings import Mode
 from copytrader.store.account.snapshot import read_books
-from copytrader.workflows.copy.settlement import check_halts
+from copytrader.workflows.copy.settlement import mark_account
 from copytrader.workflows.wiring import Deps
 
 
@@ -36,7 +36,9 @@ def _market(deps: Deps, condition_id: str) -> Market | None:
 
 
 def settle(event: dict[str, Any], deps: Deps) -> StepResult:
-    """Redeem every position held in a market that has resolved, through the account store, then the halts.
+    """Redeem every position held in a market that has resolved, through the account store, then the halts; then,
+    every run, marked equity (`settlement.mark_account`: recorded, the halts tripped from it, and the figures
+    `equity_marked`, `unrealized_pnl`, `stale_marks`, `unmarked_positions` as metrics `books_settle_<name>`).
 
     Idempotent per redemption: each is one transaction conditional on the position's shares, with ledger entry
     `REDEEM#<token>#<lot>`, so a second run (or a concurrent one) redeems nothing twice. In live mode nothing is
@@ -62,7 +64,8 @@ def settle(event: dict[str, Any], deps: Deps) -> StepResult:
             payout += done.payout
             pnl += done.pnl
     if redeemed:
-        check_halts(deps)
+        deps.account.breakers.after_settlement(deps.settings.risk, deps.alerts, deps.clock())
+    marked = mark_account(deps)  # every run: the halts on marked equity, and the dashboard's figures
     counts = {
         "markets_held": len(held),
         "resolved": resolved,
@@ -70,10 +73,19 @@ def settle(event: dict[str, Any], deps: Deps) -> StepResult:
         "awaiting_redemption": awaiting,
         "market_unavailable": unavailable,
     }
-    return StepResult(
-        {**counts, "payout": str(canonical(payout)), "pnl": str(canonical(pnl))},
-        {k: float(v) for k, v in counts.items()},
-    )
+    figures: dict[str, float] = {k: float(v) for k, v in counts.items()}
+    output: dict[str, Any] = {**counts, "payout": str(canonical(payout)), "pnl": str(canonical(pnl))}
+    if marked is not None:
+        equity, record = marked
+        halts = {"drawdown_halted": record.drawdown_halted, "breaker_tripped": record.breaker_tripped}
+        output["marked"] = {**equity.as_dict(), **halts}
+        figures.update(
+            equity_marked=float(equity.equity),
+            unrealized_pnl=float(equity.unrealized),
+            stale_marks=float(equity.stale),
+            unmarked_positions=float(equity.unmarked),
+        )
+    return StepResult(output, figures)
 
 
 def audit_report(deps: Deps) -> list[invariants.Check]:

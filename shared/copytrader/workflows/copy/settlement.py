@@ -2,21 +2,52 @@
 
 Every path that settles money (execute, the sweep, `copytrader reconcile`, a redemption) writes through the account
 store (`copytrader.store.account`) and then runs `check_halts`: the equity high-water mark, the drawdown halt and
-the day's breaker, each alerting once.
+the day's breaker, each alerting once; then the same halts on marked equity (positions at the listener's stored
+marks, `mark_account`).
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from copytrader.model import Market
+from copytrader.risk import marking
 from copytrader.risk.changes import Redemption
+from copytrader.risk.marking import MarkedEquity
+from copytrader.store.account.marked import MarkedRecord
 from copytrader.workflows.wiring import Deps
 
 
 def check_halts(deps: Deps) -> bool:
-    """The checks every settlement runs next (`Breakers.after_settlement`); True when this call tripped the breaker."""
-    return deps.account.breakers.after_settlement(deps.settings.risk, deps.alerts, deps.clock())
+    """The checks every settlement runs next (`Breakers.after_settlement`), then the same halts on marked equity
+    (`mark_account`); True when this call tripped the breaker."""
+    tripped = deps.account.breakers.after_settlement(deps.settings.risk, deps.alerts, deps.clock())
+    marked = mark_account(deps)
+    return tripped or (marked is not None and marked[1].breaker_tripped)
+
+
+def marked_equity(deps: Deps) -> MarkedEquity | None:
+    """The account at the stored marks (`risk.marking`): one query of the positions, one BatchGetItem of their
+    marks, the account's cash. None when the account is not open yet."""
+    now = deps.clock()
+    try:
+        cash = deps.account.reads.state(now).cash
+    except LookupError:
+        return None
+    held = [p for p in deps.positions.all() if p.shares > 0]
+    marks = deps.marks.read(p.token_id for p in held) if held else {}
+    max_age = timedelta(seconds=deps.settings.risk.mark_max_age_s)
+    return marking.marked_equity(cash, held, marks, now, max_age)
+
+
+def mark_account(deps: Deps) -> tuple[MarkedEquity, MarkedRecord] | None:
+    """Marked equity recorded on the account (`equity_marked`, its high-water mark, the day's first) and the halts
+    it trips (`store.account.marked`); None when the account is not open yet."""
+    marked = marked_equity(deps)
+    if marked is None:
+        return None
+    return marked, deps.account.marked.record(marked, deps.settings.risk, deps.alerts, deps.clock())
 
 
 def settle_resolved(market: Market, deps: Deps) -> list[Redemption]:
