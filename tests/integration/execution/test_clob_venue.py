@@ -156,9 +156,11 @@ def test_gtd_rests_at_the_venue_until_reconciled(clob):
     assert clob.posts[0]["order"]["expiration"] == str(int(at.timestamp()) + 240)
     found = venue.lookup(o, prepared.venue_order_id, at)
     assert found is not None and found.status is ExecutionStatus.UNKNOWN
-    clob.orders[prepared.venue_order_id]["status"] = "CANCELED"  # e.g. expired
+    venue.cancel(o, prepared.venue_order_id)  # its copy went stale (the sweep: `protocol.reconcile`)
+    assert clob.requests[-1] == "DELETE /order" and clob.orders[prepared.venue_order_id]["status"] == "CANCELED"
     done = venue.lookup(o, prepared.venue_order_id, at)
     assert done is not None and done.status is ExecutionStatus.PARTIAL and done.filled_shares == D(10)
+    venue.cancel(o, prepared.venue_order_id)  # done already: the venue says "not canceled", which is no error
 
 
 @pytest.mark.parametrize(
