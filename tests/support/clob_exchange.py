@@ -28,9 +28,7 @@ CTF_EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
 NEG_RISK_EXCHANGE_V2 = "0xe2222d279d744050d28e00520010520000310F59"
 EXCHANGE_V3 = "0xe3333700cA9d93003F00f0F71f8515005F6c00Aa"
 FOK_KILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."  # the SDK's exact texts
-FAK_KILLED = (
-    "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
-)
+FAK_KILLED = "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
 
 
 @dataclass

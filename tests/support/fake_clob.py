@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -113,7 +113,8 @@ class FakeClob(ClobExchange, Loopback):
                 if path == "/auth/api-keys":
                     return self._send(200, {"apiKeys": [fake.api_keys[address][0]]})
                 if path == "/balance-allowance":
-                    allowances = {ex: str(fake.allowance) for ex in (CTF_EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, EXCHANGE_V3)}
+                    spenders = (CTF_EXCHANGE_V2, NEG_RISK_EXCHANGE_V2, EXCHANGE_V3)
+                    allowances = {spender: str(fake.allowance) for spender in spenders}
                     return self._send(200, {"balance": str(fake.balance), "allowances": allowances})
                 if path.startswith("/data/order/"):
                     found = fake.orders.get(path.removeprefix("/data/order/"))
@@ -159,10 +160,8 @@ class FakeClob(ClobExchange, Loopback):
         """Stop listening and close every kept-alive connection: the next request cannot connect."""
         self.stop()
         for sock in self._sockets:
-            try:
+            with suppress(OSError):
                 sock.shutdown(2)
-            except OSError:
-                pass
 
 
 @contextmanager

@@ -114,7 +114,8 @@ def signed(exchange: str, *, token: str = TOKEN, signature_type: int = 0):
     }
     message = encode_typed_data(full_message=typed)
     signature = account.sign_message(message).signature.hex()
-    return dataclasses.replace(unsigned, signature=signature if signature.startswith("0x") else f"0x{signature}"), message
+    signature = signature if signature.startswith("0x") else f"0x{signature}"
+    return dataclasses.replace(unsigned, signature=signature), message
 
 
 @pytest.mark.parametrize(

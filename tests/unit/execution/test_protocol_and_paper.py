@@ -248,7 +248,9 @@ def test_a_stored_order_is_not_resent_once_the_copy_is_half_way_to_never_placed(
 
 def test_a_resting_order_whose_copy_went_stale_is_cancelled_and_settled_from_what_filled():
     class RestingVenue(CountingVenue):
-        cancelled: list[str] = []
+        def __init__(self, outcome, held=None):
+            super().__init__(outcome, held)
+            self.cancelled = []
 
         def cancel(self, o, venue_order_id):
             self.cancelled.append(venue_order_id)
