@@ -38,7 +38,7 @@ from copytrader.model import OrderType
 from copytrader.money import to_decimal
 
 ENV_PREFIX = "COPYTRADER_"
-CONNECT_TIMEOUT_CAP_S = 3.0  # the CLOB client's connect timeout: min(read timeout, this) (execution.clob_auth)
+CONNECT_TIMEOUT_CAP_S = 3.0  # the CLOB client's connect timeout: min(read timeout, this) (execution.clob_session)
 RECONCILE_MARGIN_S = 60  # venue.reconcile_after_s >= the longest order send + this (see VenueSettings)
 Dec = Annotated[Decimal, BeforeValidator(to_decimal)]
 
