@@ -18,7 +18,7 @@ Bytecode is kept out by `PYTHONDONTWRITEBYTECODE=1` and a `PYTHONPYCACHEPREFIX` 
 library's bytecode only: with a prefix set, Python reads and writes `.pyc` files only there and ignores every
 `__pycache__` folder beside the sources.
 
-`import py_clob_client_v2` is measured the same way (`cold_import_py_clob_client_v2_ms`): the CLOB client that a
+`import polymarket` is measured the same way (`cold_import_polymarket_ms`): the SDK (polymarket-client) that a
 live execute needs, and so is the execute handler with live settings (`cold_import_execute_live_ms`): its init phase
 then imports the client too (`wiring.prewarm`), which is what a live execute's cold start pays.
 """
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "infra"))  # copytrader_infra: the layer builds (an app package, not installed)
 
 FUNCTIONS = COPY.steps  # figure names keep the step: cold_import_score_ms
-CLOB_CLIENT = "py_clob_client_v2"
+CLOB_CLIENT = "polymarket"
 EXECUTE_LIVE = "execute_live"  # the execute handler with the settings live (COPYTRADER_MODE wins over SSM)
 LIVE_SETTINGS = {"COPYTRADER_MODE": "live", "COPYTRADER_LIVE_CONFIRMED": "true"}
 TARGET_MS = 300  # score, size, risk_check: the hot path's import budget per cold start

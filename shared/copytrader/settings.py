@@ -38,7 +38,7 @@ from copytrader.model import OrderType
 from copytrader.money import to_decimal
 
 ENV_PREFIX = "COPYTRADER_"
-CONNECT_TIMEOUT_CAP_S = 3.0  # the CLOB client's connect timeout: min(read timeout, this) (execution.clob_auth)
+CONNECT_TIMEOUT_CAP_S = 3.0  # the CLOB client's connect timeout: min(read timeout, this) (execution.clob_session)
 RECONCILE_MARGIN_S = 60  # venue.reconcile_after_s >= the longest order send + this (see VenueSettings)
 Dec = Annotated[Decimal, BeforeValidator(to_decimal)]
 
@@ -203,7 +203,7 @@ class VenueSettings(_Section):
     expected_clob_version: int = Field(2, ge=1, le=9, description="GET /version must report this (CLOB V2)")
     order_timeout_s: float = Field(5.0, gt=0, le=30, description="read timeout of POST /order; then UNKNOWN")
     gtd_lifetime_s: int = Field(
-        90, gt=60, le=86400, description="GTD expiry = signing time + this (the venue needs more than 60 s)"
+        240, ge=200, le=86400, description="GTD expiry = signing time + this (the SDK refuses less than 180 s ahead)"
     )
     paper_latency_ms: int = Field(0, ge=0, le=10000, description="paper venue: the book is read after this delay")
     # Reconciliation books an order the venue does not know as not filled (`never_placed`, reservation released)
@@ -272,6 +272,9 @@ class Settings(_Section):
             )
         # FOK/FAK: immediate, the limit price is the slippage guard. GTC/GTD rest at the limit; a GTD order
         # expires venue.gtd_lifetime_s after signing; the reservation stays until the reconciler settles it.
+        # A GTC/GTD order still resting when its copy is venue.reconcile_after_s old is cancelled by the sweep. No
+        # order heartbeats are sent (the first would arm a cancel-all of the API key's open orders that cannot be
+        # disarmed): a resting order relies on its expiry and the sweep, not on a live process (clob_venue).
         if self.order_type not in (OrderType.FOK, OrderType.FAK, OrderType.GTC, OrderType.GTD):
             raise ValueError("order_type must be FOK, FAK, GTC or GTD")
         return self

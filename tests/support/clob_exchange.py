@@ -26,6 +26,9 @@ from typing import Any
 MICRO = Decimal(10) ** 6
 CTF_EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
 NEG_RISK_EXCHANGE_V2 = "0xe2222d279d744050d28e00520010520000310F59"
+EXCHANGE_V3 = "0xe3333700cA9d93003F00f0F71f8515005F6c00Aa"
+FOK_KILLED = "order couldn't be fully filled. FOK orders are fully filled or killed."  # the SDK's exact texts
+FAK_KILLED = "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found."
 
 
 @dataclass
@@ -44,48 +47,74 @@ class FakeBook:
     market: str = "0x" + "ab" * 32
 
 
+def exchange_for(token: str, neg_risk: bool) -> str:
+    """The exchange an order for `token` is signed for: ExchangeV3 for a V2 position id (reserved bits 40-103 all
+    zero), else the neg-risk or the standard V2 exchange (REFERENCE.md §0b.2, §0b.3)."""
+    if int(token) & (((1 << 64) - 1) << 40) == 0:
+        return EXCHANGE_V3
+    return NEG_RISK_EXCHANGE_V2 if neg_risk else CTF_EXCHANGE_V2
+
+
 def order_hash_and_signer(order: dict[str, Any], exchange: str, chain_id: int = 137) -> tuple[str, str | None]:
-    """The EIP-712 hash of a posted V2 order and the address its signature recovers to (None for POLY_1271)."""
+    """The EIP-712 hash of a posted order (the wire body's `order`) and the address its signature recovers to (None
+    for a deposit wallet, type 3, whose ERC-7739 wrapped signature the wallet contract checks on chain)."""
     from eth_account import Account
     from eth_account.messages import encode_typed_data
-    from py_clob_client_v2.order_utils.model.ctf_exchange_v2_typed_data import (
-        CTF_EXCHANGE_V2_ORDER_STRUCT,
-        EIP712_DOMAIN,
-    )
+    from eth_utils.crypto import keccak
 
-    message = {
-        "salt": int(order["salt"]),
-        "maker": order["maker"],
-        "signer": order["signer"],
-        "tokenId": int(order["tokenId"]),
-        "makerAmount": int(order["makerAmount"]),
-        "takerAmount": int(order["takerAmount"]),
-        "side": 0 if order["side"] == "BUY" else 1,
-        "signatureType": int(order["signatureType"]),
-        "timestamp": int(order["timestamp"]),
-        "metadata": bytes.fromhex(order["metadata"][2:]),
-        "builder": bytes.fromhex(order["builder"][2:]),
-    }
+    fields = [
+        ("salt", "uint256"),
+        ("maker", "address"),
+        ("signer", "address"),
+        ("tokenId", "uint256"),
+        ("makerAmount", "uint256"),
+        ("takerAmount", "uint256"),
+        ("side", "uint8"),
+        ("signatureType", "uint8"),
+        ("timestamp", "uint256"),
+        ("metadata", "bytes32"),
+        ("builder", "bytes32"),
+    ]
     typed = {
         "primaryType": "Order",
-        "types": {"EIP712Domain": EIP712_DOMAIN, "Order": CTF_EXCHANGE_V2_ORDER_STRUCT},
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Order": [{"name": n, "type": t} for n, t in fields],
+        },
         "domain": {
             "name": "Polymarket CTF Exchange",
-            "version": "2",
+            "version": "3" if exchange == EXCHANGE_V3 else "2",
             "chainId": chain_id,
             "verifyingContract": exchange,
         },
-        "message": message,
+        "message": {
+            "salt": int(order["salt"]),
+            "maker": order["maker"],
+            "signer": order["signer"],
+            "tokenId": int(order["tokenId"]),
+            "makerAmount": int(order["makerAmount"]),
+            "takerAmount": int(order["takerAmount"]),
+            "side": 0 if order["side"] == "BUY" else 1,
+            "signatureType": int(order["signatureType"]),
+            "timestamp": int(order["timestamp"]),
+            "metadata": order["metadata"],
+            "builder": order["builder"],
+        },
     }
     encoded = encode_typed_data(full_message=typed)
-    from eth_utils import keccak
-
-    digest = keccak(b"\x19" + encoded.version + encoded.header + encoded.body)
-    signature = order["signature"]
-    if message["signatureType"] == 3:
-        return "0x" + digest.hex(), None
-    recovered = Account._recover_hash(digest, signature=bytes.fromhex(signature[2:]))
-    return "0x" + digest.hex(), recovered
+    digest = "0x" + keccak(b"\x19" + encoded.version + encoded.header + encoded.body).hex()
+    if int(order["signatureType"]) == 3:
+        return digest, None
+    try:
+        recovered = Account.recover_message(encoded, signature=bytes.fromhex(order["signature"][2:]))
+    except Exception:
+        return digest, ""
+    return digest, str(recovered)
 
 
 class ClobExchange:
@@ -98,6 +127,9 @@ class ClobExchange:
         self.geoblock: dict[str, Any] = {"blocked": False, "ip": "127.0.0.1", "country": "IE", "region": "L"}
         self.balance = 10_000 * 10**6  # pUSD micro-units
         self.allowance = 10**15
+        self.fee_rate = Decimal("0.05")  # the markets' taker fee rate (clob-markets `fd.r`)
+        self.deployed = True  # what the relayer's GET /deployed answers for a proxy, Safe or deposit wallet
+        self.l1_refused = False  # answer every L1 call 401 (a key the venue will not authenticate)
         self.orders: dict[str, dict[str, Any]] = {}
         self.trades: list[dict[str, Any]] = []
         self.api_keys: dict[str, tuple[str, str, str]] = {}  # address -> (key, secret, passphrase)
@@ -135,25 +167,41 @@ class ClobExchange:
 
     # ------------------------------------------------------------------ auth
     def authenticate_l1(self, headers: Any) -> str | None:
+        """The address a ClobAuth EIP-712 signature (REFERENCE.md §0b.2) recovers to, when it is POLY_ADDRESS."""
         from eth_account import Account
-        from eth_utils import keccak
-        from poly_eip712_structs import make_domain
-        from py_clob_client_v2.signing.model import ClobAuth
+        from eth_account.messages import encode_typed_data
 
         address = headers.get("POLY_ADDRESS", "")
-        message = ClobAuth(
-            address=address,
-            timestamp=headers.get("POLY_TIMESTAMP", ""),
-            nonce=int(headers.get("POLY_NONCE", "0")),
-            message="This message attests that I control the given wallet",
-        )
-        domain = make_domain(name="ClobAuthDomain", version="1", chainId=self.chain_id)
-        digest = keccak(message.signable_bytes(domain))
+        typed = {
+            "domain": {"name": "ClobAuthDomain", "version": "1", "chainId": self.chain_id},
+            "types": {
+                "EIP712Domain": [
+                    {"name": "name", "type": "string"},
+                    {"name": "version", "type": "string"},
+                    {"name": "chainId", "type": "uint256"},
+                ],
+                "ClobAuth": [
+                    {"name": "address", "type": "address"},
+                    {"name": "timestamp", "type": "string"},
+                    {"name": "nonce", "type": "uint256"},
+                    {"name": "message", "type": "string"},
+                ],
+            },
+            "primaryType": "ClobAuth",
+            "message": {
+                "address": address,
+                "timestamp": headers.get("POLY_TIMESTAMP", ""),
+                "nonce": int(headers.get("POLY_NONCE", "0")),
+                "message": "This message attests that I control the given wallet",
+            },
+        }
         try:
-            signer = Account._recover_hash(digest, signature=bytes.fromhex(headers.get("POLY_SIGNATURE", "")[2:]))
+            signer = Account.recover_message(
+                encode_typed_data(full_message=typed), signature=bytes.fromhex(headers.get("POLY_SIGNATURE", "")[2:])
+            )
         except Exception:
             return None
-        return address if signer.lower() == address.lower() else None
+        return address if str(signer).lower() == address.lower() else None
 
     def authenticate_l2(self, headers: Any, method: str, path: str, body: bytes) -> str | None:
         address = headers.get("POLY_ADDRESS", "").lower()
@@ -177,7 +225,7 @@ class ClobExchange:
         book = self.books.get(token)
         if book is None:
             return 400, {"error": "MARKET_NOT_READY: no orderbook for this token"}
-        exchange = NEG_RISK_EXCHANGE_V2 if book.neg_risk else CTF_EXCHANGE_V2
+        exchange = exchange_for(token, book.neg_risk)
         order_id, recovered = order_hash_and_signer(order, exchange, self.chain_id)
         if int(order["signatureType"]) != 3 and (recovered or "").lower() != str(order["signer"]).lower():
             return 400, {"error": "invalid signature"}
@@ -204,9 +252,9 @@ class ClobExchange:
         spent = sum((p * s for p, s in fills), Decimal(0))
         complete = filled >= shares_asked
         if order_type == "FOK" and not complete:
-            return 400, {"error": "order couldn't be fully filled. FOK orders are fully filled or killed."}
+            return 200, self.refusal(FOK_KILLED)
         if order_type == "FAK" and filled == 0:
-            return 400, {"error": "no orders found to match with FAK order. FAK orders are partially filled or killed"}
+            return 200, self.refusal(FAK_KILLED)
         self._consume(book, side, fills)
         trade_ids = [self._trade(order_id, token, side, p, s, book) for p, s in fills]
         if side == "BUY":
@@ -244,6 +292,46 @@ class ClobExchange:
             "takingAmount": str(taking),
             "transactionsHashes": ["0x" + secrets.token_hex(32)] if fills else [],
             "tradeIDs": trade_ids,
+        }
+
+    @staticmethod
+    def refusal(message: str, status: str = "") -> dict[str, Any]:
+        """A 200 answer with `success: false` (the SDK's RejectedOrder; its code comes from `errorMsg`)."""
+        return {
+            "success": False,
+            "errorMsg": message,
+            "orderID": "",
+            "status": status,
+            "makingAmount": "",
+            "takingAmount": "",
+        }
+
+    def cancel(self, order_id: str) -> dict[str, Any]:
+        """DELETE /order: a LIVE order is cancelled (what matched stays matched); anything else is not."""
+        with self._lock:
+            found = self.orders.get(order_id)
+            if found is None:
+                return {"canceled": [], "not_canceled": {order_id: "order not found"}}
+            if found["status"] != "LIVE":
+                return {"canceled": [], "not_canceled": {order_id: f"order is {found['status']}"}}
+            found["status"] = "CANCELED"
+            return {"canceled": [order_id], "not_canceled": {}}
+
+    def markets_by_token(self, token: str) -> dict[str, Any] | None:
+        book = self.books.get(token)
+        return None if book is None else {"condition_id": book.market, "primary_token_id": token}
+
+    def clob_market(self, condition_id: str) -> dict[str, Any] | None:
+        """GET /clob-markets/{cid} in the fields the SDK reads: t (tokens), mts (tick), nr (neg risk), fd (fees)."""
+        tokens = {t: b for t, b in self.books.items() if b.market.lower() == condition_id.lower()}
+        if not tokens:
+            return None
+        book = next(iter(tokens.values()))
+        return {
+            "t": [{"t": t, "o": "Yes"} for t in tokens],
+            "mts": str(book.tick),
+            "nr": book.neg_risk,
+            "fd": {"r": str(self.fee_rate), "e": 1},
         }
 
     @staticmethod

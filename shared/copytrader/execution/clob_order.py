@@ -1,48 +1,73 @@
-"""CLOB V2 orders for `ClobVenue`: their amounts and their deterministic EIP-712 signature (py-clob-client-v2's
-order builder).
+"""CLOB orders for `ClobVenue`: their amounts, their signing by the SDK, their id, and their stored form.
 
-Order (REFERENCE.md section f, docs "trading/orders"):
-- exchange: the V2 CTF Exchange, or the V2 Neg Risk CTF Exchange when `order.neg_risk` (the EIP-712 domain
-  "Polymarket CTF Exchange", version "2", chain 137, verifyingContract = that exchange);
-- FOK/FAK are market orders: BUY makerAmount = pUSD = floor_2dp(min(shares x limit, max_cost / (1 + rate x
-  (1 - tick)))), takerAmount = floor_{amount dp}(makerAmount / limit) shares (the least the fill may give:
-  the limit price is the slippage guard). A market BUY spends its pUSD, so at better prices it gets more
-  shares; the cap keeps amount + the largest fee those shares can cost (fee/pUSD = rate x (1 - p) <=
-  rate x (1 - tick)) within the reservation. SELL makerAmount = floor_2dp(shares), takerAmount =
-  floor_{amount dp}(shares x limit);
-- GTC/GTD are limit orders: BUY takerAmount = floor_2dp(shares), makerAmount = shares x limit; SELL the
-  mirror; a GTD order expires at signing time + `gtd_lifetime_s` (UTC seconds; the venue wants > 60 s);
-- amounts carry 6 decimals (integers in micro-units); the decimals per tick are the SDK's ROUNDING_CONFIG;
-- salt = the top 53 bits of blake2b("clob-salt-v1" | idempotency key) (a JSON-safe integer), timestamp =
-  the ledger entry's creation time in ms, metadata and builder zero: the signed order, and so its
-  EIP-712 hash (the venue's order id), is a deterministic function of the copy. ECDSA signing is
-  deterministic too (RFC 6979), so re-signing a copy gives the identical order.
-- signer = the key's address (EOA, POLY_PROXY, GNOSIS_SAFE) or the deposit wallet (POLY_1271); maker =
-  the funder (proxy, Safe or deposit wallet; the key's address for EOA).
+Amounts (REFERENCE.md §0b.2, §0b.7; the SDK's own rounding, `order_amounts` gives them for the reservation and the
+fill checks):
+- FOK/FAK are market orders (`create_market_order`, order_type set explicitly: the SDK's default is FAK). BUY
+  amount = pUSD = floor_2dp(min(shares x limit, max_cost / (1 + rate x (1 - tick)))), `max_price` = the limit:
+  makerAmount = that pUSD, takerAmount = floor_{amount dp}(pUSD / limit) shares, the least the fill may give (the
+  limit is the slippage guard). A market BUY spends its pUSD, so at better prices it gets more shares; the cap
+  keeps amount + the largest fee those shares can cost (fee/pUSD = rate x (1 - p) <= rate x (1 - tick)) within
+  the reservation. SELL shares = floor_2dp(shares), `min_price` = the limit: takerAmount = shares x limit.
+- GTC/GTD are limit orders (`create_limit_order`): BUY takerAmount = floor_2dp(shares), makerAmount = shares x
+  limit; SELL the mirror. A GTD order expires at signing time + `gtd_lifetime_s` (the SDK refuses less than 180 s).
+- amounts carry 6 decimals (integers in micro-units); the decimals per tick are the SDK's.
+
+Signing is the SDK's (`create_*`, which never sends; `place_*`, which may send an on-chain approval and re-post, is
+never used). Its salt is random and its timestamp the signing time, so the signed order cannot be re-made:
+`SignedClobOrder.stored` (the order as JSON; not a secret, never logged) is written with the PENDING ledger entry and
+every later attempt posts exactly that order (`restore`).
+
+Order id = the EIP-712 digest of the plain Order struct (`order_id`, REFERENCE.md §0b.2 snippet) under the exchange
+the order is signed for: ExchangeV3 for a V2 position id, else the neg-risk or the standard V2 exchange. The SDK picks
+the exchange from the venue's market data; for signature types 0-2 the exchange is the one whose digest the
+signature recovers to the signer under (types 3 wrap the signature, so `order.neg_risk` decides). `ClobVenue`
+checks that the venue's `order_id` is this id.
 """
 
 from __future__ import annotations
 
-import hashlib
+import dataclasses
 import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_DOWN, Decimal
+from typing import TYPE_CHECKING, Any, Literal
 
 from copytrader.errors import VenueRejected
 from copytrader.execution import signing_libs  # noqa: F401  (before the SDK: keeps the recursion limit)
-from copytrader.execution.credentials import SignatureType, VenueCredentials
 from copytrader.model import OrderType, Side, SizedOrder
 from copytrader.money import ONE
 
+if TYPE_CHECKING:
+    from polymarket import SecureClient, SignedOrder
+
 MICRO = Decimal(10) ** 6
 SIZE_DP = 2
-
-
-def order_salt(idempotency_key: str) -> int:
-    """The order's salt: 53 bits of blake2b over the key, so it is fixed per copy and exact in JSON."""
-    digest = hashlib.blake2b(f"clob-salt-v1|{idempotency_key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 11
+AMOUNT_DECIMALS = {  # tick -> decimals of amounts (REFERENCE.md §0b.7, the SDK's rounding table)
+    "0.1": 3,
+    "0.01": 4,
+    "0.005": 5,
+    "0.0025": 6,
+    "0.001": 5,
+    "0.0001": 6,
+}
+EXCHANGE_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
+NEG_RISK_EXCHANGE_V2 = "0xe2222d279d744050d28e00520010520000310F59"
+EXCHANGE_V3 = "0xe3333700cA9d93003F00f0F71f8515005F6c00Aa"
+_ORDER_FIELDS = (
+    ("salt", "uint256"),
+    ("maker", "address"),
+    ("signer", "address"),
+    ("tokenId", "uint256"),
+    ("makerAmount", "uint256"),
+    ("takerAmount", "uint256"),
+    ("side", "uint8"),
+    ("signatureType", "uint8"),
+    ("timestamp", "uint256"),
+    ("metadata", "bytes32"),
+    ("builder", "bytes32"),
+)
+_V2_POSITION_MASK = ((1 << 64) - 1) << 40  # reserved bits of a V2 position id: all zero (`is_v2_position_id`)
 
 
 def _floor(value: Decimal, places: int) -> Decimal:
@@ -50,12 +75,10 @@ def _floor(value: Decimal, places: int) -> Decimal:
 
 
 def _amount_places(tick: Decimal) -> int:
-    from py_clob_client_v2.order_builder.builder import ROUNDING_CONFIG  # type: ignore[import-untyped]
-
-    config = ROUNDING_CONFIG.get(format(tick.normalize(), "f"))
-    if config is None:
+    places = AMOUNT_DECIMALS.get(format(tick.normalize(), "f"))
+    if places is None:
         raise VenueRejected("INVALID_ORDER_MIN_TICK_SIZE", f"unsupported tick size {tick}")
-    return int(config.amount)
+    return places
 
 
 def order_amounts(order: SizedOrder) -> tuple[int, int]:
@@ -90,64 +113,141 @@ def wanted_shares(order: SizedOrder) -> Decimal:
     return Decimal(taker if order.side is Side.BUY else maker) / MICRO
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class SignedClobOrder:
-    """The body of `POST /order` (already serialized) and the amounts it commits to."""
+    """A signed order as the ledger keeps it: its id, its amounts, its exchange, and `stored` (the SDK's SignedOrder
+    as JSON, which `restore` turns back into exactly the order that was signed). Never logged."""
 
-    body: str
-    order_hash: str
+    order_id: str
     maker_amount: int
     taker_amount: int
-    exchange: str = ""  # the exchange contract the order is signed for (the spender of a BUY's pUSD)
+    exchange: str  # the spender of a BUY's pUSD
+    stored: str
+
+    def __repr__(self) -> str:
+        return f"SignedClobOrder(order_id={self.order_id})"
 
 
-def build_signed_order(
-    order: SizedOrder,
-    credentials: VenueCredentials,
-    *,
-    signed_at: datetime,
-    chain_id: int = 137,
-    gtd_lifetime_s: int = 90,
-) -> SignedClobOrder:
-    """Sign `order` deterministically (module docstring) and serialize it as the CLOB expects."""
-    from py_clob_client_v2.config import get_contract_config  # type: ignore[import-untyped]
-    from py_clob_client_v2.constants import BYTES32_ZERO  # type: ignore[import-untyped]
-    from py_clob_client_v2.order_utils import (  # type: ignore[import-untyped]
-        ExchangeOrderBuilderV2,
-        OrderDataV2,
-        SignatureTypeV2,
+def sign_order(client: SecureClient, order: SizedOrder, *, signed_at: datetime, gtd_lifetime_s: int) -> SignedClobOrder:
+    """Build and sign `order` with the SDK without sending it; raises VenueRejected when it cannot be built."""
+    from polymarket import PolymarketError, TransportError, UserInputError
+
+    order_amounts(order)  # our own checks (tick, minimum size) before the SDK's
+    side: Literal["BUY", "SELL"] = "BUY" if order.side is Side.BUY else "SELL"
+    limit = str(order.limit_price)
+    try:
+        if order.order_type in (OrderType.FOK, OrderType.FAK):
+            kind: Literal["FOK", "FAK"] = "FOK" if order.order_type is OrderType.FOK else "FAK"
+            if order.side is Side.BUY:
+                amount = str(Decimal(order_amounts(order)[0]) / MICRO)
+                signed = client.create_market_order(
+                    asset_id=order.token_id, side="BUY", amount=amount, max_price=limit, order_type=kind
+                )
+            else:
+                shares = str(_floor(order.shares, SIZE_DP))
+                signed = client.create_market_order(
+                    asset_id=order.token_id, side="SELL", shares=shares, min_price=limit, order_type=kind
+                )
+        else:
+            expiration = int(signed_at.timestamp()) + gtd_lifetime_s if order.order_type is OrderType.GTD else None
+            signed = client.create_limit_order(
+                asset_id=order.token_id,
+                price=limit,
+                size=str(_floor(order.shares, SIZE_DP)),
+                side=side,
+                expiration=expiration,
+            )
+    except UserInputError as exc:
+        text = str(exc)[:200]
+        code = "INVALID_ORDER_MIN_TICK_SIZE" if "tick" in text.lower() else "INVALID_ORDER_ERROR"
+        raise VenueRejected(code, f"not built: {text}") from None
+    except TransportError as exc:
+        raise VenueRejected("VENUE_UNREACHABLE", f"market data not readable, nothing sent: {exc}") from None
+    except PolymarketError as exc:
+        raise VenueRejected("MARKET_NOT_READY", f"not built: {type(exc).__name__}: {str(exc)[:200]}") from None
+    exchange = exchange_of(signed, neg_risk=order.neg_risk, chain_id=_chain_id(client))
+    return SignedClobOrder(
+        order_id(signed, exchange, chain_id=_chain_id(client)),
+        signed.maker_amount,
+        signed.taker_amount,
+        exchange,
+        json.dumps(dataclasses.asdict(signed), separators=(",", ":")),
     )
-    from py_clob_client_v2.order_utils import Side as ClobSide
-    from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2  # type: ignore[import-untyped]
-    from py_clob_client_v2.signer import Signer  # type: ignore[import-untyped]
 
-    if credentials.api is None:
-        raise RuntimeError("API credentials are not set (derive them before signing)")
-    maker_amount, taker_amount = order_amounts(order)
-    signer = Signer(credentials.private_key, chain_id)
-    contracts = get_contract_config(chain_id)
-    exchange = contracts.neg_risk_exchange_v2 if order.neg_risk else contracts.exchange_v2
-    funder = credentials.funder or signer.address()
-    signer_address = funder if credentials.signature_type is SignatureType.POLY_1271 else signer.address()
-    salt = order_salt(order.idempotency_key)
-    builder = ExchangeOrderBuilderV2(exchange, chain_id, signer, generate_salt=lambda: str(salt))
-    timestamp_ms = int(signed_at.timestamp() * 1000)
-    expiration = timestamp_ms // 1000 + gtd_lifetime_s if order.order_type is OrderType.GTD else 0
-    data = OrderDataV2(
-        maker=funder,
-        tokenId=order.token_id,
-        makerAmount=str(maker_amount),
-        takerAmount=str(taker_amount),
-        side=ClobSide.BUY if order.side is Side.BUY else ClobSide.SELL,
-        signer=signer_address,
-        signatureType=SignatureTypeV2(int(credentials.signature_type)),
-        timestamp=str(timestamp_ms),
-        metadata=BYTES32_ZERO,
-        builder=BYTES32_ZERO,
-        expiration=str(expiration),
-    )
-    signed = builder.build_signed_order(data)
-    order_hash = builder.build_order_hash(builder.build_order_typed_data(signed))
-    payload = order_to_json_v2(signed, credentials.api.api_key, order.order_type.value)
-    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return SignedClobOrder(body, order_hash, maker_amount, taker_amount, exchange)
+
+def restore(stored: str) -> SignedOrder:
+    """The SDK's SignedOrder from its stored form (`SignedClobOrder.stored`)."""
+    from polymarket import SignedOrder
+
+    return SignedOrder(**json.loads(stored))
+
+
+def _chain_id(client: SecureClient) -> int:
+    from polymarket._internal.environment import get_environment_config
+
+    return int(get_environment_config(client.environment).chain_id)
+
+
+def _typed_data(o: SignedOrder, exchange: str, chain_id: int) -> dict[str, Any]:
+    version = "3" if exchange == EXCHANGE_V3 else "2"
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Order": [{"name": n, "type": t} for n, t in _ORDER_FIELDS],
+        },
+        "primaryType": "Order",
+        "domain": {
+            "name": "Polymarket CTF Exchange",
+            "version": version,
+            "chainId": chain_id,
+            "verifyingContract": exchange,
+        },
+        "message": {
+            "salt": o.salt,
+            "maker": o.maker,
+            "signer": o.signer,
+            "tokenId": int(o.token_id),
+            "makerAmount": o.maker_amount,
+            "takerAmount": o.taker_amount,
+            "side": 0 if o.side == "BUY" else 1,
+            "signatureType": o.signature_type,
+            "timestamp": o.timestamp,
+            "metadata": o.metadata,
+            "builder": o.builder,
+        },
+    }
+
+
+def order_id(o: SignedOrder, exchange: str, *, chain_id: int = 137) -> str:
+    """The order's id: the EIP-712 digest of the plain Order struct under `exchange` (REFERENCE.md §0b.2)."""
+    from eth_account.messages import encode_typed_data
+    from eth_utils.crypto import keccak
+
+    m = encode_typed_data(full_message=_typed_data(o, exchange, chain_id))
+    return "0x" + keccak(b"\x19" + m.version + m.header + m.body).hex()
+
+
+def exchange_of(o: SignedOrder, *, neg_risk: bool, chain_id: int = 137) -> str:
+    """The exchange `o` is signed for (module docstring); raises VenueRejected when no candidate verifies."""
+    if int(o.token_id) & _V2_POSITION_MASK == 0:
+        return EXCHANGE_V3
+    preferred, other = (NEG_RISK_EXCHANGE_V2, EXCHANGE_V2) if neg_risk else (EXCHANGE_V2, NEG_RISK_EXCHANGE_V2)
+    if o.signature_type == 3:
+        return preferred
+    from eth_account import Account
+    from eth_account.messages import encode_typed_data
+
+    for exchange in (preferred, other):
+        message = encode_typed_data(full_message=_typed_data(o, exchange, chain_id))
+        try:
+            recovered = Account.recover_message(message, signature=bytes.fromhex(o.signature.removeprefix("0x")))
+        except Exception:  # a malformed signature verifies under no exchange
+            continue
+        if str(recovered).lower() == str(o.signer).lower():
+            return exchange
+    raise VenueRejected("INVALID_ORDER_ERROR", "the SDK's signature verifies under no exchange; not sent")

@@ -1,8 +1,9 @@
 """The live wallet's pUSD: read from the CLOB, checked against what one BUY needs, kept briefly per container.
 
-`GET /balance-allowance?asset_type=COLLATERAL&signature_type=N` (L2; REFERENCE.md §0b.2 `get_balance_allowance`)
-answers the funder wallet's pUSD balance and its allowance to the exchanges: one `allowance`, or `allowances` by
-spender address. Amounts are pUSD micro-units (integers; a decimal string is read as pUSD).
+The SDK's `get_balance_allowance(asset_type="COLLATERAL")` (`GET /balance-allowance?asset_type=COLLATERAL&
+signature_type=N`, REFERENCE.md §0b.2) answers the funder wallet's pUSD balance and its `allowances` by spender address,
+in micro-units (`read_collateral`). `parse_collateral` reads the raw answer (one `allowance`, or `allowances`; a
+decimal string is read as pUSD).
 
 When a BUY is prepared (`ClobVenue.prepare`), balance - `venue.min_live_balance` and the allowance to the order's
 exchange must each cover what that BUY may cost at worst: the amount risk_check reserved (`SizedOrder.max_cost`),
@@ -94,10 +95,16 @@ def parse_collateral(status: int, body: Any) -> Collateral:
     return Collateral(balance, allowances)
 
 
-def read_collateral(http: Any, signature_type: int) -> Collateral:
-    """One L2 read of the wallet's pUSD (`http`: a `ClobAuthHttp`); raises ValueError or ClobTransportError."""
-    answer = http.l2("GET", "/balance-allowance", params={"asset_type": "COLLATERAL", "signature_type": signature_type})
-    return parse_collateral(answer.status, answer.body)
+def read_collateral(client: Any) -> Collateral:
+    """One read of the wallet's pUSD through the SDK (`client`: a `polymarket.SecureClient`); raises ValueError."""
+    from polymarket import PolymarketError
+
+    try:
+        answer = client.get_balance_allowance(asset_type="COLLATERAL")
+    except PolymarketError as exc:
+        raise ValueError(f"balance-allowance not readable ({type(exc).__name__})") from None
+    allowances = {str(k).lower(): Decimal(v) / MICRO for k, v in answer.allowances.items()}
+    return Collateral(Decimal(answer.balance) / MICRO, allowances)
 
 
 class Funds:

@@ -5,8 +5,9 @@ with a reason, no secrets.
    the endpoint is on polymarket.com, not the CLOB host). Blocked, or no answer, fails.
 2. version: `GET /version` -> `{"version": N}` must equal `venue.expected_clob_version` (2: CLOB V2, the
    exchange-domain "2" orders this build signs; a V1 answer means every order would be rejected).
-3. credentials: the API credentials (given, or derived by an L1 call) must pass an authenticated L2 call
-   (`GET /auth/api-keys`).
+3. credentials: the SDK opens its client (`copytrader.execution.clob_session.connect`): given API credentials are
+   checked (`GET /auth/api-keys`; refused ones are re-derived by an L1 call), absent ones derived; the key in use
+   must then pass an authenticated L2 call (`fetch_api_keys`). The funder wallet must be the signature type stated.
 
 Balance and allowance are not among them: they change with every fill, so a cold start with positions open
 would fail a check against the whole bankroll. Each BUY is checked against what it needs when it is prepared
@@ -22,7 +23,7 @@ from typing import Any
 
 import urllib3
 
-from copytrader.errors import ClobTransportError
+from copytrader.errors import CredentialsError
 from copytrader.execution.credentials import VenueCredentials
 from copytrader.execution.funds import read_collateral
 from copytrader.settings import Settings
@@ -38,7 +39,8 @@ class Check:
 @dataclass(frozen=True)
 class PreflightReport:
     checks: tuple[Check, ...]
-    credentials: VenueCredentials | None = field(default=None, repr=False)  # with API credentials, when derived
+    credentials: VenueCredentials | None = field(default=None, repr=False)  # with the API credentials in use
+    session: Any = field(default=None, repr=False)  # the open `ClobSession` (SDK client) when the checks could run
 
     @property
     def passed(self) -> bool:
@@ -69,6 +71,21 @@ def check_geoblock(settings: Settings, pool: urllib3.PoolManager) -> Check:
     return Check("geoblock", True, f"not blocked ({where})")
 
 
+def check_version(settings: Settings, pool: urllib3.PoolManager) -> Check:
+    """`GET <clob_url>/version` (the SDK has no call for it)."""
+    url = f"{settings.clob_url.rstrip('/')}/version"
+    expected = settings.venue.expected_clob_version
+    try:
+        response = pool.request("GET", url, timeout=urllib3.Timeout(settings.http_timeout_s), retries=False)
+        body = json.loads(response.data) if response.status == 200 else None
+    except (urllib3.exceptions.HTTPError, ValueError) as exc:
+        return Check("version", False, f"no answer from the CLOB ({type(exc).__name__})")
+    got = body.get("version") if isinstance(body, dict) else None
+    if response.status == 200 and got == expected:
+        return Check("version", True, f"CLOB version {got}")
+    return Check("version", False, f"CLOB reports version {got!r} (HTTP {response.status}), expected {expected}")
+
+
 def run_preflight(
     settings: Settings,
     credentials: VenueCredentials,
@@ -77,54 +94,48 @@ def run_preflight(
     with_funds: bool = False,
 ) -> PreflightReport:
     """Run the cold-start checks (each independent of the others' failure where possible); `with_funds` adds the
-    operator's balance and allowance report (module docstring)."""
-    from copytrader.execution.clob_auth import ClobAuthHttp  # live path only
+    operator's balance and allowance report (module docstring). A passed report holds the open SDK session."""
+    from polymarket import PolymarketError
+
+    from copytrader.execution.clob_session import connect  # live path only: the SDK stays off the paper path
 
     pool = pool or urllib3.PoolManager(num_pools=2, maxsize=2, retries=False)
-    checks = [check_geoblock(settings, pool)]
-    http = ClobAuthHttp(
-        settings.clob_url, credentials, chain_id=settings.venue.chain_id, timeout_s=settings.http_timeout_s, pool=pool
-    )
-
-    try:
-        version = http.request("GET", "/version")
-        got = version.body.get("version") if isinstance(version.body, dict) else None
-        expected = settings.venue.expected_clob_version
-        if version.status == 200 and got == expected:
-            checks.append(Check("version", True, f"CLOB version {got}"))
-        else:
-            checks.append(
-                Check("version", False, f"CLOB reports version {got!r} (HTTP {version.status}), expected {expected}")
-            )
-    except ClobTransportError as exc:
-        checks.append(Check("version", False, f"no answer: {exc}"))
-
-    try:
-        if credentials.api is None:
-            credentials = credentials.with_api(http.derive_api_credentials())
-            http.credentials = credentials
-        keys = http.l2("GET", "/auth/api-keys")
-        if keys.status == 200:
-            checks.append(Check("credentials", True, f"L2 authentication accepted for {http.address}"))
-        else:
-            checks.append(
-                Check("credentials", False, f"L2 call refused (HTTP {keys.status}: {keys.error_text()[:80]})")
-            )
-    except ClobTransportError as exc:
+    checks = [check_geoblock(settings, pool), check_version(settings, pool)]
+    try:  # the SDK checks given API credentials (re-deriving refused ones) or derives them (L1)
+        session = connect(
+            settings.clob_url, credentials, chain_id=settings.venue.chain_id, timeout_s=settings.http_timeout_s
+        )
+        keys = session.client.fetch_api_keys()  # an authenticated (L2) call with the credentials in use
+    except CredentialsError as exc:
         checks.append(Check("credentials", False, str(exc)))
         return PreflightReport(tuple(checks))
-
+    except PolymarketError as exc:
+        checks.append(Check("credentials", False, _refusal(exc)))
+        return PreflightReport(tuple(checks))
+    api = session.credentials.api
+    if api is None or api.api_key not in keys:
+        checks.append(Check("credentials", False, "the API key in use is not among the key's API keys"))
+    else:
+        checks.append(Check("credentials", True, f"L2 authentication accepted for {session.address}"))
     if with_funds:
-        checks.extend(_funds_checks(settings, http, credentials, checks[-1].passed))
-    return PreflightReport(tuple(checks), credentials)
+        checks.extend(_funds_checks(settings, session.client, checks[-1].passed))
+    return PreflightReport(tuple(checks), session.credentials, session)
 
 
-def _funds_checks(settings: Settings, http: Any, credentials: VenueCredentials, authenticated: bool) -> list[Check]:
+def _refusal(exc: Exception) -> str:
+    """Why the SDK could not authenticate, without the body (which never carries secrets, but stays out anyway)."""
+    status = getattr(exc, "status", None)
+    if status is not None:
+        return f"refused (HTTP {status})"
+    return f"no usable answer ({type(exc).__name__})"
+
+
+def _funds_checks(settings: Settings, client: Any, authenticated: bool) -> list[Check]:
     if not authenticated:
         return [Check("balance", False, "not checked: credentials invalid")]
     try:
-        collateral = read_collateral(http, int(credentials.signature_type))
-    except (ClobTransportError, ValueError) as exc:
+        collateral = read_collateral(client)
+    except ValueError as exc:
         return [Check("balance", False, str(exc))]
     one_copy = settings.sizing.max_trade_notional
     balance = collateral.balance_short(one_copy, settings.venue.min_live_balance)

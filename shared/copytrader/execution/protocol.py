@@ -1,12 +1,12 @@
 """The exactly-once protocol: one order per whale fill, whatever is retried or redelivered.
 
-    1. `venue.prepare` builds (and for the CLOB signs) the order without sending it. Its venue id is a
-       deterministic function of the copy: the CLOB order's salt derives from the idempotency key and its
-       timestamp is the ledger entry's creation time, so the id is the EIP-712 hash of exactly the order
-       that may be sent.
-    2. `ledger.begin` writes the entry (PENDING, with that venue id) with a conditional put keyed by the
-       idempotency key. If an entry exists, this is a redelivery or a retry: a settled entry is returned as
-       it is; an unsettled one (PENDING or UNKNOWN) is *reconciled* (below). Nothing is sent either way.
+    1. `venue.prepare` builds (and for the CLOB signs) the order without sending it; its venue id is known now (the
+       CLOB's: the EIP-712 digest of the signed order). The SDK's salt is random, so the signed order itself
+       (`PreparedOrder.payload`) is what makes later attempts the same order.
+    2. `ledger.begin` writes the entry (PENDING, with that venue id and the signed order) with a conditional put
+       keyed by the idempotency key. If an entry exists, this is a redelivery or a retry: a settled entry is
+       returned as it is; an unsettled one (PENDING or UNKNOWN) is *reconciled* (below) and the order just
+       prepared is dropped unsent.
     3. Send once (`venue.place`). A definite answer (filled, partly filled, not filled, rejected) is
        settled by `ledger.record` (status, cash, position, reservation, ledger entry in one transaction).
        An order still working at the venue (resting GTC/GTD, delayed match) and anything ambiguous
@@ -17,9 +17,14 @@ Reconciliation (`reconcile`, also run by the sweep `copytrader reconcile`) settl
 order id as REJECTED / `never_placed` (no order was built, and `place` only ever sends a prepared order whose id the
 entry holds); otherwise it asks the venue for the entry's order id: found and done -> its fills are recorded
 (FILLED / PARTIAL / UNFILLED) through `ledger.record`, which releases the reservation; found and still working ->
-stays UNKNOWN; not found -> once the entry is older than `reconcile_after` (no request can still be in flight) it is
-recorded as not filled with reason `never_placed`, and *not* re-placed: the whale's fill is stale by then. Before
-that it stays UNKNOWN.
+stays UNKNOWN, unless it is older than `reconcile_after` and the venue can cancel it (a resting GTC/GTD order whose
+copy went stale: `CancellableVenue`): it is cancelled and settled from what filled; not found -> once the entry is
+older than `reconcile_after` (no request can still be in flight) it is recorded as not filled with reason
+`never_placed`: the whale's fill is stale by then. Before that it stays UNKNOWN, except that an entry found PENDING
+(an earlier attempt stopped between writing it and sending) younger than `reconcile_after / 2` has its stored signed
+order sent (`resend`): the same order, with the same id, which the exchange can never fill twice. A re-send that does
+not fill leaves the entry UNKNOWN for the next reconciliation by id (a first attempt may still be in flight), and it
+ends before `never_placed` can be concluded (the settings keep the longest send below `reconcile_after / 2`).
 No path sends a second order for one idempotency key.
 """
 
@@ -32,7 +37,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from copytrader.errors import VenueAmbiguous, VenueRejected
-from copytrader.execution.venue import PreparedOrder, Venue, VenueOrder
+from copytrader.execution.venue import CancellableVenue, PreparedOrder, Venue, VenueOrder
 from copytrader.model import TERMINAL_STATUSES, ExecutionResult, ExecutionStatus, Side, SizedOrder
 from copytrader.money import ZERO
 from copytrader.reasons import Reason
@@ -49,13 +54,20 @@ class LedgerEntry:
     venue_order_id: str | None
     created_at: datetime  # the signed order's timestamp
     result: ExecutionResult
+    signed_order: str | None = None  # `PreparedOrder.payload`: the order to send again (never logged)
 
 
 class Ledger(Protocol):
     def begin(
-        self, order: SizedOrder, reserved: Decimal, now: datetime, venue_order_id: str | None = None
+        self,
+        order: SizedOrder,
+        reserved: Decimal,
+        now: datetime,
+        venue_order_id: str | None = None,
+        signed_order: str | None = None,
     ) -> ExecutionResult | None:
-        """Write the PENDING entry; None when written, else the result the existing entry stands for."""
+        """Write the PENDING entry (with the order to send); None when written, else the result the existing entry
+        stands for."""
         ...
 
     def entry(self, idempotency_key: str) -> LedgerEntry | None: ...
@@ -94,7 +106,13 @@ def execute_once(
         prepared = venue.prepare(order, now)
     except Exception as exc:  # nothing left the process: a definite rejection
         unbuildable = str(exc) if isinstance(exc, VenueRejected) else f"order not built: {type(exc).__name__}: {exc}"
-    existing = ledger.begin(order, reserved, now, venue_order_id=prepared.venue_order_id if prepared else None)
+    existing = ledger.begin(
+        order,
+        reserved,
+        now,
+        venue_order_id=prepared.venue_order_id if prepared else None,
+        signed_order=prepared.payload if prepared else None,
+    )
     if existing is not None:
         if existing.status in TERMINAL_STATUSES:
             return existing
@@ -151,9 +169,14 @@ def reconcile(
         return _settle(ledger, order, result, reserved, clock).model_copy(update={"duplicate": True})
     try:
         found = venue.lookup(order, entry.venue_order_id, entry.created_at)
+        if found is not None and found.status is ExecutionStatus.UNKNOWN and now - entry.created_at >= reconcile_after:
+            found = _cancel_stale(venue, order, entry.venue_order_id, entry.created_at) or found
     except Exception as exc:
         return _unknown(order, entry.venue_order_id, f"lookup failed: {type(exc).__name__}: {exc}", now, True)
     if found is None:
+        fresh = now - entry.created_at < reconcile_after / 2
+        if entry.status is ExecutionStatus.PENDING and entry.signed_order and fresh:
+            return resend(order, entry, reserved, ledger=ledger, venue=venue, clock=clock, stop_at_entry=stop_at_entry)
         if now - entry.created_at < reconcile_after:
             detail = f"not at the venue yet; concluded only after {reconcile_after.total_seconds():.0f}s"
             return _unknown(order, entry.venue_order_id, detail, now, True)
@@ -171,6 +194,39 @@ def reconcile(
     else:
         result = result_of(order, found, now)
     return _settle(ledger, order, result, reserved, clock, stop_at_entry).model_copy(update={"duplicate": True})
+
+
+def resend(
+    order: SizedOrder,
+    entry: LedgerEntry,
+    reserved: Decimal,
+    *,
+    ledger: Ledger,
+    venue: Venue,
+    clock: Callable[[], datetime],
+    stop_at_entry: Decimal | None = None,
+) -> ExecutionResult:
+    """Send the entry's stored order again (same order, same id); only a fill is settled (module docstring)."""
+    assert entry.venue_order_id is not None
+    prepared = PreparedOrder(entry.venue_order_id, entry.created_at, entry.signed_order)
+    try:
+        placed = venue.place(order, prepared)
+    except Exception as exc:
+        detail = f"re-sent the stored order: {type(exc).__name__}: {exc}"
+        return _unknown(order, entry.venue_order_id, detail, clock(), True)
+    if placed.status in (ExecutionStatus.FILLED, ExecutionStatus.PARTIAL):
+        result = result_of(order, placed, clock())
+        return _settle(ledger, order, result, reserved, clock, stop_at_entry).model_copy(update={"duplicate": True})
+    detail = f"re-sent the stored order: {placed.status.value} {placed.detail}".strip()
+    return _unknown(order, placed.venue_order_id, detail, clock(), True)
+
+
+def _cancel_stale(venue: Venue, order: SizedOrder, venue_order_id: str, signed_at: datetime) -> VenueOrder | None:
+    """Cancel a resting order whose copy went stale and read what it holds now (None: the venue cannot cancel)."""
+    if not isinstance(venue, CancellableVenue):
+        return None
+    venue.cancel(order, venue_order_id)
+    return venue.lookup(order, venue_order_id, signed_at)
 
 
 def result_of(order: SizedOrder, placed: VenueOrder, now: datetime) -> ExecutionResult:

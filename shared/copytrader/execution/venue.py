@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from copytrader.execution.funds import Collateral
 from copytrader.model import ExecutionStatus, Fill, SizedOrder
@@ -54,14 +54,15 @@ class VenueOrder:
 class PreparedOrder:
     """An order ready to send: its venue id is known before anything leaves the process.
 
-    `venue_order_id` is a deterministic function of the copy (idempotency key, order fields, `signed_at`):
-    for the CLOB it is the EIP-712 hash of the signed order, whose salt derives from the idempotency key.
-    It is written to the ledger before the order is sent, so an ambiguous send can be looked up.
+    `venue_order_id` is the id of exactly the order `payload` holds: for the CLOB the EIP-712 digest of the order the
+    SDK signed (its salt is random, so the order cannot be made again). Both are written to the ledger entry before
+    the order is sent, so an ambiguous send can be looked up by id and a later attempt re-sends the same order
+    (`copytrader.execution.protocol`).
     """
 
     venue_order_id: str
     signed_at: datetime
-    payload: Any = None  # the venue's own form of the order (e.g. the signed CLOB order); never logged
+    payload: str | None = None  # the venue's own form of the order, serialized (the signed CLOB order); never logged
 
 
 class Venue(Protocol):
@@ -81,6 +82,15 @@ class Venue(Protocol):
 
         Raises VenueAmbiguous when the venue cannot be asked right now.
         """
+        ...
+
+
+@runtime_checkable
+class CancellableVenue(Protocol):
+    """A venue where an order can rest (`ClobVenue`: GTC/GTD): reconciliation cancels one whose copy went stale."""
+
+    def cancel(self, order: SizedOrder, venue_order_id: str) -> None:
+        """Ask the venue to cancel `venue_order_id`; raises VenueAmbiguous when it cannot be asked."""
         ...
 
 

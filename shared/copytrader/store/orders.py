@@ -1,9 +1,9 @@
 """The orders ledger: the exactly-once record of every copy, and the settlement of its outcome.
 
-`begin` writes the entry (status PENDING, with the venue order id the order will carry and the sized
-order itself) with a conditional put *before* any venue call; a second `begin` for the same idempotency
-key finds the first entry instead of creating one, which is what makes a redelivered whale fill place no
-second order. `record` then settles the venue's answer in one transaction: the order's final status
+`begin` writes the entry (status PENDING, with the venue order id the order will carry, the signed order that
+every attempt sends, and the sized order itself) with a conditional put *before* any venue call; a second `begin`
+for the same idempotency key finds the first entry instead of creating one, which is what makes a redelivered
+whale fill place no second order. `record` then settles the venue's answer in one transaction: the order's final status
 together with the cash, reservation, exposure, position and ledger entry it implies, so a crash leaves
 either all of it or none of it. An UNKNOWN entry (ambiguous send, order still working at the venue) is
 settled the same way once reconciliation knows the outcome; `unresolved` lists them for the sweep.
@@ -49,11 +49,18 @@ class OrderLedger:
             return None
 
     def begin(
-        self, order: SizedOrder, reserved: Decimal, now: datetime, venue_order_id: str | None = None
+        self,
+        order: SizedOrder,
+        reserved: Decimal,
+        now: datetime,
+        venue_order_id: str | None = None,
+        signed_order: str | None = None,
     ) -> ExecutionResult | None:
-        """Create the PENDING entry; None when created, else the result the existing entry stands for."""
+        """Create the PENDING entry (with the signed order a later attempt sends again); None when created, else the
+        result the existing entry stands for."""
         entry = Orders(
             venue_order_id=venue_order_id,
+            signed_order=signed_order,
             order_json=order.model_dump_json(),
             idempotency_key=order.idempotency_key,
             account=self.account,
@@ -131,6 +138,7 @@ class OrderLedger:
             venue_order_id=found.venue_order_id,
             created_at=found.created_at,
             result=result_from_entry(found, duplicate=False, now=found.updated_at),
+            signed_order=found.signed_order,
         )
 
     def unresolved(self, limit: int = 100) -> Iterator[tuple[SizedOrder, Decimal]]:

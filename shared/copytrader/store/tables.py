@@ -194,6 +194,7 @@ class OrderModel(Model):
     status = UnicodeAttribute()
     venue_order_id = UnicodeAttribute(null=True)  # written with the PENDING entry, before the order is sent
     order_json = UnicodeAttribute(null=True)  # the SizedOrder, so the reconcile sweep can settle the entry
+    signed_order = UnicodeAttribute(null=True)  # the venue's signed order (PreparedOrder.payload): re-sent as is
     filled_shares = DecimalAttribute(default=_zero)
     avg_price = DecimalAttribute(null=True)
     fee = DecimalAttribute(default=_zero)

@@ -202,21 +202,18 @@ def live_venue(settings: Settings, credentials: Any = None) -> Venue:
     cache_key = (settings.clob_url, settings.account, settings.venue.chain_id)
     if cache_key in _live_venues:
         return _live_venues[cache_key]
-    from copytrader.execution.clob_auth import ClobAuthHttp
     from copytrader.execution.clob_venue import ClobVenue
     from copytrader.execution.credentials import load_credentials
     from copytrader.execution.preflight import run_preflight
 
     creds = credentials if credentials is not None else load_credentials()
     report = run_preflight(settings, creds)
-    if not report.passed or report.credentials is None:
+    if not report.passed or report.session is None:
+        if report.session is not None:
+            report.session.close()
         raise RuntimeError(f"live trading refused: preflight failed: {report.failures()}")
-    http = ClobAuthHttp(
-        settings.clob_url, report.credentials, chain_id=settings.venue.chain_id, timeout_s=settings.http_timeout_s
-    )
     venue = ClobVenue(
-        http,
-        chain_id=settings.venue.chain_id,
+        report.session,  # the SDK client the preflight opened and authenticated
         gtd_lifetime_s=settings.venue.gtd_lifetime_s,
         order_timeout_s=settings.venue.order_timeout_s,
         min_balance=settings.venue.min_live_balance,
@@ -229,8 +226,8 @@ def live_venue(settings: Settings, credentials: Any = None) -> Venue:
 # What building the live venue imports (`live_venue`, lazily); the CLOB client is the expensive part.
 LIVE_VENUE_MODULES = (
     "copytrader.execution.signing_libs",  # first: py_ecc would raise the recursion limit to 100,000
-    "py_clob_client_v2",
-    "copytrader.execution.clob_auth",
+    "polymarket",
+    "copytrader.execution.clob_session",
     "copytrader.execution.clob_order",
     "copytrader.execution.clob_venue",
     "copytrader.execution.credentials",

@@ -11,7 +11,7 @@ import pytest
 from eth_account import Account
 
 from copytrader.errors import VenueAmbiguous, VenueRejected
-from copytrader.execution.clob_order import order_salt
+from copytrader.execution.clob_order import restore
 from copytrader.execution.clob_venue import ClobVenue, connect
 from copytrader.execution.credentials import ApiCredentials, SignatureType, VenueCredentials
 from copytrader.model import ExecutionStatus, Fill, OrderType, Side, SizedOrder
@@ -32,11 +32,30 @@ def clob() -> Iterator[FakeClob]:
         yield fake
 
 
+def funder_of(address: str, kind: SignatureType) -> str | None:
+    """The wallet the SDK derives for `address` and `kind` (CREATE2, REFERENCE.md §0b.2); None for EOA."""
+    from polymarket import PRODUCTION
+    from polymarket._internal.environment import get_environment_config
+    from polymarket._internal.wallet import (
+        derive_beacon_deposit_wallet_address,
+        derive_proxy_wallet_address,
+        derive_safe_wallet_address,
+    )
+
+    derivation = get_environment_config(PRODUCTION).wallet_derivation
+    derive = {
+        SignatureType.POLY_PROXY: derive_proxy_wallet_address,
+        SignatureType.GNOSIS_SAFE: derive_safe_wallet_address,
+        SignatureType.POLY_1271: derive_beacon_deposit_wallet_address,
+    }.get(kind)
+    return None if derive is None else str(derive(address, derivation))
+
+
 def credentials(kind: SignatureType = SignatureType.EOA) -> tuple[VenueCredentials, str]:
     account = Account.create()  # a throwaway key, made for this test
     key = account.key.hex()
-    funder = None if kind is SignatureType.EOA else Account.create().address
-    return VenueCredentials(key if key.startswith("0x") else f"0x{key}", kind, funder), account.address
+    key = key if key.startswith("0x") else f"0x{key}"
+    return VenueCredentials(key, kind, funder_of(account.address, kind)), account.address
 
 
 def venue_for(fake: FakeClob, kind: SignatureType = SignatureType.EOA, **options) -> tuple[ClobVenue, str]:
@@ -74,19 +93,34 @@ def test_signed_order_is_accepted_for_every_signature_type_and_exchange(clob, ki
     assert placed.status is ExecutionStatus.FILLED and placed.venue_order_id == prepared.venue_order_id == order_id
     if kind is not SignatureType.POLY_1271:
         assert recovered == address  # the signature recovers to the throwaway key
-    assert body["signatureType"] == int(kind) and body["salt"] == order_salt("copy-1")
+    assert body["signatureType"] == int(kind) and body["salt"] == restore(prepared.payload).salt
+    assert clob.posts[0]["orderType"] == "FOK" and "postOnly" not in clob.posts[0]  # FOK asked, not the SDK's FAK
     assert body["maker"] == (venue.credentials.funder or address)
     assert body["signer"] == (venue.credentials.funder if kind is SignatureType.POLY_1271 else address)
     # FOK BUY is a market order: pUSD in (cents), shares out (at least amount / limit)
     assert (body["makerAmount"], body["takerAmount"]) == ("7800000", "15000000")
 
 
-def test_an_order_signed_for_the_wrong_exchange_is_refused(clob):
+def test_the_order_id_follows_the_exchange_the_sdk_signed_for_even_when_our_market_data_disagrees(clob):
+    # GIVEN a neg-risk market that our copy believes is not neg-risk
     clob.set_book(TOKEN, asks=[("0.50", "100")], neg_risk=True)
     venue, _ = venue_for(clob)
-    with pytest.raises(VenueRejected) as caught:
-        send(venue, order(neg_risk=False))  # the market is neg-risk: signed for the wrong domain
-    assert "invalid signature" in caught.value.detail and not clob.orders
+
+    # WHEN it is prepared and sent THEN the SDK signed for the neg-risk exchange (the venue's market data), and the id
+    # computed before sending is the venue's
+    prepared, placed = send(venue, order(neg_risk=False))
+    order_id, _ = order_hash_and_signer(clob.posts[0]["order"], NEG_RISK_EXCHANGE_V2)
+    assert prepared.venue_order_id == order_id == placed.venue_order_id and placed.detail == ""
+
+
+def test_the_same_signed_order_sent_twice_is_one_order_at_the_venue(clob):
+    venue, _ = venue_for(clob)
+    o = order(order_type=OrderType.FAK, shares=D(10), limit_price=D("0.50"))
+    prepared, placed = send(venue, o)
+    assert placed.status is ExecutionStatus.FILLED and placed.filled_shares == 10
+    with pytest.raises(VenueAmbiguous, match="already holds it"):  # the venue's duplicate: never a rejection
+        venue.place(o, prepared)
+    assert len(clob.posts) == 2 and len(clob.orders) == 1 and len(clob.trades) == 1
 
 
 def test_fok_fills_everything_within_the_limit_or_nothing(clob):
@@ -113,18 +147,20 @@ def test_fak_fills_what_is_there_and_cancels_the_rest(clob):
 
 
 def test_gtd_rests_at_the_venue_until_reconciled(clob):
-    venue, _ = venue_for(clob, gtd_lifetime_s=120)
+    venue, _ = venue_for(clob, gtd_lifetime_s=240)
     at = datetime.now(UTC)
     o = order(order_type=OrderType.GTD, shares=D(30), limit_price=D("0.50"))
     prepared, placed = send(venue, o, at)
     assert placed.status is ExecutionStatus.UNKNOWN and "live" in placed.detail  # 10 matched, 20 resting
     assert clob.posts[0]["orderType"] == "GTD"
-    assert clob.posts[0]["order"]["expiration"] == str(int(at.timestamp()) + 120)
+    assert clob.posts[0]["order"]["expiration"] == str(int(at.timestamp()) + 240)
     found = venue.lookup(o, prepared.venue_order_id, at)
     assert found is not None and found.status is ExecutionStatus.UNKNOWN
-    clob.orders[prepared.venue_order_id]["status"] = "CANCELED"  # e.g. expired
+    venue.cancel(o, prepared.venue_order_id)  # its copy went stale (the sweep: `protocol.reconcile`)
+    assert clob.requests[-1] == "DELETE /order" and clob.orders[prepared.venue_order_id]["status"] == "CANCELED"
     done = venue.lookup(o, prepared.venue_order_id, at)
     assert done is not None and done.status is ExecutionStatus.PARTIAL and done.filled_shares == D(10)
+    venue.cancel(o, prepared.venue_order_id)  # done already: the venue says "not canceled", which is no error
 
 
 @pytest.mark.parametrize(
@@ -147,6 +183,22 @@ def test_documented_rejections_are_definite(clob, setup, overrides, code):
     with pytest.raises(VenueRejected) as caught:
         send(venue, order(**overrides))
     assert caught.value.code == code and not clob.orders
+
+
+@pytest.mark.parametrize(
+    ("script", "code"),
+    [
+        ("http:503:trading is in cancel-only mode", "VENUE_CANCEL_ONLY"),
+        ("reject:the market is not yet ready to process new orders", "MARKET_NOT_READY"),
+        ("reject:not enough balance / allowance", "INVALID_ORDER_NOT_ENOUGH_BALANCE"),
+    ],
+)
+def test_the_sdks_refusals_are_definite_rejections(clob, script, code):
+    venue, _ = venue_for(clob)
+    clob.script.append(script)
+    with pytest.raises(VenueRejected) as caught:
+        send(venue, order())
+    assert caught.value.code == code and len(clob.posts) == 1 and not clob.orders
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 425, 429])
@@ -193,18 +245,26 @@ def test_lookup_of_an_order_the_venue_never_saw_is_none(clob):
     assert venue.lookup(order(), prepared.venue_order_id, prepared.signed_at) is None
 
 
-def test_an_unreachable_venue_is_a_definite_rejection():
-    import socket
+def test_an_unreachable_venue_is_a_definite_rejection(clob):
+    # GIVEN a venue that was reachable when the order was prepared (its market data read) and has gone since
+    venue, _ = venue_for(clob)
+    o = order(side=Side.SELL, order_type=OrderType.FAK, shares=D(10), limit_price=D("0.47"))
+    prepared = venue.prepare(o, datetime.now(UTC))
+    clob.go_down()
 
-    with socket.socket() as probe:  # a loopback port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    creds, _ = credentials()
-    creds = creds.with_api(ApiCredentials("key", "c2VjcmV0", "pass"))
-    venue = ClobVenue(connect(f"http://127.0.0.1:{port}", creds))
-    with pytest.raises(VenueRejected) as caught:  # the connection is never made: nothing was sent
-        send(venue, order())
-    assert caught.value.code == "VENUE_UNREACHABLE"
+    # WHEN it is sent THEN the connection is never made: nothing was sent, a definite rejection
+    with pytest.raises(VenueRejected) as caught:
+        venue.place(o, prepared)
+    assert caught.value.code == "VENUE_UNREACHABLE" and clob.posts == []
+
+
+def test_given_api_credentials_are_used_and_refused_ones_re_derived(clob):
+    creds, address = credentials()
+    issued = clob.issue_api_key(address)
+    session = connect(clob.url, creds.with_api(ApiCredentials(*issued)))
+    assert session.credentials.api == ApiCredentials(*issued) and clob.requests[0] == "GET /auth/api-keys"
+    stale = connect(clob.url, creds.with_api(ApiCredentials("revoked", "c2VjcmV0", "pass")))
+    assert stale.credentials.api == ApiCredentials(*issued)  # 401, then POST /auth/api-key (400), then derived
 
 
 def test_secrets_never_reach_logs_or_errors(clob, caplog):

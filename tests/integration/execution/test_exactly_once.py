@@ -210,3 +210,32 @@ def test_a_sweep_inside_the_grace_period_reports_the_unresolved_order_and_its_ag
     assert report["oldest_unresolved_s"] == pytest.approx(30.0, abs=1.0)
     assert OrderModel.get(first["idempotency_key"]).status == "UNKNOWN"
     assert _emitted(capsys)["reconcile_unresolved"] == 1
+
+
+def test_an_attempt_that_died_before_sending_is_completed_with_its_stored_order(
+    aws, polymarket, make_deps, clock, clob
+):
+    from copytrader.execution.clob_order import restore
+    from copytrader.execution.protocol import execute_once
+
+    # GIVEN an execute that prepared and signed the copy, wrote its PENDING entry (order id and signed order), and
+    # died before sending it (the SDK's salt is random: the order cannot be signed again identically)
+    deps, trade, _, _ = _setup(aws, polymarket, make_deps, clock, clob)
+    deps.account.items.open_account(deps.settings.paper_bankroll, clock())
+    order = b.sized_order(
+        "copy-died", token_id=trade.token_id, shares=Decimal(20), limit_price=Decimal("0.50"), max_cost=Decimal(0)
+    )
+    prepared = deps.venue.prepare(order, clock())
+    assert deps.ledger.begin(order, Decimal(0), clock(), prepared.venue_order_id, prepared.payload) is None
+    assert OrderModel.get("copy-died").signed_order == prepared.payload and clob.posts == []
+
+    # WHEN the message is redelivered 30 s later (the copy still fresh: under reconcile_after / 2)
+    clock.now += timedelta(seconds=30)
+    again = execute_once(order, Decimal(0), ledger=deps.ledger, venue=deps.venue, clock=clock)
+
+    # THEN exactly the stored order went out, once, under the id written before, and its fill is settled
+    assert len(clob.posts) == 1 and clob.posts[0]["order"]["salt"] == restore(prepared.payload).salt
+    assert again.status.value == "FILLED" and again.venue_order_id == prepared.venue_order_id
+    assert again.filled_shares == Decimal(20) and OrderModel.get("copy-died").status == "FILLED"
+    assert execute_once(order, Decimal(0), ledger=deps.ledger, venue=deps.venue, clock=clock).duplicate
+    assert len(clob.posts) == 1

@@ -94,11 +94,23 @@ def test_a_v1_clob_fails_the_version_check(clob):
     assert outcome(report)["version"] is False and "expected 2" in report.failures()
 
 
-def test_invalid_api_credentials_fail_and_skip_the_balance(clob):
+def test_credentials_the_venue_refuses_fail_and_skip_the_balance(clob):
+    # GIVEN API credentials the venue never issued, and a venue that refuses the key's L1 signature as well
+    clob.l1_refused = True
     creds = throwaway().with_api(ApiCredentials("not-issued", "c2VjcmV0LXNlY3JldA==", "nope"))
+
+    # WHEN the preflight runs THEN the SDK could not re-derive them: the check fails, the balance is not read
     report = run_preflight(live_settings(clob), creds, with_funds=True)
-    assert outcome(report)["credentials"] is False and outcome(report)["balance"] is False
+    assert outcome(report)["credentials"] is False and "balance" not in outcome(report)
     assert "HTTP 401" in report.failures() and "c2VjcmV0" not in report.failures()
+    assert report.session is None and "GET /balance-allowance" not in clob.requests
+
+
+def test_refused_api_credentials_are_re_derived_by_the_sdk(clob):
+    creds = throwaway().with_api(ApiCredentials("not-issued", "c2VjcmV0LXNlY3JldA==", "nope"))
+    report = run_preflight(live_settings(clob), creds)
+    assert report.passed and report.credentials is not None and report.credentials.api is not None
+    assert report.credentials.api.api_key != "not-issued" and clob.auth_failures == ["/auth/api-keys"]
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,9 @@
-"""CLOB order building without a network: amounts, deterministic salt and hash, signatures, credentials."""
+"""CLOB orders without a network: amounts (against the SDK's rounding), the order id (against the REFERENCE.md §0b.2
+derivation and signature recovery), the exchange an order is signed for, the stored form, credentials."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import dataclasses
 from decimal import Decimal
 
 import pytest
@@ -10,15 +11,24 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from copytrader.errors import CredentialsError, VenueRejected
-from copytrader.execution.clob_order import build_signed_order, order_amounts, order_salt, wanted_shares
-from copytrader.execution.credentials import ApiCredentials, SignatureType, VenueCredentials, parse_credentials
+from copytrader.execution.clob_order import (
+    EXCHANGE_V2,
+    EXCHANGE_V3,
+    NEG_RISK_EXCHANGE_V2,
+    SignedClobOrder,
+    exchange_of,
+    order_amounts,
+    order_id,
+    restore,
+    wanted_shares,
+)
+from copytrader.execution.credentials import parse_credentials
 from copytrader.model import OrderType, Side
 from tests.support import builders as b
 
 D = Decimal
 TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
-CTF_V2 = "0xE111180000d2663C0091e4f400237545B87B996B"
-NEG_RISK_V2 = "0xe2222d279d744050d28e00520010520000310F59"
+V2_POSITION = str((0x01 << 248) | (0xAB << 120) | (2 << 104) | 1)  # module 1, arity 2, reserved bits zero, outcome 1
 
 
 def order(**overrides):
@@ -34,37 +44,78 @@ def order(**overrides):
     return b.sized_order("copy-key-1", **{**fields, **overrides})
 
 
-def creds(kind=SignatureType.EOA):
-    key = Account.create()
-    funder = None if kind is SignatureType.EOA else Account.create().address
-    hex_key = key.key.hex()
-    return VenueCredentials(
-        hex_key if hex_key.startswith("0x") else f"0x{hex_key}", kind, funder, ApiCredentials("k", "c2VjcmV0", "p")
-    ), key.address
+def signed(exchange: str, *, token: str = TOKEN, signature_type: int = 0):
+    """A SignedOrder as the SDK makes it, signed here with a throwaway key for `exchange` (plain EIP-712)."""
+    from polymarket import SignedOrder
 
-
-def recover(body_order, exchange):
-    from py_clob_client_v2.order_utils.model.ctf_exchange_v2_typed_data import (
-        CTF_EXCHANGE_V2_ORDER_STRUCT,
-        EIP712_DOMAIN,
+    account = Account.create()
+    zero = "0x" + "00" * 32
+    unsigned = SignedOrder(
+        builder=zero,
+        expiration=0,
+        maker=account.address,
+        maker_amount=7_800_000,
+        metadata=zero,
+        order_type="FOK",
+        salt=4_503_599_627_370_495,
+        side="BUY",
+        signature="0x",
+        signature_type=signature_type,
+        signer=account.address,
+        taker_amount=15_000_000,
+        timestamp=1_765_000_000_123,
+        token_id=token,
     )
-
-    message = {
-        **{k: int(body_order[k]) for k in ("salt", "tokenId", "makerAmount", "takerAmount", "signatureType")},
-        "timestamp": int(body_order["timestamp"]),
-        "maker": body_order["maker"],
-        "signer": body_order["signer"],
-        "side": 0 if body_order["side"] == "BUY" else 1,
-        "metadata": bytes(32),
-        "builder": bytes(32),
-    }
     typed = {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Order": [
+                {"name": n, "type": t}
+                for n, t in (
+                    ("salt", "uint256"),
+                    ("maker", "address"),
+                    ("signer", "address"),
+                    ("tokenId", "uint256"),
+                    ("makerAmount", "uint256"),
+                    ("takerAmount", "uint256"),
+                    ("side", "uint8"),
+                    ("signatureType", "uint8"),
+                    ("timestamp", "uint256"),
+                    ("metadata", "bytes32"),
+                    ("builder", "bytes32"),
+                )
+            ],
+        },
         "primaryType": "Order",
-        "types": {"EIP712Domain": EIP712_DOMAIN, "Order": CTF_EXCHANGE_V2_ORDER_STRUCT},
-        "domain": {"name": "Polymarket CTF Exchange", "version": "2", "chainId": 137, "verifyingContract": exchange},
-        "message": message,
+        "domain": {
+            "name": "Polymarket CTF Exchange",
+            "version": "3" if exchange == EXCHANGE_V3 else "2",
+            "chainId": 137,
+            "verifyingContract": exchange,
+        },
+        "message": {
+            "salt": unsigned.salt,
+            "maker": unsigned.maker,
+            "signer": unsigned.signer,
+            "tokenId": int(token),
+            "makerAmount": unsigned.maker_amount,
+            "takerAmount": unsigned.taker_amount,
+            "side": 0,
+            "signatureType": signature_type,
+            "timestamp": unsigned.timestamp,
+            "metadata": zero,
+            "builder": zero,
+        },
     }
-    return Account.recover_message(encode_typed_data(full_message=typed), signature=body_order["signature"])
+    message = encode_typed_data(full_message=typed)
+    signature = account.sign_message(message).signature.hex()
+    signature = signature if signature.startswith("0x") else f"0x{signature}"
+    return dataclasses.replace(unsigned, signature=signature), message
 
 
 @pytest.mark.parametrize(
@@ -75,20 +126,25 @@ def recover(body_order, exchange):
         (Side.BUY, OrderType.GTC, "7.5", "0.333", "0.001"),
         (Side.SELL, OrderType.GTD, "100", "0.9999", "0.0001"),
         (Side.BUY, OrderType.FAK, "12.34", "0.4", "0.1"),
+        (Side.BUY, OrderType.FOK, "33.33", "0.3725", "0.0025"),
     ],
 )
 def test_amounts_match_the_sdk_rounding(side, kind, shares, price, tick):
-    from py_clob_client_v2.order_builder.builder import ROUNDING_CONFIG, OrderBuilder
+    from polymarket._internal.actions.orders.limit import _compute_limit_order_amounts
+    from polymarket._internal.actions.orders.market import _compute_market_order_amounts
 
     o = order(side=side, order_type=kind, shares=D(shares), limit_price=D(price), tick_size=D(tick))
-    config = ROUNDING_CONFIG[tick]
-    sdk = OrderBuilder(signer=None)
-    if kind in (OrderType.FOK, OrderType.FAK):
-        amount = float(D(shares) * D(price)) if side is Side.BUY else float(shares)
-        _, maker, taker = sdk.get_market_order_amounts(side.value, amount, float(price), config)
+    if kind in (OrderType.FOK, OrderType.FAK):  # a market BUY is given its pUSD, a SELL its shares
+        amount = D(order_amounts(o)[0]) / 10**6 if side is Side.BUY else D(shares)
+        sdk = _compute_market_order_amounts(amount=amount, price=D(price), side=side.value, tick_size=D(tick))
     else:
-        _, maker, taker = sdk.get_order_amounts(side.value, float(shares), float(price), config)
-    assert order_amounts(o) == (maker, taker)
+        sdk = _compute_limit_order_amounts(price=D(price), size=D(shares), side=side.value, tick_size=D(tick))
+    assert order_amounts(o) == sdk
+
+
+def test_hand_derived_amounts_of_a_fok_buy():
+    # 15.37 x 0.52 = 7.9924 pUSD -> 7.99 (cents); 7.99 / 0.52 = 15.365384.. -> 15.3653 shares (4 decimals at tick 0.01)
+    assert order_amounts(order()) == (7_990_000, 15_365_300)
 
 
 def test_market_buy_spends_at_most_what_the_reservation_covers():
@@ -114,78 +170,43 @@ def test_orders_off_the_tick_or_below_the_minimum_are_not_built():
     )
 
 
-def test_salt_is_a_json_safe_function_of_the_idempotency_key():
-    assert order_salt("a") == order_salt("a") != order_salt("b")
-    assert all(0 <= order_salt(str(i)) < 2**53 for i in range(200))
+@pytest.mark.parametrize("exchange", [EXCHANGE_V2, NEG_RISK_EXCHANGE_V2])
+def test_the_order_id_is_the_digest_the_signature_recovers_from(exchange):
+    o, message = signed(exchange)
+    digest = order_id(o, exchange)
+    from eth_utils.crypto import keccak
+
+    assert digest == "0x" + keccak(b"\x19" + message.version + message.header + message.body).hex()
+    assert Account._recover_hash(bytes.fromhex(digest[2:]), signature=bytes.fromhex(o.signature[2:])) == o.signer
+    other = NEG_RISK_EXCHANGE_V2 if exchange == EXCHANGE_V2 else EXCHANGE_V2
+    assert order_id(o, other) != digest
 
 
-@pytest.mark.parametrize("kind", list(SignatureType))
-@pytest.mark.parametrize("neg_risk", [False, True])
-def test_the_signed_order_is_deterministic_and_signed_for_the_right_exchange(kind, neg_risk):
-    credentials, address = creds(kind)
-    o = order(neg_risk=neg_risk)
-    one = build_signed_order(o, credentials, signed_at=b.T0)
-    two = build_signed_order(o, credentials, signed_at=b.T0)
-    later = build_signed_order(o, credentials, signed_at=b.T0 + timedelta(milliseconds=1))
-    assert one == two and one.order_hash != later.order_hash
+@pytest.mark.parametrize("exchange", [EXCHANGE_V2, NEG_RISK_EXCHANGE_V2])
+@pytest.mark.parametrize("believed_neg_risk", [False, True])
+def test_the_exchange_is_the_one_the_signature_verifies_under_whatever_we_believed(exchange, believed_neg_risk):
+    o, _ = signed(exchange)
+    assert exchange_of(o, neg_risk=believed_neg_risk) == exchange
+
+
+def test_a_v2_position_id_is_signed_for_exchange_v3_and_a_deposit_wallet_follows_our_market_data():
+    v3, _ = signed(EXCHANGE_V3, token=V2_POSITION)
+    assert exchange_of(v3, neg_risk=True) == EXCHANGE_V3
+    wrapped, _ = signed(EXCHANGE_V2, signature_type=3)  # its real signature is wrapped: not recoverable here
+    assert exchange_of(wrapped, neg_risk=True) == NEG_RISK_EXCHANGE_V2
+    bogus = dataclasses.replace(wrapped, signature_type=0, signature="0x" + "11" * 65)
+    with pytest.raises(VenueRejected):
+        exchange_of(bogus, neg_risk=False)
+
+
+def test_the_stored_form_restores_exactly_the_signed_order_and_is_never_shown():
     import json
 
-    sent = json.loads(one.body)
-    body = sent["order"]
-    assert body["salt"] == order_salt("copy-key-1") and body["timestamp"] == str(int(b.T0.timestamp() * 1000))
-    assert body["signatureType"] == int(kind) and body["side"] == "BUY" and body["expiration"] == "0"
-    assert body["maker"] == (credentials.funder or address)
-    assert body["signer"] == (credentials.funder if kind is SignatureType.POLY_1271 else address)
-    assert (sent["owner"], sent["orderType"]) == ("k", "FOK")
-    exchange = NEG_RISK_V2 if neg_risk else CTF_V2
-    if kind is SignatureType.POLY_1271:
-        # ERC-1271 wrapping: inner ECDSA signature (65 bytes) + app domain separator + contents hash + type
-        from eth_abi import encode
-        from eth_utils import keccak
-        from py_clob_client_v2.order_utils.exchange_order_builder_v2 import (
-            DEPOSIT_WALLET_NAME_HASH,
-            DEPOSIT_WALLET_VERSION_HASH,
-            DOMAIN_TYPE_HASH,
-            SOLADY_TYPE_HASH,
-        )
-
-        raw = bytes.fromhex(body["signature"][2:])
-        inner, separator, contents = raw[:65], raw[65:97], raw[97:129]
-        expected_separator = keccak(
-            encode(
-                ["bytes32", "bytes32", "bytes32", "uint256", "address"],
-                [DOMAIN_TYPE_HASH, keccak(text="Polymarket CTF Exchange"), keccak(text="2"), 137, exchange],
-            )
-        )
-        assert separator == expected_separator
-        struct = keccak(
-            encode(
-                ["bytes32", "bytes32", "bytes32", "bytes32", "uint256", "address", "bytes32"],
-                [
-                    SOLADY_TYPE_HASH,
-                    contents,
-                    DEPOSIT_WALLET_NAME_HASH,
-                    DEPOSIT_WALLET_VERSION_HASH,
-                    137,
-                    body["signer"],
-                    bytes(32),
-                ],
-            )
-        )
-        assert Account._recover_hash(keccak(b"\x19\x01" + separator + struct), signature=inner) == address
-    else:
-        assert recover(body, exchange) == address
-        assert recover(body, CTF_V2 if neg_risk else NEG_RISK_V2) != address  # the other exchange: invalid
-
-
-def test_gtd_orders_expire_after_the_configured_lifetime():
-    credentials, _ = creds()
-    import json
-
-    body = json.loads(
-        build_signed_order(order(order_type=OrderType.GTD), credentials, signed_at=b.T0, gtd_lifetime_s=90).body
-    )
-    assert body["order"]["expiration"] == str(int(b.T0.timestamp()) + 90) and body["orderType"] == "GTD"
+    o, _ = signed(EXCHANGE_V2)
+    stored = json.dumps(dataclasses.asdict(o))
+    assert restore(stored) == o and order_id(restore(stored), EXCHANGE_V2) == order_id(o, EXCHANGE_V2)
+    kept = SignedClobOrder(order_id(o, EXCHANGE_V2), o.maker_amount, o.taker_amount, EXCHANGE_V2, stored)
+    assert o.signature not in f"{kept!r} {kept}"
 
 
 def test_credentials_errors_name_fields_never_values():
@@ -215,11 +236,3 @@ def test_credentials_parse_every_signature_type_and_never_print_secrets():
     shown = f"{full!r} {full} {full.api!r}"
     assert key not in shown and "the-secret" not in shown and "the-pass" not in shown
     assert set(full.secrets()) >= {"0x" + key, key, "the-secret", "the-pass"}
-
-
-def test_a_whole_number_of_a_million_shares_is_read_as_shares_not_micro_units():
-    from copytrader.execution.clob_venue import _shares
-
-    assert [_shares(v) for v in ("1000000", "2500000", "25.0000", "10", 7, None)] == [
-        D(1000000), D(2500000), D("25.0000"), D(10), D(7), D(0)
-    ]  # fmt: skip

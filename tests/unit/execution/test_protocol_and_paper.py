@@ -9,7 +9,7 @@ from copytrader.errors import VenueAmbiguous, VenueRejected
 from copytrader.execution.paper import PaperVenue
 from copytrader.execution.protocol import LedgerEntry, execute_once
 from copytrader.execution.venue import PreparedOrder, VenueOrder
-from copytrader.model import ExecutionResult, ExecutionStatus, OrderType
+from copytrader.model import ExecutionResult, ExecutionStatus, Fill, OrderType
 from copytrader.reasons import Reason
 from tests.support import builders as b
 
@@ -66,10 +66,11 @@ class MemoryLedger:
         self.entries = {}
         self.created = {}
         self.venue_ids = {}
+        self.signed = {}
         self.unknown = []
         self.recorded = []
 
-    def begin(self, o, reserved, now, venue_order_id=None):
+    def begin(self, o, reserved, now, venue_order_id=None, signed_order=None):
         if o.idempotency_key in self.entries:
             return self.entries[o.idempotency_key].model_copy(update={"duplicate": True})
         self.entries[o.idempotency_key] = ExecutionResult(
@@ -77,13 +78,14 @@ class MemoryLedger:
         )
         self.created[o.idempotency_key] = now
         self.venue_ids[o.idempotency_key] = venue_order_id
+        self.signed[o.idempotency_key] = signed_order
         return None
 
     def entry(self, key):
         if key not in self.entries:
             return None
         result = self.entries[key]
-        return LedgerEntry(key, result.status, self.venue_ids[key], self.created[key], result)
+        return LedgerEntry(key, result.status, self.venue_ids[key], self.created[key], result, self.signed[key])
 
     def mark_unknown(self, key, detail, now):
         self.unknown.append((key, detail))
@@ -107,12 +109,14 @@ class CountingVenue:
         self.held = held
         self.calls = 0
         self.lookups = 0
+        self.sent = []  # (venue order id, signed order) of every send
 
     def prepare(self, o, signed_at):
-        return PreparedOrder(f"v-{o.idempotency_key}", signed_at)
+        return PreparedOrder(f"v-{o.idempotency_key}", signed_at, f"signed-{o.idempotency_key}-{signed_at:%S.%f}")
 
     def place(self, o, prepared):
         self.calls += 1
+        self.sent.append((prepared.venue_order_id, prepared.payload))
         if isinstance(self.outcome, Exception):
             raise self.outcome
         return self.outcome(o)
@@ -201,6 +205,65 @@ def test_an_unfinished_earlier_attempt_is_reconciled_not_resent():
     result = run(venue, ledger)
     assert venue.calls == 0 and venue.lookups == 1
     assert result.status is ExecutionStatus.UNKNOWN and ledger.unknown
+
+
+def test_an_unfinished_earlier_attempt_resends_its_stored_order_while_the_copy_is_fresh():
+    # GIVEN an attempt that died after writing its entry (with the signed order) and before sending it
+    ledger, venue = MemoryLedger(), CountingVenue(PaperVenue(lambda t: BOOK).place, held=None)
+    ledger.begin(order(), D(10), b.T0, venue_order_id="v-k1", signed_order="the-signed-order")
+
+    # WHEN the message is redelivered 30 s later (under reconcile_after / 2 = 60 s)
+    result = run(venue, ledger, at=30)
+
+    # THEN exactly the stored order went out (not the one the redelivery prepared) and its fill is settled
+    assert venue.sent == [("v-k1", "the-signed-order")] and venue.lookups == 1
+    assert result.status is ExecutionStatus.FILLED and result.duplicate and result.filled_shares == D(15)
+    assert ledger.entries["k1"].status is ExecutionStatus.FILLED and len(ledger.recorded) == 1
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        lambda o: VenueOrder("v-k1", ExecutionStatus.UNFILLED, (), D(0), detail="killed"),
+        VenueRejected("INVALID_ORDER_NOT_ENOUGH_BALANCE"),
+        VenueAmbiguous("read timeout"),
+    ],
+)
+def test_a_resend_that_does_not_fill_leaves_the_entry_unknown_for_the_lookup_by_id(outcome):
+    # a first attempt may still be in flight: only the venue's record of the order id may conclude
+    ledger, venue = MemoryLedger(), CountingVenue(outcome, held=None)
+    ledger.begin(order(), D(10), b.T0, venue_order_id="v-k1", signed_order="the-signed-order")
+    result = run(venue, ledger, at=30)
+    assert venue.calls == 1 and result.status is ExecutionStatus.UNKNOWN and not ledger.recorded
+    assert "re-sent the stored order" in result.detail
+    late = run(venue, ledger, at=121)  # UNKNOWN now, not PENDING: looked up, never sent again
+    assert venue.calls == 1 and late.reason is Reason.NEVER_PLACED
+
+
+def test_a_stored_order_is_not_resent_once_the_copy_is_half_way_to_never_placed():
+    ledger, venue = MemoryLedger(), CountingVenue(PaperVenue(lambda t: BOOK).place, held=None)
+    ledger.begin(order(), D(10), b.T0, venue_order_id="v-k1", signed_order="the-signed-order")
+    assert run(venue, ledger, at=60).status is ExecutionStatus.UNKNOWN and venue.calls == 0
+
+
+def test_a_resting_order_whose_copy_went_stale_is_cancelled_and_settled_from_what_filled():
+    class RestingVenue(CountingVenue):
+        def __init__(self, outcome, held=None):
+            super().__init__(outcome, held)
+            self.cancelled = []
+
+        def cancel(self, o, venue_order_id):
+            self.cancelled.append(venue_order_id)
+            self.held = VenueOrder("v-k1", ExecutionStatus.PARTIAL, (Fill(price=D("0.50"), shares=D(10)),), D(0))
+
+    working = VenueOrder("v-k1", ExecutionStatus.UNKNOWN, (), D(0), detail="working at the venue (live)")
+    ledger, venue = MemoryLedger(), RestingVenue(lambda o: working, held=working)
+    o = order(order_type=OrderType.GTC, shares=D(30), limit_price=D("0.50"))
+    assert run(venue, ledger, o=o).status is ExecutionStatus.UNKNOWN
+    assert run(venue, ledger, o=o, at=119).status is ExecutionStatus.UNKNOWN and venue.cancelled == []  # fresh
+    settled = run(venue, ledger, o=o, at=121)
+    assert venue.cancelled == ["v-k1"] and venue.calls == 1
+    assert settled.status is ExecutionStatus.PARTIAL and settled.filled_shares == D(10)
 
 
 def test_rejection_is_recorded_as_definite():

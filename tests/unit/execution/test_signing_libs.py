@@ -9,7 +9,7 @@ PROBE = """
 import json, sys
 before = sys.getrecursionlimit()
 import copytrader.execution.signing_libs
-from py_clob_client_v2.signer import Signer
+import polymarket
 from eth_account import Account
 assert sys.getrecursionlimit() == before, (before, sys.getrecursionlimit())
 try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import subprocess
 import sys
 from types import SimpleNamespace
 
@@ -18,10 +19,24 @@ def test_paper_mode_imports_nothing_at_init():
     assert wiring.prewarm(lambda: SimpleNamespace(mode=Mode.PAPER)) == []
 
 
+def test_the_sdk_stays_off_the_paper_path():
+    probe = (
+        "import sys, importlib\n"
+        "importlib.import_module('functions.copy_execute.handler')\n"
+        "from copytrader.workflows import wiring\n"
+        "from copytrader.settings import load_settings\n"
+        "wiring.Deps(load_settings(environ={}))\n"
+        "print(sorted(m for m in sys.modules if m == 'polymarket' or m.startswith('polymarket.')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "[]"
+
+
 def test_live_mode_imports_the_clob_client_and_the_venue_at_init():
     imported = wiring.prewarm(lambda: SimpleNamespace(mode=Mode.LIVE))
     assert imported == list(wiring.LIVE_VENUE_MODULES)
-    assert {"py_clob_client_v2", "py_clob_client_v2.client", "copytrader.execution.clob_venue"} <= set(sys.modules)
+    assert {"polymarket", "polymarket.clients.secure", "copytrader.execution.clob_venue"} <= set(sys.modules)
     # exactly what building the live venue imports lazily (copytrader.workflows.wiring.live_venue)
     source = inspect.getsource(wiring.live_venue)
     lazy = {line.split()[1] for line in source.splitlines() if line.strip().startswith("from copytrader.")}

@@ -340,7 +340,7 @@ for module in {lazy!r}:  # what the step imports when it runs
 _DISCOVERY = ["copytrader.discovery.discover", "copytrader.discovery.run", "copytrader.discovery.cache_s3"]
 
 
-_LOCAL_ONLY = {"moto", "tqdm", "requests", "websockets", "eth_abi", "py_clob_client_v2"}  # in no Lambda layer
+_LOCAL_ONLY = {"moto", "tqdm", "requests", "websockets", "eth_abi", "polymarket"}  # in no Lambda layer
 
 
 @pytest.mark.parametrize(
