@@ -36,10 +36,10 @@ def _holding(token: str, shares: str, basis: str, market=MARKET) -> Holding:
 
 def test_the_contract_addresses_are_the_sdks() -> None:
     config = PRODUCTION._config  # the SDK keeps its addresses on the environment (private in 0.14.0)
-    assert r.PUSD == config.collateral_token and r.CONDITIONAL_TOKENS == config.conditional_tokens
-    assert r.CTF_COLLATERAL_ADAPTER == config.collateral_adapter
-    assert r.NEG_RISK_CTF_COLLATERAL_ADAPTER == config.neg_risk_collateral_adapter
-    assert (r.ROUTER, r.POSITION_MANAGER) == (config.protocol_v2_router, config.position_manager)
+    assert config.collateral_token == r.PUSD and config.conditional_tokens == r.CONDITIONAL_TOKENS
+    assert config.collateral_adapter == r.CTF_COLLATERAL_ADAPTER
+    assert config.neg_risk_collateral_adapter == r.NEG_RISK_CTF_COLLATERAL_ADAPTER
+    assert (config.protocol_v2_router, config.position_manager) == (r.ROUTER, r.POSITION_MANAGER)
 
 
 @pytest.mark.parametrize(
