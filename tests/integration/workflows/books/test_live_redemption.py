@@ -25,9 +25,13 @@ from copytrader.risk.redemption import (
     ROUTER,
 )
 from copytrader.risk.rules import screen
+from copytrader.runtime import env
 from copytrader.runtime.alerts import NoAlerts
+from copytrader.settings import load_settings
 from copytrader.store.redemptions import Redemptions, State
 from copytrader.store.tables import LedgerEntryModel
+from copytrader.workflows import wiring
+from copytrader.workflows.books import steps
 from copytrader.workflows.books.live_redeem import LiveRedeemer, LiveRedemptions
 from copytrader.workflows.books.steps import audit_report
 from tests.support import builders as b
@@ -232,3 +236,28 @@ def test_a_v2_market_is_redeemed_through_the_router_with_the_positionmanager_bal
     (entry,) = world.redeem_entries()
     assert (entry.cash_delta, entry.realized_pnl) == (D(5), D(3))
     assert world.audit_ok()
+
+
+def test_the_settle_step_in_live_mode_redeems_through_the_wired_sender_factory(aws, polymarket, clock, node) -> None:
+    live = {"mode": "live", "live_confirmed": True, "account": "live-1", "gamma_url": f"{polymarket.url}/gamma"}
+    settings = load_settings(environ={}, overrides=live)
+    client = SdkClientStandIn(node, WALLET)
+    environ = {env.POLYGON_HTTP_RPC_URL: node.url}
+
+    def deps_with(factory) -> wiring.Deps:
+        return wiring.Deps(settings, clock=clock, environ=environ, alerts=NoAlerts(), redemption_sender=factory)
+
+    deps = deps_with(None)
+    world = World(deps, clock, node, polymarket)
+    market, resolved, yes, _ = _ctf_market(world, "step", neg_risk=True, yes_pays="1")
+    _hold(deps, clock, "k1", market, yes, "30", "50")
+    node.set_1155(CONDITIONAL_TOKENS, WALLET, yes, 50 * M)
+    _resolve(world, resolved)
+    # without a sender factory: counted as awaiting redemption, nothing sent
+    assert steps.settle({}, deps).output["awaiting_redemption"] == 1 and client.sent == []
+    # with the factory the lead wires: redeemed on chain, one transaction, one entry
+    wired = deps_with(lambda: SdkRedemptionSender(client, poll_delay_s=0))
+    result = steps.settle({}, wired)
+    assert (result.output["redeemed"], result.output["redemption_transactions"]) == (1, 1)
+    assert (result.output["payout"], result.output["pnl"]) == ("50", "20")
+    assert result.counts["redemption_transactions"] == 1.0 and len(client.sent) == 1
