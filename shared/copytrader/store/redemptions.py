@@ -25,6 +25,7 @@ from pynamodb.transactions import TransactWrite
 
 from copytrader.risk.redemption import Ledger, PlannedToken, RedeemCall, RedemptionPlan
 from copytrader.store.account.items import AccountItems
+from copytrader.store.conditional import condition_failed
 from copytrader.store.tables import RiskStateModel
 
 R = RiskStateModel
@@ -123,7 +124,7 @@ class Redemptions:
         try:
             item.save(condition=condition)
         except PutError as exc:
-            if "ConditionalCheckFailed" in str(exc):
+            if condition_failed(exc):
                 return False
             raise
         return True
@@ -141,7 +142,7 @@ class Redemptions:
                 condition=R.redemption_state.is_in(*[s.value for s in IN_FLIGHT]) & (R.redemption == intent.as_json()),
             )
         except UpdateError as exc:
-            if "ConditionalCheckFailed" in str(exc):
+            if condition_failed(exc):
                 raise LookupError(f"redemption {intent.condition_id} attempt {intent.attempt} moved on") from None
             raise
         return moved

@@ -16,7 +16,9 @@ from copytrader.execution.redemption_sender import SdkRedemptionSender
 from copytrader.model import ExecutionStatus, OutcomeToken
 from copytrader.polymarket.chain_reads import ChainReads
 from copytrader.polymarket.http import JsonHttp
+from copytrader.risk import redemption
 from copytrader.risk.audit import violations
+from copytrader.risk.changes import Holding
 from copytrader.risk.redemption import (
     CONDITIONAL_TOKENS,
     CTF_COLLATERAL_ADAPTER,
@@ -28,7 +30,7 @@ from copytrader.risk.rules import screen
 from copytrader.runtime import env
 from copytrader.runtime.alerts import NoAlerts
 from copytrader.settings import load_settings
-from copytrader.store.redemptions import Redemptions, State
+from copytrader.store.redemptions import Intent, Redemptions, State
 from copytrader.store.tables import LedgerEntryModel
 from copytrader.workflows import wiring
 from copytrader.workflows.books import steps
@@ -261,3 +263,17 @@ def test_the_settle_step_in_live_mode_redeems_through_the_wired_sender_factory(a
     assert (result.output["redeemed"], result.output["redemption_transactions"]) == (1, 1)
     assert (result.output["payout"], result.output["pnl"]) == ("50", "20")
     assert result.counts["redemption_transactions"] == 1.0 and len(client.sent) == 1
+
+
+def test_an_intent_is_begun_once_and_moved_only_from_what_was_read(world: World) -> None:
+    market, resolved, yes, _ = _ctf_market(world, "race", neg_risk=False, yes_pays="1")
+    plan = redemption.plan(resolved, [Holding(yes, market.condition_id, D(50), D(30))])
+    now = world.clock()
+    intent = Intent(market.condition_id, State.SENDING, 1, plan, {yes: 50 * M}, 500 * M, now)
+    store = Redemptions(world.deps.account.items)
+    assert store.begin(intent, None, now) is True
+    assert store.begin(intent, None, now) is False  # a concurrent run: it does not send
+    sent = store.sent(intent, "relay-9", None, now)
+    with pytest.raises(LookupError):
+        store.sent(intent, "relay-10", None, now)  # a stale copy cannot overwrite the recorded ids
+    assert store.get(market.condition_id) == sent and sent.transaction_id == "relay-9"
