@@ -7,8 +7,9 @@ are built with the SDK's own builders (`polymarket.calls.ctf_redeem_positions_ca
 targets `copytrader.risk.redemption.plan` chose, and sent with `execute_transaction(calls=...)`: never
 `redeem_positions`, which re-resolves the market through Gamma and picks its own amounts.
 
-The SecureClient is built by a factory callable the wiring is given (`Deps(redemption_sender=...)`; credentials from
-`copytrader.execution.credentials` plus a relayer API key): nothing here reads a secret. The SDK is imported only
+The SecureClient is built by a factory callable the wiring is given (`Deps(redemption_sender=...)`); `sdk_sender`
+builds one from the venue credentials (`copytrader.execution.credentials`) and a relayer API key, acting for the
+funder or the EOA (never the SDK's default deposit wallet). Nothing here reads a secret. The SDK is imported only
 when a sender is built (live mode, the books workflow's settle step).
 """
 
@@ -18,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from copytrader.errors import CredentialsError
+from copytrader.execution.credentials import SignatureType, VenueCredentials
 from copytrader.risk.redemption import RedeemCall
 
 
@@ -120,3 +123,42 @@ class SdkRedemptionSender:
         except PolymarketError as exc:
             return Outcome(transaction_hash=submitted.transaction_hash, detail=type(exc).__name__)
         return Outcome(transaction_hash=str(done.transaction_hash))
+
+
+def sender_wallet(credentials: VenueCredentials) -> str:
+    """The wallet a redemption acts for: the funder (proxy, Safe or deposit wallet), or for an EOA its own address.
+    Never None: `SecureClient.create(wallet=None)` would pick, and deploy, the signer's deposit wallet."""
+    if credentials.funder:
+        return credentials.funder
+    if credentials.signature_type is not SignatureType.EOA:
+        raise CredentialsError(f"funder is required for {credentials.signature_type.name}")
+    from copytrader.execution.signing_libs import import_signing_libraries
+
+    import_signing_libraries()  # py_ecc first, with the recursion limit kept (a no-op once imported)
+    from eth_account import Account
+
+    return str(Account.from_key(credentials.private_key).address)
+
+
+def sdk_sender(
+    credentials: VenueCredentials, *, relayer_api_key: str | None = None, relayer_address: str | None = None
+) -> SdkRedemptionSender:
+    """A sender on a `polymarket.SecureClient` for the venue's credentials (what `Deps.redemption_sender` is meant to
+    return, from the venue secret and a relayer API key: polymarket.com Settings > API Keys). `create()` talks to the
+    CLOB (L1/L2 auth) and, for a relayed wallet, checks it is deployed; it is not called at import or wiring time.
+    A proxy, Safe or deposit wallet needs the relayer key (every gasless action does); an EOA pays gas itself."""
+    wallet = sender_wallet(credentials)
+    relayed = credentials.signature_type is not SignatureType.EOA
+    if relayed and not (relayer_api_key and relayer_address):
+        raise CredentialsError("a relayer API key and its address are needed to redeem from a relayed wallet")
+    from copytrader.execution.signing_libs import import_signing_libraries
+
+    import_signing_libraries()
+    from polymarket import ApiKeyCreds, RelayerApiKey, SecureClient
+
+    api = credentials.api
+    fields = {"apiKey": api.api_key, "passphrase": api.api_passphrase, "secret": api.api_secret} if api else None
+    creds = ApiKeyCreds.model_validate(fields) if fields else None
+    key = RelayerApiKey(key=relayer_api_key, address=relayer_address) if relayer_api_key and relayer_address else None
+    client = SecureClient.create(private_key=credentials.private_key, wallet=wallet, credentials=creds, api_key=key)
+    return SdkRedemptionSender(client)
