@@ -58,6 +58,7 @@ class EvmNode(Loopback):
         self.positions: list[dict[str, Any]] = []  # Data API v2 rows of the wallet
         self.page_size = 2
         self.positions_fault: str | None = None
+        self.fail_rpc = False  # every JSON-RPC request answers an error
         self.rpc_requests: list[str] = []
         self._ids = itertools.count(1)
 
@@ -128,6 +129,8 @@ class EvmNode(Loopback):
         method, params = request.get("method"), request.get("params") or []
         self.rpc_requests.append(str(method))
         answer: dict[str, Any] = {"jsonrpc": "2.0", "id": request.get("id")}
+        if self.fail_rpc:
+            return {**answer, "error": {"code": -32603, "message": "internal error"}}
         if method == "eth_call":
             to, data = params[0]["to"].lower(), params[0]["data"]
             owner = "0x" + data[10 + 24 : 10 + 64]

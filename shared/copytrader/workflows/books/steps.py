@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from copytrader.errors import TransientError, UpstreamError
+from copytrader.errors import CopyTraderError, TransientError, UpstreamError
 from copytrader.model import Market
 from copytrader.money import ZERO, canonical
 from copytrader.risk import audit as invariants
@@ -53,7 +53,7 @@ def settle(event: dict[str, Any], deps: Deps) -> StepResult:
     held = _held_markets(deps)
     resolved = redeemed = awaiting = unavailable = 0
     payout, pnl = ZERO, ZERO
-    live = live_redeemer(deps) if deps.settings.mode is Mode.LIVE else None
+    built: list[LiveRedeemer | None] = []  # the sender is built at the first resolved market, not before
     on_chain = LiveRedemptions()
     for condition_id in held:
         market = _market(deps, condition_id)
@@ -64,12 +64,18 @@ def settle(event: dict[str, Any], deps: Deps) -> StepResult:
             continue
         resolved += 1
         if deps.settings.mode is Mode.LIVE:
+            if not built:
+                built.append(live_redeemer(deps))
+            live = built[0]
             if live is None:
                 awaiting += 1
             elif deps.account.settlements.unsettled_sells({t.token_id for t in market.tokens}):
                 on_chain.counts["awaiting_sell"] += 1
             else:
-                live.redeem(market, on_chain)
+                try:
+                    live.redeem(market, on_chain)
+                except (CopyTraderError, LookupError, OSError):  # a read failed or a run raced: the next run resumes
+                    on_chain.counts["redemption_error"] += 1
             continue
         for done in deps.account.settlements.redeem(market, deps.clock()):
             redeemed += 1

@@ -257,8 +257,11 @@ def test_the_settle_step_in_live_mode_redeems_through_the_wired_sender_factory(a
     _resolve(world, resolved)
     # without a sender factory: counted as awaiting redemption, nothing sent
     assert steps.settle({}, deps).output["awaiting_redemption"] == 1 and client.sent == []
-    # with the factory the lead wires: redeemed on chain, one transaction, one entry
+    # with the factory the lead wires, while the node answers errors: counted, nothing sent, the next run redeems
     wired = deps_with(lambda: SdkRedemptionSender(client, poll_delay_s=0))
+    node.fail_rpc = True
+    assert steps.settle({}, wired).output["redemption_error"] == 1 and client.sent == []
+    node.fail_rpc = False
     result = steps.settle({}, wired)
     assert (result.output["redeemed"], result.output["redemption_transactions"]) == (1, 1)
     assert (result.output["payout"], result.output["pnl"]) == ("50", "20")
