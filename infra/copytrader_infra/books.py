@@ -4,6 +4,7 @@ The definition is `copytrader/workflows/books/definition.asl.json`, shared with 
 function ARNs.
 
     EventBridge Scheduler (hourly, minute 17) -> SettleResolved -> Audit -> books_audit_violations (alarmed)
+        -> VenueSync -> books_venue_sync_differences, books_venue_sync_failed (alarmed)
 
 Who may do what:
 - books_settle: read our positions and their price marks (marked equity, every run); the markets table (the
@@ -11,8 +12,12 @@ Who may do what:
   transaction across them); publish alerts (the breaker and drawdown halt it may trip). Calls Gamma.
 - books_audit: read the risk, positions, ledger and orders tables (a Scan of the risk table's account items, the
   orders' status index); the markets cache as above. Writes no money table. Calls Gamma.
-- the state machine: invoke the two functions, write its logs. The schedule's role: start it, nothing else.
-Live redemption (on chain) is not here: in live mode a resolved position is counted `awaiting_redemption`.
+- books_venue_sync: read our positions and the account's risk item; publish alerts (a difference, a failed read).
+  Writes no table. Calls the Data API (`/v2/positions`) and the Polygon JSON-RPC endpoint (eth_call).
+- the state machine: invoke the three functions, write its logs. The schedule's role: start it, nothing else.
+Live redemption (on chain) runs in books_settle once the lead wires its sender factory (`Deps.redemption_sender`)
+and the chain endpoint (COPYTRADER_POLYGON_HTTP_RPC_URL); until then a resolved live position is counted
+`awaiting_redemption`, and the live venue sync fails (alarmed) without the endpoint and COPYTRADER_WALLET_ADDRESS.
 """
 
 from __future__ import annotations
@@ -54,6 +59,14 @@ BOOKS_FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout=Duration.seconds(120),
         reads=("risk", "positions", "ledger", "orders"),
         writes=("markets",),
+        workflow=BOOKS,
+    ),
+    FunctionSpec(
+        "venue_sync",
+        memory_mb=512,
+        timeout=Duration.seconds(120),
+        reads=("risk", "positions"),
+        publishes_alerts=True,
         workflow=BOOKS,
     ),
 )

@@ -157,6 +157,29 @@ class Monitoring(Construct):
                 1,
                 "The hourly books workflow failed: resolved markets may be unsettled (see the execution's history).",
             ),
+            self._alarm(
+                "BooksVenueSyncDifferences",
+                pipeline_metric("books_venue_sync_differences", statistic="Maximum", period=_HOUR, labelled=False),
+                1,
+                "Our positions or cash differ from the venue's or the chain's: `copytrader audit --venue` shows the "
+                "figures. Nothing was corrected.",
+            ),
+            self._alarm(
+                "BooksVenueSyncFailed",
+                pipeline_metric("books_venue_sync_failed", statistic="Maximum", period=_HOUR, labelled=False),
+                1,
+                "The venue sync could not read the venue or the chain completely (an HTTP error, a missing page, "
+                "data:null while we hold positions): it was not taken as 'no positions'.",
+            ),
+            self._alarm(
+                "BooksRedemptionBurnedNothing",
+                pipeline_metric(
+                    "books_settle_redemption_burned_nothing", statistic="Maximum", period=_HOUR, labelled=False
+                ),
+                1,
+                "A live redemption transaction succeeded but burned no tokens: nothing was booked, the position is "
+                "kept (see the alert's transaction hash).",
+            ),
         ]
 
     def _listener_alarms(self, running: bool) -> list[cloudwatch.Alarm]:

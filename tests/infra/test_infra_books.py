@@ -1,5 +1,6 @@
 """The books workflow in the synthesized template (copytrader_infra/books.py): the hourly schedule, a state machine
-that invokes exactly its two functions, an audit that cannot write money, and the alarms on what it finds."""
+that invokes exactly its functions (settle, audit, venue sync), an audit and a venue sync that cannot write money,
+and the alarms on what they find."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _written_tables(synthesized: Any, role: Any) -> set[str]:
     return written
 
 
-def test_the_state_machine_invokes_exactly_the_two_steps(synthesized: Any) -> None:
+def test_the_state_machine_invokes_exactly_its_steps(synthesized: Any) -> None:
     books = _books(synthesized)
     machine = synthesized.of_type("AWS::StepFunctions::StateMachine")[synthesized.logical_id(books.state_machine)]
     definition = json.dumps(machine["Properties"])  # the definition's placeholders filled with the function ARNs
@@ -90,3 +91,25 @@ def test_the_dashboard_shows_marked_equity_and_stale_marks_from_the_books_run(sy
     assert MARK_QUALITY_METRICS == ("books_settle_stale_marks", "books_settle_unmarked_positions")
     for name in (*MARKED_EQUITY_METRICS, *MARK_QUALITY_METRICS):
         assert f'"{name}"' in text, name
+
+
+def test_the_venue_sync_writes_no_table_and_may_alert(synthesized: Any) -> None:
+    books = _books(synthesized)
+    assert set(BOOKS.steps) == {"settle", "audit", "venue_sync"}
+    sync = books.functions["venue_sync"]
+    assert _written_tables(synthesized, sync.role) == set()
+    statements = synthesized.role_statements(synthesized.logical_id(sync.role))
+    actions = {a for s in statements for a in synthesized.as_list(s["Action"])}
+    assert "sns:Publish" in actions and "secretsmanager:GetSecretValue" not in actions
+
+
+def test_a_venue_sync_difference_a_failed_sync_and_a_redemption_that_burned_nothing_raise_alarms(
+    synthesized: Any,
+) -> None:
+    alarms = {
+        a["Properties"]["MetricName"]: a["Properties"] for a in synthesized.of_type("AWS::CloudWatch::Alarm").values()
+    }
+    for metric in ("books_venue_sync_differences", "books_venue_sync_failed", "books_settle_redemption_burned_nothing"):
+        alarm = alarms[metric]
+        assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Maximum", 3600, 1)
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"

@@ -44,7 +44,10 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     ("AwsSolutions::AwsSolutions-IAM5[Resource::*]", "CopyTrader/WhaleScoring/StateMachine/Role"),
     ("AwsSolutions::AwsSolutions-SF2", "CopyTrader/WhaleScoring/StateMachine"),
     # the books workflow (copytrader_infra/books.py)
-    *(("AwsSolutions::AwsSolutions-L1", f"CopyTrader/Books/{step}/Function") for step in ("BooksSettle", "BooksAudit")),
+    *(
+        ("AwsSolutions::AwsSolutions-L1", f"CopyTrader/Books/{step}/Function")
+        for step in ("BooksSettle", "BooksAudit", "BooksVenueSync")
+    ),
     ("AwsSolutions::AwsSolutions-IAM5[Resource::*]", "CopyTrader/Books/StateMachine/Role"),
     ("AwsSolutions::AwsSolutions-SF2", "CopyTrader/Books/StateMachine"),
     *(
@@ -106,11 +109,12 @@ def test_resource_inventory(synthesized: Any) -> None:
         "AWS::ECS::TaskDefinition": 1,
         "AWS::ECS::Service": 1,
         "AWS::CloudWatch::Dashboard": 1,
-        "AWS::CloudWatch::Alarm": 20,  # + the books: audit violations, audit missing, failed
+        # + the books: audit violations, audit missing, failed, venue-sync differences and failures, burned nothing
+        "AWS::CloudWatch::Alarm": 23,
     }
-    # Four pipeline functions, three scoring functions, two books functions, and the provider CDK adds to strip the
-    # VPC's default security group.
-    assert counts["AWS::Lambda::Function"] == 10
+    # Four pipeline functions, three scoring functions, three books functions, and the provider CDK adds to strip
+    # the VPC's default security group.
+    assert counts["AWS::Lambda::Function"] == 11
     # daily scoring, the reconcile sweep, the hourly books
     assert counts["AWS::S3::Bucket"] == 1 and counts["AWS::Scheduler::Schedule"] == 3
     assert counts["AWS::EC2::NatGateway"] == 0
@@ -162,6 +166,9 @@ def test_every_alarm_notifies_the_alert_topic(synthesized: Any) -> None:
         ("CopyTrader", "reconcile_error"),
         ("CopyTrader", "books_audit_violations"),  # the hourly audit (copytrader.workflows.books.steps.audit)
         ("CopyTrader", "books_audit_checks"),
+        ("CopyTrader", "books_venue_sync_differences"),  # the venue sync (copytrader.workflows.books.steps)
+        ("CopyTrader", "books_venue_sync_failed"),
+        ("CopyTrader", "books_settle_redemption_burned_nothing"),  # live redemption (workflows.books.live_redeem)
     }
     for alarm in alarms.values():
         if alarm["Properties"].get("Namespace") == "CopyTrader":

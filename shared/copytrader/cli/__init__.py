@@ -5,7 +5,8 @@ copytrader settings [--file F]             validate and print the effective sett
 copytrader risk status|kill-switch on|off|reset-breaker|reset-drawdown       the account's risk controls
 copytrader preflight [--file F] [--secret ID]   live checks: geoblock, CLOB version, credentials; funds for one max copy
 copytrader reconcile [--file F] [--limit N]     the sweep: settle UNKNOWN orders, free orphan reservations
-copytrader audit [--file F] [--json]            check every invariant of the account's books; exit 1 on a violation
+copytrader audit [--file F] [--json] [--venue]  check every invariant of the account's books; exit 1 on a violation
+                                                (--venue: also compare with the venue and the chain, live)
 copytrader normalize --source chain|rtds|data-api FILE [--markets F]   recorded feed input -> WhaleTrades
 copytrader fetch (--wallets F | --discover) --out-trades F --out-markets F
                                            whale candidates, their Data API history and Gamma markets

@@ -38,6 +38,9 @@ def add_parsers(commands: Any) -> None:
     parser = commands.add_parser("audit", help="check that every pUSD adds up (ledger, reservations, exposure, days)")
     parser.add_argument("--file", help=_SETTINGS_FILE_HELP)
     parser.add_argument("--json", action="store_true", help="print the checks as JSON")
+    parser.add_argument(
+        "--venue", action="store_true", help="also compare positions and cash with the venue and the chain (live)"
+    )
     parser.set_defaults(run=audit)
 
 
@@ -127,7 +130,25 @@ def audit(args: argparse.Namespace) -> int:
         print(json.dumps({"ok": not bad, "violations": [c.name for c in bad], "checks": [c.as_dict() for c in checks]}))
     else:
         print(format_checks(checks))
-    return 1 if bad else 0
+    return max(1 if bad else 0, audit_venue(deps, args.json) if getattr(args, "venue", False) else 0)
+
+
+def audit_venue(deps: Any, as_json: bool) -> int:
+    """`audit --venue`: the venue sync (`workflows.books.venue`), printed with its figures; 1 when it failed or
+    found a difference (paper mode: skipped, 0)."""
+    from copytrader.workflows.books.venue import sync_report
+
+    report = sync_report(deps)
+    if isinstance(report, str):
+        print(json.dumps({"venue_sync": "skipped", "reason": report}) if as_json else f"venue sync skipped: {report}")
+        return 0
+    body = {"ok": report.ok, "failures": list(report.failures), "figures": report.figures}
+    body["differences"] = [d.as_dict() for d in report.differences]
+    if as_json:
+        print(json.dumps({"venue_sync": body}))
+    else:
+        print(f"{'OK       ' if report.ok else 'VIOLATION'}  venue_sync         {json.dumps(body)}")
+    return 0 if report.ok else 1
 
 
 def format_checks(checks: Any) -> str:

@@ -156,8 +156,8 @@ def _ledger_cash(books: Books) -> Check:
 def _ledger_shares(books: Books) -> Check:
     moved: dict[str, Decimal] = defaultdict(Decimal)
     for _, line in books.ledger:
-        if line.token_id and line.shares_delta:
-            moved[line.token_id] += line.shares_delta
+        for token_id, delta in line.share_moves():
+            moved[token_id] += delta
     held = {p.token_id: p.shares for p in books.positions if p.shares}
     wrong = _differences(moved, held)
     detail = f"{len(held)} positions match the ledger" if not wrong else f"{len(wrong)} tokens differ (held vs ledger)"

@@ -302,6 +302,10 @@ class AccountBook:
             moved = position is None or position.shares != change.expected_shares
             if change.expected_shares is not None and moved:
                 raise LookupError(f"position {change.token_id} changed since the settlement was computed")
+        for more in settled.more_positions:
+            held = self.positions.get(more.token_id)
+            if held is None or held.shares != more.expected_shares:
+                raise LookupError(f"position {more.token_id} changed since the settlement was computed")
         if settled.ledger is not None and settled.ledger.entry_id in self.ledger:
             raise LookupError(f"ledger entry {settled.ledger.entry_id} exists")
 
@@ -318,6 +322,8 @@ class AccountBook:
             self.days[day_key].realized += settled.realized
         if change is not None:
             self._change_position(change, position, now)
+        for more in settled.more_positions:
+            self._change_position(more, self.positions[more.token_id], now)
         if settled.ledger is not None:
             self.ledger[settled.ledger.entry_id] = (now, settled.ledger)
 

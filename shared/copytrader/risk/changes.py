@@ -127,10 +127,17 @@ class LedgerLine:
     cash_delta: Decimal = ZERO
     fee: Decimal = ZERO
     realized_pnl: Decimal = ZERO  # a SELL or redemption: proceeds - the cost released (the day's P&L adds it)
+    # a live redemption transaction that burned several tokens: every (token, shares) it moved, token_id None
+    more_shares: tuple[tuple[str, Decimal], ...] = ()
 
     @property
     def entry_id(self) -> str:
         return f"{self.kind}#{self.reference}"
+
+    def share_moves(self) -> list[tuple[str, Decimal]]:
+        """Every (token, shares delta) this entry records: its token's, then those of `more_shares`."""
+        moves = [(self.token_id, self.shares_delta)] if self.token_id and self.shares_delta else []
+        return moves + list(self.more_shares)
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,7 @@ class Changes:
     realized: Decimal | None = None  # added to the day's realized P&L (None: the day item is not touched)
     position: PositionChange | None = None
     ledger: LedgerLine | None = None
+    more_positions: tuple[PositionChange, ...] = ()  # a live redemption of several tokens in one transaction
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ EVENT_BUS_NAME = "COPYTRADER_EVENT_BUS_NAME"  # EventBridge bus for WhaleTrade f
 TRADE_QUEUE_URL = "COPYTRADER_TRADE_QUEUE_URL"  # SQS FIFO queue feeding the copy pipeline
 VENUE_SECRET_ARN = "COPYTRADER_VENUE_SECRET_ARN"  # Secrets Manager secret with the CLOB credentials (execute only)
 POLYGON_RPC_URL = "COPYTRADER_POLYGON_RPC_URL"  # the listener's Polygon JSON-RPC WebSocket URL (an operator secret)
+# Polygon JSON-RPC over HTTP for the books functions' chain reads (live redemption's verification, the venue sync)
+POLYGON_HTTP_RPC_URL = "COPYTRADER_POLYGON_HTTP_RPC_URL"
 # the listener's liveness file, which the container health check reads (copytrader.runtime.heartbeat); unset: none
 LISTENER_HEARTBEAT_FILE = "COPYTRADER_LISTENER_HEARTBEAT_FILE"
 SCORING_BUCKET = "COPYTRADER_SCORING_BUCKET"  # S3 bucket of the scoring workflow: run data and the discovery cache

@@ -260,6 +260,19 @@ class LedgerEntryModel(Model):
     realized_pnl = DecimalAttribute(default=_zero)  # FILL_SELL, REDEEM: added to that UTC day's realized P&L
     at = UTCDateTimeAttribute()
     reference = UnicodeAttribute(null=True)
+    # REDEEM of a live transaction that burned several tokens: "<token>=<shares delta>;..." (token_id then empty)
+    more_shares = UnicodeAttribute(null=True)
+
+
+def encode_share_moves(moves: tuple[tuple[str, Decimal], ...]) -> str | None:
+    """`LedgerEntryModel.more_shares` of (token, shares delta) pairs; None for none."""
+    return ";".join(f"{token}={delta}" for token, delta in moves) or None
+
+
+def decode_share_moves(text: str | None) -> tuple[tuple[str, Decimal], ...]:
+    """The (token, shares delta) pairs `encode_share_moves` wrote."""
+    pairs = [part.partition("=") for part in (text or "").split(";") if part]
+    return tuple((token, Decimal(delta)) for token, _, delta in pairs)
 
 
 # ------------------------------------------------------------------------------- portfolio risk state
@@ -337,6 +350,9 @@ class RiskStateModel(Model):
     stale_marks = NumberAttribute(null=True)
     day_start_equity_marked = DecimalAttribute(null=True)
     unsettled_reservations = UnsettledReservations()
+    # `#REDEEMTX#<condition_id>`: a live redemption's intent and transaction (copytrader.store.redemptions)
+    redemption_state = UnicodeAttribute(null=True)
+    redemption = UnicodeAttribute(null=True)  # JSON: the plan, balances before, the transaction's ids
 
 
 # ------------------------------------------------------------------------------------ whale stances

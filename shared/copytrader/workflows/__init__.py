@@ -90,6 +90,8 @@ SCORING_CHILD_EXECUTION_TYPE = "MapChildExecutionType"
 SCORING_CHILD_EXECUTION_TYPE_AWS = "EXPRESS"
 SCORING_CHILD_EXECUTION_TYPE_LOCAL = "STANDARD"
 
-BOOKS = Workflow("books", {"SettleFunctionArn": "settle", "AuditFunctionArn": "audit"})
+BOOKS = Workflow(
+    "books", {"SettleFunctionArn": "settle", "AuditFunctionArn": "audit", "VenueSyncFunctionArn": "venue_sync"}
+)
 
 WORKFLOWS: tuple[Workflow, ...] = (COPY, SCORING, BOOKS)

@@ -26,7 +26,9 @@ from typing import TYPE_CHECKING, Any
 from copytrader.execution.paper import PaperVenue
 from copytrader.execution.venue import Venue
 from copytrader.model import OrderBook
+from copytrader.polymarket.chain_reads import ChainReads
 from copytrader.polymarket.data_api import DATA_API_URL
+from copytrader.polymarket.data_api.positions_v2 import VenuePositionsReader
 from copytrader.polymarket.http import JsonHttp
 from copytrader.polymarket.rest import ClobMarketData, GammaMarkets
 from copytrader.runtime import env
@@ -44,6 +46,7 @@ from copytrader.store.whales import Whales
 if TYPE_CHECKING:
     from copytrader.discovery.cache import DiscoveryCache
     from copytrader.discovery.run import Readers
+    from copytrader.execution.redemption_sender import RedemptionSender
     from copytrader.workflows.scoring.run_store import RunStore
 
 
@@ -73,6 +76,9 @@ class Deps:
             "cache",
             "readers",
             "marks",
+            "redemption_sender",
+            "chain",
+            "venue_reads",
         }
     )
 
@@ -183,6 +189,23 @@ class Deps:
         import boto3
 
         return boto3.client("s3")
+
+    # ------------------------------------------------------------------- live redemption and the venue sync
+    # the factory of the live redemption sender (`execution.redemption_sender.SdkRedemptionSender` on a SecureClient
+    # built from the venue credentials); None: live positions in resolved markets wait, counted
+    redemption_sender: Callable[[], RedemptionSender] | None = None
+
+    @cached_property
+    def chain(self) -> ChainReads | None:
+        """Polygon reads over HTTP JSON-RPC (COPYTRADER_POLYGON_HTTP_RPC_URL); None when no endpoint is set."""
+        url = self.environ.get(env.POLYGON_HTTP_RPC_URL)
+        return ChainReads(JsonHttp(url, self.settings.http_timeout_s)) if url else None
+
+    @cached_property
+    def venue_reads(self) -> VenuePositionsReader:
+        """The Data API v2 positions of a wallet (copytrader.polymarket.data_api.positions_v2)."""
+        base = self.environ.get(env.DATA_API_URL) or DATA_API_URL
+        return VenuePositionsReader(JsonHttp(base, self.settings.http_timeout_s))
 
 
 _live_venues: dict[tuple[str, str, int], Venue] = {}

@@ -30,7 +30,7 @@ from copytrader.risk.changes import Changes, Holding, Redemption
 from copytrader.risk.rules import Scope, utc_day
 from copytrader.store.account.items import RESERVATION_TTL, AccountItems
 from copytrader.store.positions import Positions, holding_of
-from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel
+from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel, encode_share_moves
 from copytrader.store.transactions import condition_failed, run_transaction
 
 R = RiskStateModel
@@ -113,6 +113,8 @@ class Settlements:
             )
         if settled.position is not None:
             self._position(tx, settled.position, now)
+        for more in settled.more_positions:
+            self._position(tx, more, now)
         line = settled.ledger
         if line is not None:
             tx.save(
@@ -128,6 +130,7 @@ class Settlements:
                     realized_pnl=line.realized_pnl,
                     at=now,
                     reference=line.reference,
+                    more_shares=encode_share_moves(line.more_shares),
                 ),
                 condition=L.entry_id.does_not_exist(),
             )

@@ -18,7 +18,7 @@ from copytrader.risk.changes import LedgerLine
 from copytrader.risk.rules import Scope
 from copytrader.store.account.items import AccountItems
 from copytrader.store.positions import holding_of
-from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel
+from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel, decode_share_moves
 
 R = RiskStateModel
 _SCOPES = {s.value: s for s in Scope}
@@ -66,6 +66,7 @@ def read_books(items: AccountItems) -> Books:
                 cash_delta=e.cash_delta or ZERO,
                 fee=e.fee or ZERO,
                 realized_pnl=e.realized_pnl or ZERO,
+                more_shares=decode_share_moves(e.more_shares),
             ),
         )
         for e in LedgerEntryModel.query(account, consistent_read=True)

@@ -1,4 +1,4 @@
-"""The books workflow's steps (`definition.asl.json`): settle resolved markets, then audit the account.
+"""The books workflow's steps (`definition.asl.json`): settle resolved markets, audit the account, sync with the venue.
 
 Each takes the event Step Functions sends and returns a `StepResult` (output, and the counts its handler turns into
 metrics). EventBridge Scheduler starts the workflow hourly; `copytrader audit` runs `audit_report` by hand.
@@ -10,13 +10,16 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-from copytrader.errors import TransientError, UpstreamError
+from copytrader.errors import CopyTraderError, TransientError, UpstreamError
 from copytrader.model import Market
 from copytrader.money import ZERO, canonical
 from copytrader.risk import audit as invariants
 from copytrader.runtime.observability import StepResult
 from copytrader.settings import Mode
 from copytrader.store.account.snapshot import read_books
+from copytrader.store.redemptions import Redemptions
+from copytrader.workflows.books.live_redeem import LiveRedeemer, LiveRedemptions
+from copytrader.workflows.books.venue import sync_report
 from copytrader.workflows.copy.settlement import mark_account
 from copytrader.workflows.wiring import Deps
 
@@ -44,10 +47,16 @@ def settle(event: dict[str, Any], deps: Deps) -> StepResult:
     `REDEEM#<token>#<lot>`, so a second run (or a concurrent one) redeems nothing twice. In live mode nothing is
     booked here (the chain redemption is the position lifecycle's; booking it without it would put cash in the
     books that is not in the wallet): such positions are counted as `awaiting_redemption`.
+
+    Live mode with a redemption sender and a chain endpoint redeems on chain (`live_redeem.LiveRedeemer`: one
+    verified transaction per market, one ledger entry per transaction; a market resolved to 0 is closed without
+    one); its outcomes are counted by name. A market with a SELL not yet settled waits (`awaiting_sell`).
     """
     held = _held_markets(deps)
     resolved = redeemed = awaiting = unavailable = 0
     payout, pnl = ZERO, ZERO
+    built: list[LiveRedeemer | None] = []  # the sender is built at the first resolved market, not before
+    on_chain = LiveRedemptions()
     for condition_id in held:
         market = _market(deps, condition_id)
         if market is None:
@@ -57,16 +66,30 @@ def settle(event: dict[str, Any], deps: Deps) -> StepResult:
             continue
         resolved += 1
         if deps.settings.mode is Mode.LIVE:
-            awaiting += 1
+            if not built:
+                built.append(live_redeemer(deps))
+            live = built[0]
+            if live is None:
+                awaiting += 1
+            elif deps.account.settlements.unsettled_sells({t.token_id for t in market.tokens}):
+                on_chain.counts["awaiting_sell"] += 1
+            else:
+                try:
+                    live.redeem(market, on_chain)
+                except (CopyTraderError, LookupError, OSError):  # a read failed or a run raced: the next run resumes
+                    on_chain.counts["redemption_error"] += 1
             continue
         for done in deps.account.settlements.redeem(market, deps.clock()):
             redeemed += 1
             payout += done.payout
             pnl += done.pnl
+    redeemed += on_chain.counts["redeemed"] + on_chain.counts["redeemed_lost"]
+    payout, pnl = payout + on_chain.payout, pnl + on_chain.pnl
     if redeemed:
         deps.account.breakers.after_settlement(deps.settings.risk, deps.alerts, deps.clock())
     marked = mark_account(deps)  # every run: the halts on marked equity, and the dashboard's figures
     counts = {
+        **on_chain.counts,
         "markets_held": len(held),
         "resolved": resolved,
         "redeemed": redeemed,
@@ -86,6 +109,33 @@ def settle(event: dict[str, Any], deps: Deps) -> StepResult:
             unmarked_positions=float(equity.unmarked),
         )
     return StepResult(output, figures)
+
+
+def live_redeemer(deps: Deps) -> LiveRedeemer | None:
+    """The on-chain redeemer, when live mode has both its sender factory and a chain endpoint; else None."""
+    if deps.redemption_sender is None or deps.chain is None:
+        return None
+    intents, sender = Redemptions(deps.account.items), deps.redemption_sender()
+    return LiveRedeemer(deps.account.settlements, intents, deps.chain, sender, deps.alerts, deps.clock)
+
+
+def venue_sync(event: dict[str, Any], deps: Deps) -> StepResult:
+    """Compare our positions and cash with the venue's and the chain's (`venue.sync_report`); a failed or partial read
+    is `venue_sync_failed` (alarmed), each difference is counted (`differences`, alarmed) and sent as an alert with
+    its figures. Nothing is corrected. Paper mode: skipped, with the reason."""
+    report = sync_report(deps)
+    if isinstance(report, str):
+        return StepResult({"skipped": report}, {"skipped": 1.0})
+    output = {
+        "ok": report.ok,
+        "failures": list(report.failures),
+        "differences": [d.as_dict() for d in report.differences],
+        "figures": report.figures,
+    }
+    if not report.ok:
+        deps.alerts.send("copytrader: venue sync " + ("failed" if report.failures else "differs"), output)
+    failed = 1.0 if report.failures else 0.0
+    return StepResult(output, {"differences": float(len(report.differences)), "failed": failed, "skipped": 0.0})
 
 
 def audit_report(deps: Deps) -> list[invariants.Check]:
