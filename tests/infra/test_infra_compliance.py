@@ -94,7 +94,7 @@ def test_resource_inventory(synthesized: Any) -> None:
             "AWS::CloudWatch::Alarm",
         )
     } == {
-        "AWS::DynamoDB::GlobalTable": 9,  # + stances (conflicts between whales)
+        "AWS::DynamoDB::GlobalTable": 10,  # + stances (conflicts between whales), price marks
         "AWS::SQS::Queue": 2,
         "AWS::Events::EventBus": 1,
         "AWS::Events::Archive": 1,
