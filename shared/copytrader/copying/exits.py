@@ -35,13 +35,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from copytrader.exit_settings import CullPolicy
 from copytrader.model import Market, WhaleStatus
 from copytrader.model.exits import ExitReason, ExitSignal
 from copytrader.model.marks import Mark
 from copytrader.money import MICRO, ONE, SIZE_STEP, ZERO, floor_to
 from copytrader.risk.changes import Holding, lot_reference
 from copytrader.risk.rules import stop_price
-from copytrader.settings import CullPolicy, Settings
+from copytrader.settings import Settings
 
 DEFAULT_TICK = Decimal("0.01")
 

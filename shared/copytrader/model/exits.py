@@ -27,7 +27,7 @@ class ExitReason(StrEnum):
     WHALE_CULLED = "whale_culled"  # the whale whose copies built the position was culled (policy decides)
 
 
-EXIT_KIND = "exit"  # the `kind` of an exit message on the copy queue (a WhaleTrade body has no `kind`)
+EXIT_KIND: Literal["exit"] = "exit"  # the `kind` of an exit message on the copy queue (a WhaleTrade body has no `kind`)
 
 
 def exit_idempotency_key(account: str, token_id: str, lot: str, reason: ExitReason, trigger: str) -> str:
@@ -78,7 +78,11 @@ class ExitSignal(Frozen):
         held = Decimal(str(fields["position_shares"]))
         trigger = f"{fields['trigger']}|held={held.normalize():f}"
         fields["key"] = exit_idempotency_key(
-            str(fields["account"]), str(fields["token_id"]), str(fields["lot"]), ExitReason(fields["reason"]), trigger
+            str(fields["account"]),
+            str(fields["token_id"]),
+            str(fields["lot"]),
+            ExitReason(str(fields["reason"])),
+            trigger,
         )
         return cls.model_validate(fields)
 

@@ -329,6 +329,10 @@ class RiskStateModel(Model):
     unsettled = UnicodeAttribute(null=True)
     reserved_at = UTCDateTimeAttribute(null=True)
     unsettled_reservations = UnsettledReservations()
+    # `#WHALEPOS#<wallet>#<token>`: a copied whale's net shares of one token from the trades of it we observed, and
+    # the keys of those trades (each counted once) (`copytrader.store.whale_holdings`)
+    shares = DecimalAttribute(null=True)
+    trade_keys = UnicodeSetAttribute(null=True)
 
 
 # ------------------------------------------------------------------------------------ whale stances

@@ -23,11 +23,11 @@ from copytrader.copying.exits import (
     price_exits,
     scheduled_exits,
 )
+from copytrader.exit_settings import CullPolicy
 from copytrader.model import WhaleStatus
 from copytrader.model.exits import ExitReason, ExitSignal
 from copytrader.model.marks import Mark
 from copytrader.risk.changes import Holding
-from copytrader.settings import CullPolicy
 from tests.support import builders as b
 
 NOW = b.T0
