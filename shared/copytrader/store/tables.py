@@ -236,6 +236,9 @@ class PositionModel(Model):
     groups = UnicodeSetAttribute(null=True)
     categories = UnicodeSetAttribute(null=True)
     stop_loss = DecimalAttribute(null=True)
+    # the lot's highest fresh bid seen by the exits job (the trailing stop's high-water mark; raised only upward,
+    # removed when the lot ends: copytrader.workflows.exits)
+    bid_high = DecimalAttribute(null=True)
 
 
 # --------------------------------------------------------------------------------------- cash ledger

@@ -39,6 +39,7 @@ from copytrader.store.orders import OrderLedger
 from copytrader.store.positions import Positions
 from copytrader.store.stances import Stances
 from copytrader.store.whales import Whales
+from copytrader.workflows.exits.publish import ExitPublisher
 
 if TYPE_CHECKING:
     from copytrader.discovery.cache import DiscoveryCache
@@ -71,6 +72,7 @@ class Deps:
             "runs",
             "cache",
             "readers",
+            "exit_queue",
         }
     )
 
@@ -109,6 +111,13 @@ class Deps:
     def books(self) -> Callable[[str], OrderBook | None]:
 
         return ClobMarketData(JsonHttp(self.settings.clob_url, self.settings.http_timeout_s)).book
+
+    @cached_property
+    def exit_queue(self) -> ExitPublisher:
+        """Where the exits job sends exit signals: the copy FIFO queue (`COPYTRADER_TRADE_QUEUE_URL`)."""
+        import boto3
+
+        return ExitPublisher(boto3.client("sqs"), self.environ[env.TRADE_QUEUE_URL])
 
     @cached_property
     def account(self) -> AccountStore:
