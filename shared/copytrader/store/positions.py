@@ -58,7 +58,7 @@ class Positions:
         the one read (same open date, shares held); True when written."""
         higher = P.bid_high.does_not_exist() | (P.bid_high < bid)
         lot = P.opened_at.does_not_exist() if position.opened_at is None else P.opened_at == position.opened_at
-        same_lot = lot & (P.shares > 0)
+        same_lot = lot & (P.shares > ZERO)
         return update_if(P(self.account, position.token_id), [P.bid_high.set(bid)], higher & same_lot)
 
     def all(self) -> list[PositionModel]:
