@@ -45,6 +45,7 @@ EXPECTED_ACKNOWLEDGEMENTS = {
     ("AwsSolutions::AwsSolutions-SF2", "CopyTrader/WhaleScoring/StateMachine"),
     # the books workflow (copytrader_infra/books.py)
     *(("AwsSolutions::AwsSolutions-L1", f"CopyTrader/Books/{step}/Function") for step in ("BooksSettle", "BooksAudit")),
+    ("AwsSolutions::AwsSolutions-L1", "CopyTrader/Exits/ExitsScan/Function"),
     ("AwsSolutions::AwsSolutions-IAM5[Resource::*]", "CopyTrader/Books/StateMachine/Role"),
     ("AwsSolutions::AwsSolutions-SF2", "CopyTrader/Books/StateMachine"),
     *(
@@ -108,11 +109,11 @@ def test_resource_inventory(synthesized: Any) -> None:
         "AWS::CloudWatch::Dashboard": 1,
         "AWS::CloudWatch::Alarm": 20,  # + the books: audit violations, audit missing, failed
     }
-    # Four pipeline functions, three scoring functions, two books functions, and the provider CDK adds to strip the
-    # VPC's default security group.
-    assert counts["AWS::Lambda::Function"] == 10
-    # daily scoring, the reconcile sweep, the hourly books
-    assert counts["AWS::S3::Bucket"] == 1 and counts["AWS::Scheduler::Schedule"] == 3
+    # Four pipeline functions, three scoring functions, two books functions, the exits scan, and the provider CDK
+    # adds to strip the VPC's default security group.
+    assert counts["AWS::Lambda::Function"] == 11
+    # daily scoring, the reconcile sweep, the hourly books, the exits scan every minute
+    assert counts["AWS::S3::Bucket"] == 1 and counts["AWS::Scheduler::Schedule"] == 4
     assert counts["AWS::EC2::NatGateway"] == 0
 
 
