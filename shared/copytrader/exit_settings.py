@@ -46,6 +46,11 @@ class ExitSettings(_Section):
     )
     cull_policy: CullPolicy = CullPolicy.EXIT_IF_LOSING
     max_mark_age_s: int = Field(120, gt=0, le=3600, description="a price rule acts only on a bid younger than this")
+    whale_positions_url: str | None = Field(
+        None,
+        description="the Data API asked for a whale's position when we observed none of its trades in a token "
+        "(e.g. https://data-api.polymarket.com); None: not asked, such a SELL is a full exit of its part",
+    )
     max_slippage: Dec = Field(
         Decimal("0.05"), ge=0, lt=1, description="an exit's limit price: the bid that fired it less this (floored)"
     )

@@ -8,9 +8,10 @@ Each rule is one `ExitReason` and yields an `ExitSignal` (model/exits.py), or no
   basis; exact when its copies paid the position's average price). A SELL attributed to a whale releases its cost
   from that whale's part first (`risk.changes`), which lowers exactly its attributed shares by the shares sold and
   leaves every other whale's unchanged. f = whale's shares sold / its shares before the sale, the latter from the
-  trades of it we observed (`store.whale_holdings`). Unknown (we never saw it buy this token) or smaller than the
-  sale (we missed some of its buys): f = 1, a full exit of its part. That is the conservative side: an exit lowers
-  our risk, and a whale selling what we never saw it buy is leaving a position we cannot size.
+  trades of it we observed (`store.whale_holdings`); when we observed none, from the Data API v2 `/v2/positions`
+  if `exits.whale_positions_url` is set (`whale_before_from_positions`). Unknown (never observed and no answer) or
+  smaller than the sale (we missed some of its buys): f = 1, a full exit of its part. That is the conservative
+  side: an exit lowers our risk, and a whale selling what we never saw it buy leaves a position we cannot size.
 - stop_loss: the bid <= the stop at entry, average cost x (1 - s) (`risk.rules.stop_price`, s = the position's);
 - trailing_stop: the bid <= its high-water mark since entry x (1 - t), once that mark is above our average cost
   (below it the stop-loss is the rule); the mark is kept on the position (`bid_high`, raised only upward);
@@ -118,6 +119,18 @@ def mirror_fraction(whale_before: Decimal | None, sold: Decimal) -> Decimal:
     if whale_before is None or whale_before <= sold:
         return ONE
     return sold / whale_before
+
+
+def whale_before_from_positions(
+    current: Decimal, last_event_at: datetime | None, sold: Decimal, sold_at: datetime
+) -> Decimal:
+    """A whale's shares before a SELL from the Data API's current size (the fallback, module docstring): current +
+    sold when the API's last event for the position is not older than the SELL (the sale is in it, or it cannot
+    say), else current (the API has not seen the sale yet). The API's times are whole seconds: compared to the
+    sale's second."""
+    if last_event_at is not None and last_event_at < sold_at.replace(microsecond=0):
+        return current
+    return current + sold
 
 
 def mirror_sale(
@@ -282,4 +295,5 @@ __all__ = [
     "price_exits",
     "scheduled_exits",
     "uma_exit_status",
+    "whale_before_from_positions",
 ]

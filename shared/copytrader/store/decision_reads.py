@@ -12,7 +12,8 @@ they come from one consistent BatchGetItem across the whales, markets, risk and 
   which are known before the market is read only from this process's last copy of it (`Markets.known`): when that
   guess is missing or wrong (a re-tag), the missing items are read then, in one more batch;
 - our position in the token, for a SELL (mirror exits), with the selling whale's part of its cost and the whale's
-  net shares of the token as we observed them (`store.whale_holdings`): what the mirror's fraction is sized on;
+  net shares of the token as we observed them (`store.whale_holdings`; none observed: the Data API, when set):
+  what the mirror's fraction is sized on;
 - the account's book equity (cash + open cost), which the size step sizes on (`CopySignal.book_equity`).
 
 Nothing here decides anything, and every value is what a separate read at the same moment would have returned:
@@ -22,12 +23,14 @@ too (one request either way).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from copytrader.copying.exits import mirror_sale
+from copytrader.copying.exits import mirror_sale, whale_before_from_positions
+from copytrader.errors import TransientError, UpstreamError
 from copytrader.model import Market, Side, WhaleProfile, WhaleTrade, risk_group_of
 from copytrader.money import ZERO
 from copytrader.risk.affordability import Exposures
@@ -41,15 +44,24 @@ from copytrader.store.whale_holdings import WhaleHoldings
 from copytrader.store.whales import Whales, profile_of
 
 R = RiskStateModel
+# wallet, condition id, token id -> the wallet's current size of the token and its last event (the Data API)
+WhalePositions = Callable[[str, str, str], tuple[Decimal, datetime | None]]
 _ALWAYS = ("account", "market", "whale")  # exposure items whose keys do not depend on the market
 
 
 class DecisionReads:
     """Builds a `Prefetched` for each trade (one BatchGetItem); see the module docstring."""
 
-    def __init__(self, account: AccountStore, markets: Markets, bankroll: Decimal) -> None:
+    def __init__(
+        self,
+        account: AccountStore,
+        markets: Markets,
+        bankroll: Decimal,
+        whale_positions: WhalePositions | None = None,
+    ) -> None:
         self.account, self.markets, self.bankroll = account, markets, bankroll
         self.holdings = WhaleHoldings(account.account)
+        self.whale_positions = whale_positions
 
     def _part_key(self, trade: WhaleTrade) -> str:
         """The risk item of the whale's part of our position in the token (`#PART#<token>#WHALE#<wallet>`)."""
@@ -132,6 +144,12 @@ class Prefetched:
             part = self.risk.get(source._part_key(trade))
             whale_cost = (part.exposure or ZERO) if part is not None else ZERO
         before = WhaleHoldings.before(self.risk.get(source.holdings.key(trade.wallet, trade.token_id)), trade)
+        if before is None and source.whale_positions is not None:
+            try:
+                current, last = source.whale_positions(trade.wallet, trade.condition_id, trade.token_id)
+                before = whale_before_from_positions(current, last, trade.size, trade.timestamp)
+            except (UpstreamError, TransientError, OSError, ValueError):
+                before = None  # unknown: a full exit of its part (copying/exits.py)
         return mirror_sale(held, position.cost_basis, whale_cost, before, trade.size)
 
     def exposures(self, market: Market, wallet: str) -> Exposures:

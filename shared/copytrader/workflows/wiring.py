@@ -28,7 +28,7 @@ from copytrader.execution.venue import Venue
 from copytrader.model import OrderBook
 from copytrader.polymarket.data_api import DATA_API_URL
 from copytrader.polymarket.http import JsonHttp
-from copytrader.polymarket.rest import ClobMarketData, GammaMarkets
+from copytrader.polymarket.rest import ClobMarketData, DataPositions, GammaMarkets
 from copytrader.runtime import env
 from copytrader.runtime.alerts import Alerts, NoAlerts, SnsAlerts
 from copytrader.settings import Mode, Settings, load_settings
@@ -127,7 +127,9 @@ class Deps:
     @cached_property
     def decision_reads(self) -> DecisionReads:
         """What the score step reads for one trade, in one round trip (copytrader.store.decision_reads)."""
-        return DecisionReads(self.account, self.markets, self.settings.paper_bankroll)
+        url = self.settings.exits.whale_positions_url
+        positions = DataPositions(JsonHttp(url, self.settings.http_timeout_s)).position if url else None
+        return DecisionReads(self.account, self.markets, self.settings.paper_bankroll, positions)
 
     @cached_property
     def positions(self) -> Positions:

@@ -22,6 +22,7 @@ from copytrader.copying.exits import (
     mirror_sale,
     price_exits,
     scheduled_exits,
+    whale_before_from_positions,
 )
 from copytrader.exit_settings import CullPolicy
 from copytrader.model import WhaleStatus
@@ -220,3 +221,15 @@ def test_the_key_is_one_per_lot_rule_trigger_and_held_shares() -> None:
     with pytest.raises(ValidationError, match="key does not match"):
         ExitSignal.model_validate(tampered)
     assert ExitSignal.model_validate_json(first.model_dump_json()) == first
+
+
+def test_the_data_api_position_counts_the_sale_only_when_its_last_event_is_not_older() -> None:
+    sold_at = NOW
+    # the API saw the sale: 300 left + 100 sold = 400 before; a quarter
+    assert whale_before_from_positions(D(300), NOW, D(100), sold_at) == D(400)
+    assert whale_before_from_positions(D(300), None, D(100), sold_at) == D(400)
+    # the API's whole second of a sale made 0.7 s into it
+    assert whale_before_from_positions(D(300), NOW, D(100), sold_at + timedelta(milliseconds=700)) == D(400)
+    # its last event is older than the sale: it has not seen it, 300 is the position before
+    assert whale_before_from_positions(D(300), NOW - timedelta(seconds=1), D(100), sold_at) == D(300)
+    assert mirror_fraction(whale_before_from_positions(D(0), NOW, D(100), sold_at), D(100)) == 1  # flat now

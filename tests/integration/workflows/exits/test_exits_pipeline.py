@@ -9,7 +9,7 @@ from typing import Any
 
 from copytrader.money import SIZE_STEP, floor_to
 from copytrader.risk.rules import Scope
-from copytrader.store.tables import LedgerEntryModel, OrderModel
+from copytrader.store.tables import LedgerEntryModel, OrderModel, RiskStateModel
 from copytrader.workflows.exits import steps as exits
 from copytrader.workflows.exits.publish import ExitPublisher
 from tests.support import builders as b
@@ -109,3 +109,23 @@ def test_a_whale_selling_a_quarter_makes_us_sell_a_quarter_of_its_part(aws, poly
         D("185.18"),
         D("46.29"),
     )
+
+
+def test_a_whale_whose_buys_we_never_saw_is_mirrored_on_its_data_api_position(aws, polymarket, make_deps, clock):
+    market = b.market("m1")
+    list_market(polymarket, market)
+    deps = make_deps(exits={"whale_positions_url": f"{polymarket.url}/data"})
+    deps.whales.put(b.whale("w1"), clock())
+    _buy(aws, market, "w1", clock, "b1")
+    yes = market.tokens[0].token_id
+    # forget what we observed of w1 (as if its BUY had come before we tracked it)
+    RiskStateModel(pk=deps.decision_reads.holdings.key(b.wallet("w1"), yes)).delete()
+    held = deps.positions.get(yes).shares
+    sell = b.trade(market, "w1", side="SELL", price="0.50", size="100", tx="s1", at=clock())
+    # the Data API already counts the sale: 300 left, so it held 400 and sold a quarter
+    polymarket.positions[(b.wallet("w1"), yes)] = ("300", int(sell.timestamp.timestamp()))
+    clock.now = sell.detected_at + timedelta(milliseconds=300)
+    status, output, _ = run_with_history(aws, [pipe_message(sell, "m-s1")])
+    assert status == "SUCCEEDED" and output[0]["result"]["status"] == "FILLED", output
+    assert D(output[0]["order"]["shares"]) == floor_to(held / 4, SIZE_STEP)
+    assert any(path.startswith("/data/v2/positions") for path in polymarket.requests)
