@@ -8,7 +8,8 @@ copy queue's FIFO group is the market, so one token's trades arrive in order.
 
 What this cannot know: a whale's shares bought before we tracked it, or trades no source reported. Then its SELL
 can be larger than what we counted, and the mirror is a full exit of its part (the conservative side, see
-`copying/exits.py`). Data API v2 `/positions` would tell its current size; it is not read here (missing).
+`copying/exits.py`). A whale with no item is asked of the Data API v2 `/v2/positions` when `exits.whale_positions_url`
+is set (`store.decision_reads`).
 """
 
 from __future__ import annotations
