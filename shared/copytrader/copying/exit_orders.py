@@ -2,8 +2,9 @@
 (`size_exit`).
 
 Exits are never held back by the copy filters, the exposure caps, conflicts or a whale's status: the decision only
-checks that the position the rule fired on is still there as it was (same lot, same shares: else `position_gone`,
-and the next evaluation decides on the position as it is), that its market is known, open and accepting orders,
+checks that the position the rule fired on is still there as it was (same lot, same shares, and no SELL of it
+unsettled, which the score step checks: else `position_gone`, and the next evaluation decides on the position as it
+is), that its market is known, open and accepting orders,
 and that there are bids to sell into. The order sells the signal's shares (a culled whale's part) or its fraction
 of what we hold, floored to the 0.01 grid, at the signal's `min_price` or better; its idempotency key is the
 signal's. risk_check treats it as any SELL: the kill switch stops it, the breaker and the drawdown halt do not.

@@ -23,7 +23,9 @@ Each rule is one `ExitReason` and yields an `ExitSignal` (model/exits.py), or no
 
 Price rules act only on a fresh bid (`Mark.is_stale` with `exits.max_mark_age_s`): a stale price fires nothing,
 and the next fresh one decides. Every exit's limit price is the bid that fired it less `exits.max_slippage`,
-floored to the tick (at least one tick). One evaluation yields at most one signal per position, in the order
+floored to the tick (at least one tick), and is part of the trigger: a rule that stays true at the same price
+is one order, while an exit that did not fill (no bids within its limit) is tried again once the bid has moved.
+One evaluation yields at most one signal per position, in the order
 resolution_dispute, time_to_end, stop_loss, trailing_stop, take_profit, whale_culled (a full exit first).
 `price_exits` (the listener, on each price update) evaluates the three price rules; `scheduled_exits` (the
 every-minute job) all but mirror.
@@ -173,15 +175,16 @@ def _signal(
     **extra: object,
 ) -> ExitSignal:
     holding = position.holding
+    limit = exit_limit(bid, rules.max_slippage, position.tick_size)
     return ExitSignal.create(
         account=position.account,
         token_id=holding.token_id,
         condition_id=holding.condition_id,
         lot=position.lot,
         reason=reason,
-        trigger=trigger,
+        trigger=f"{trigger} @{_fmt(limit)}",
         position_shares=holding.shares,
-        min_price=exit_limit(bid, rules.max_slippage, position.tick_size),
+        min_price=limit,
         observed_at=now,
         **extra,
     )

@@ -73,7 +73,7 @@ def test_the_stop_fires_at_the_stop_price_and_sells_everything_no_lower_than_the
     assert signal is not None
     assert (signal.reason, signal.trigger, signal.fraction, signal.shares) == (
         ExitReason.STOP_LOSS,
-        "stop 0.34",
+        "stop 0.34 @0.29",
         1,
         None,
     )
@@ -104,7 +104,7 @@ def test_a_stale_or_missing_bid_fires_nothing() -> None:
 def test_the_trailing_stop_fires_a_quarter_below_the_high_water_mark_once_in_profit() -> None:
     # peak 0.60 > average 0.40: level 0.60 x 0.75 = 0.45
     signal = price_exits(position(bid_high="0.60"), mark("0.45"), RULES, NOW)
-    assert signal is not None and (signal.reason, signal.trigger) == (ExitReason.TRAILING_STOP, "trail 0.6 -0.25")
+    assert signal is not None and (signal.reason, signal.trigger) == (ExitReason.TRAILING_STOP, "trail 0.6 -0.25 @0.4")
     assert signal.min_price == D("0.40")
     assert price_exits(position(bid_high="0.60"), mark("0.46"), RULES, NOW) is None
 
@@ -120,7 +120,7 @@ def test_take_profit_is_off_by_default_and_fires_at_its_target_when_set() -> Non
     assert price_exits(position(), mark("0.99"), RULES, NOW) is None
     rules = ExitRules(take_profit=D("0.5"), trailing_stop=None)  # target 0.40 x 1.5 = 0.60
     signal = price_exits(position(), mark("0.60"), rules, NOW)
-    assert signal is not None and (signal.reason, signal.trigger) == (ExitReason.TAKE_PROFIT, "target 0.6")
+    assert signal is not None and (signal.reason, signal.trigger) == (ExitReason.TAKE_PROFIT, "target 0.6 @0.55")
     assert price_exits(position(), mark("0.59"), rules, NOW) is None
 
 
@@ -137,10 +137,10 @@ def test_the_high_water_mark_only_rises_on_a_fresh_bid() -> None:
 def test_a_uma_proposal_or_dispute_comes_before_every_other_rule() -> None:
     proposed = MARKET.model_copy(update={"uma_status": "proposed"})
     found = scheduled_exits([position()], {MARKET.condition_id: proposed}, {TOKEN: mark("0.20")}, {}, RULES, NOW)
-    assert [(s.reason, s.trigger) for s in found] == [(ExitReason.RESOLUTION_DISPUTE, "uma proposed")]
+    assert [(s.reason, s.trigger) for s in found] == [(ExitReason.RESOLUTION_DISPUTE, "uma proposed @0.15")]
     history = MARKET.model_copy(update={"uma_statuses": ("proposed", "disputed")})
     found = scheduled_exits([position()], {MARKET.condition_id: history}, {TOKEN: mark("0.50")}, {}, RULES, NOW)
-    assert [s.trigger for s in found] == ["uma disputed"]
+    assert [s.trigger for s in found] == ["uma disputed @0.45"]
     resolved = MARKET.model_copy(update={"uma_status": "resolved"})
     assert scheduled_exits([position()], {MARKET.condition_id: resolved}, {TOKEN: mark("0.5")}, {}, RULES, NOW) == []
 
@@ -213,10 +213,12 @@ def test_exit_limit_stays_inside_the_price_range() -> None:
 
 def test_the_key_is_one_per_lot_rule_trigger_and_held_shares() -> None:
     first = price_exits(position(), mark("0.30"), RULES, NOW)
-    again = price_exits(position(), mark("0.20"), RULES, NOW + timedelta(seconds=30))  # another bid, same stop
+    again = price_exits(position(), mark("0.30"), RULES, NOW + timedelta(seconds=30))  # later, the same bid
+    lower = price_exits(position(), mark("0.20"), RULES, NOW)  # the first did not fill: a retry at the new bid
     reduced = price_exits(position(shares="60", basis="24"), mark("0.30"), RULES, NOW)  # after a partial fill
     assert first is not None and again is not None and reduced is not None
-    assert first.key == again.key != reduced.key
+    assert lower is not None and first.key == again.key
+    assert len({first.key, lower.key, reduced.key}) == 3
     tampered = first.model_dump(mode="json") | {"trigger": "stop 0.5"}
     with pytest.raises(ValidationError, match="key does not match"):
         ExitSignal.model_validate(tampered)

@@ -85,6 +85,8 @@ def _score_exit(signal: ExitSignal, deps: Deps, now: datetime) -> CopySignal:
     """An exit signal's decision (`copying.exit_orders.decide_exit`): the position now, its market, its book."""
     if signal.account != deps.settings.account:
         return skip(Reason.INVALID_TRADE, f"exit for account {signal.account}, not ours", now, exit=signal)
+    if deps.account.settlements.unsettled_sells({signal.token_id}):  # the venue may have sold some of it already
+        return skip(Reason.POSITION_GONE, "a SELL of this token is not settled yet", now, exit=signal)
     position = deps.positions.get(signal.token_id)
     held = (ZERO, None) if position is None else (position.shares, lot_reference(holding_of(position)))
     if position is not None and position.shares <= 0:
