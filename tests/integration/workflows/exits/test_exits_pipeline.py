@@ -1,5 +1,6 @@
-"""Exits through the copy pipeline under moto with the paper venue: the exits job publishes a stop-loss to the copy
-FIFO queue and the state machine sells once; a whale's partial SELL is mirrored in proportion to its part."""
+"""Exits through the copy pipeline under moto with the paper venue: the exits job publishes a stop-loss (or a trailing
+stop on the bid's high-water mark it keeps) to the copy FIFO queue and the state machine sells once; a whale's partial
+SELL is mirrored in proportion to its part, sized on its net shares we observed or, when none, on the Data API."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 from copytrader.money import SIZE_STEP, floor_to
 from copytrader.risk.rules import Scope
 from copytrader.store.tables import LedgerEntryModel, OrderModel, RiskStateModel
+from copytrader.store.whale_holdings import WhaleHoldings
 from copytrader.workflows.exits import steps as exits
 from copytrader.workflows.exits.publish import ExitPublisher
 from tests.support import builders as b
@@ -129,3 +131,41 @@ def test_a_whale_whose_buys_we_never_saw_is_mirrored_on_its_data_api_position(aw
     assert status == "SUCCEEDED" and output[0]["result"]["status"] == "FILLED", output
     assert D(output[0]["order"]["shares"]) == floor_to(held / 4, SIZE_STEP)
     assert any(path.startswith("/data/v2/positions") for path in polymarket.requests)
+
+
+def test_the_scan_keeps_the_bids_high_water_mark_and_trails_it(aws, polymarket, make_deps, clock):
+    market = b.market("m1")
+    list_market(polymarket, market)
+    deps = make_deps()
+    deps.__dict__["exit_queue"] = ExitPublisher(aws.client("sqs"), aws.resources.queue_url)
+    deps.whales.put(b.whale("w1"), clock())
+    _buy(aws, market, "w1", clock, "buy")
+    yes = market.tokens[0].token_id
+    for bid, raised in (("0.70", 1), ("0.65", 0), ("0.80", 1)):  # only upward
+        polymarket.books[yes] = b.book(yes, bids=[(bid, "5000")], asks=[("0.85", "100")])
+        clock.now += timedelta(minutes=1)
+        out = exits.scan({}, deps).output
+        assert (out.get("high_water_raised", 0), out["signals"]) == (raised, 0)
+    assert deps.positions.get(yes).bid_high == D("0.80")
+    # 25 % below 0.80 is 0.60: the trailing stop fires, with its limit 0.05 under the bid
+    polymarket.books[yes] = b.book(yes, bids=[("0.60", "5000")], asks=[("0.85", "100")])
+    clock.now += timedelta(minutes=1)
+    out = exits.scan({}, deps).output
+    assert out["reason_trailing_stop"] == 1
+    assert [e["trigger"] for e in out["exits"]] == ["trail 0.8 -0.25 @0.55"]
+    status, output, _ = run_with_history(aws, _received(aws))
+    assert status == "SUCCEEDED" and output[0]["result"]["status"] == "FILLED"
+    assert deps.positions.get(yes).shares == 0 and deps.positions.get(yes).bid_high is None  # the lot ended
+
+
+def test_a_whales_trade_is_counted_once_and_a_redelivered_sell_sees_the_shares_before_it(aws, make_deps, clock):
+    make_deps()
+    market = b.market("m1")
+    holdings = WhaleHoldings("paper")
+    buy = b.trade(market, "w1", size="400", tx="b")
+    sell = b.trade(market, "w1", side="SELL", size="100", tx="s")
+    assert holdings.observe(buy, clock()) and not holdings.observe(buy, clock())  # a redelivery adds nothing
+    assert holdings.observe(sell, clock())
+    item = RiskStateModel.get(holdings.key(b.wallet("w1"), buy.token_id), consistent_read=True)
+    assert item.shares == D(300)
+    assert WhaleHoldings.before(item, sell) == D(400)  # the SELL was counted: its redelivery is sized on 400
