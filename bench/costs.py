@@ -264,7 +264,7 @@ def pipeline_costs(args: argparse.Namespace) -> list[Figure]:
             "pipeline_ddb_calls_per_copy",
             typical.operations.total(),
             f"DynamoDB round trips of a warm BUY copy that fills, its market fresh (median of {len(steady)}): "
-            f"{_mix(typical)}; target <= 6",
+            f"{_mix(typical)}; target <= 7 (the whale's net shares for mirror exits)",
         ),
         Figure(
             "pipeline_ddb_calls_per_copy_market_refresh",

@@ -13,6 +13,7 @@ from copytrader_infra.books import Books
 from copytrader_infra.configuration import Configuration
 from copytrader_infra.constants import CONTEXT_LISTENER_DESIRED_COUNT
 from copytrader_infra.credentials import Credentials
+from copytrader_infra.exits import Exits
 from copytrader_infra.layers import PipelineLayers
 from copytrader_infra.listener import Listener
 from copytrader_infra.messaging import Messaging
@@ -62,6 +63,16 @@ class CopyTraderStack(Stack):
             self,
             "Books",
             storage=self.storage,
+            alerts=self.alerts,
+            configuration=self.configuration,
+            layers=self.layers,
+            mode=mode,
+        )
+        self.exits = Exits(
+            self,
+            "Exits",
+            storage=self.storage,
+            messaging=self.messaging,
             alerts=self.alerts,
             configuration=self.configuration,
             layers=self.layers,

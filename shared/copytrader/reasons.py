@@ -64,6 +64,10 @@ class Reason(StrEnum):
     CONFLICT_LOWER_SCORE = "conflict_lower_score"  # an opposing whale scores at least as high (policy follow_higher)
     # live mode (copytrader.workflows.copy.live_start): no bankroll is known until execute opens the account
     ACCOUNT_NOT_OPEN = "account_not_open"
+    # exits (copytrader.copying.exits): a whale SELL of a token none of whose shares of ours its copies built; an exit
+    # signal whose position lot is gone or has changed since the rule fired (the next evaluation decides again)
+    NO_WHALE_PART = "no_whale_part"
+    POSITION_GONE = "position_gone"
 
 
 @dataclass

@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from copytrader.errors import SettingsError
+from copytrader.exit_settings import ExitSettings
 from copytrader.model import OrderType
 from copytrader.money import to_decimal
 
@@ -260,6 +261,7 @@ class Settings(_Section):
     filters: FilterSettings = FilterSettings()
     scoring: ScoringSettings = ScoringSettings()
     venue: VenueSettings = VenueSettings()
+    exits: ExitSettings = ExitSettings()
 
     @model_validator(mode="after")
     def _live_needs_confirmation(self) -> Settings:

@@ -48,6 +48,7 @@ EXPECTED_ACKNOWLEDGEMENTS = {
         ("AwsSolutions::AwsSolutions-L1", f"CopyTrader/Books/{step}/Function")
         for step in ("BooksSettle", "BooksAudit", "BooksVenueSync")
     ),
+    ("AwsSolutions::AwsSolutions-L1", "CopyTrader/Exits/ExitsScan/Function"),
     ("AwsSolutions::AwsSolutions-IAM5[Resource::*]", "CopyTrader/Books/StateMachine/Role"),
     ("AwsSolutions::AwsSolutions-SF2", "CopyTrader/Books/StateMachine"),
     *(
@@ -112,11 +113,11 @@ def test_resource_inventory(synthesized: Any) -> None:
         # + the books: audit violations, audit missing, failed, venue-sync differences and failures, burned nothing
         "AWS::CloudWatch::Alarm": 23,
     }
-    # Four pipeline functions, three scoring functions, three books functions, and the provider CDK adds to strip
-    # the VPC's default security group.
-    assert counts["AWS::Lambda::Function"] == 11
-    # daily scoring, the reconcile sweep, the hourly books
-    assert counts["AWS::S3::Bucket"] == 1 and counts["AWS::Scheduler::Schedule"] == 3
+    # Four pipeline functions, three scoring functions, three books functions, the exits scan, and the provider CDK
+    # adds to strip the VPC's default security group.
+    assert counts["AWS::Lambda::Function"] == 12
+    # daily scoring, the reconcile sweep, the hourly books, the exits scan every minute
+    assert counts["AWS::S3::Bucket"] == 1 and counts["AWS::Scheduler::Schedule"] == 4
     assert counts["AWS::EC2::NatGateway"] == 0
 
 

@@ -52,6 +52,8 @@ class FakePolymarket(Loopback):
         self.fail_books = False
         self.malformed_books: set[str] = set()  # tokens whose book comes back unparseable
         self.requests: list[str] = []
+        # the Data API's open positions (`/data/v2/positions`): (wallet, token id) -> (current size, last event, epoch)
+        self.positions: dict[tuple[str, str], tuple[str, int]] = {}
 
     def start(self) -> FakePolymarket:
         fake = self
@@ -76,6 +78,14 @@ class FakePolymarket(Loopback):
                     ids = [i for raw in query.get("condition_ids", []) for i in raw.split(",")]
                     rows = [gamma_payload(fake.markets[i]) for i in ids if i in fake.markets]
                     return self._send(200, rows)
+                if parsed.path == "/data/v2/positions":
+                    user = (query.get("user") or [""])[0]
+                    rows = [
+                        {"token_id": token, "current_size": size, "last_event_at": last, "proxy_wallet": wallet}
+                        for (wallet, token), (size, last) in fake.positions.items()
+                        if wallet == user
+                    ]
+                    return self._send(200, {"data": rows, "pagination": {"has_more": False, "next_cursor": None}})
                 return self._send(404, {"error": "not found"})
 
         self._serve(Handler)

@@ -13,7 +13,9 @@ Checks, in order (cheap first; a loader runs only when every check before it pas
   3. the whale's notional is large enough to mean something;                                      no I/O
   4. the market is known, the token belongs to it, it is open, accepting orders and not about to
      resolve;                                                                                    market read
-  5. a SELL is copied only when we hold the token (mirror exit), at least the market minimum;    position read
+  5. a SELL is copied only when we hold the token (mirror exit) and the whale's copies built part of it: we sell
+     the fraction it sold of that part (`load_mirror`, copytrader.copying.exits), at least the market
+     minimum;                                                                                     position read
   6. the whale's price lies inside the price band (far from 0 and 1, where Kelly odds blow up);   no I/O
   7. BUY: the market minimum at our limit price, min_order_size x (limit + fee per share), fits the largest
      stake the sizing mode allows (`limits.stake_ceiling`: the per-trade cap, the fixed or proportional
@@ -73,11 +75,15 @@ def decide(
     load_stances: Callable[[str], Sequence[Stance]] | None = None,
     load_room: Callable[[Market, WhaleTrade], Decimal | None] | None = None,
     record_stance: Callable[[Stance], object] | None = None,
+    load_mirror: Callable[[WhaleTrade, Decimal], Decimal] | None = None,
 ) -> CopySignal:
     """Run the checks in order and return a COPY signal (with market, book and whale) or a SKIP.
 
     `sizing` enables check 7, `load_stances` (conflict group -> stances) check 8, `load_room` (pUSD still allowed
     for a BUY of this trade's market by this whale, None when unknown) check 9.
+
+    `load_mirror` (trade, shares we hold -> shares the mirror sells) sizes a SELL on the whale's part of our position;
+    without it a SELL sells everything we hold.
 
     `record_stance`, when given, stores this trade's stance *before* the group's stances are read. Trades of one
     market share a FIFO message group, so two opposite ones are normally scored one after the other; should two
@@ -141,15 +147,21 @@ def decide(
             )
 
     held = ZERO
+    sell: Decimal | None = None
     if trade.side is Side.SELL:
         held = load_held_shares(trade.token_id)
         if held <= 0:
             return skip(Reason.SELL_WITHOUT_POSITION, "whale sold a token we do not hold", now, **context)
-        sellable = (held / SIZE_STEP).to_integral_value(rounding=ROUND_FLOOR) * SIZE_STEP
+        sell = held if load_mirror is None else min(load_mirror(trade, held), held)
+        if sell <= 0:
+            return skip(
+                Reason.NO_WHALE_PART, "none of our shares of the token were built by its copies", now, **context
+            )
+        sellable = (sell / SIZE_STEP).to_integral_value(rounding=ROUND_FLOOR) * SIZE_STEP
         if sellable < market.min_order_size:
             return skip(
                 Reason.MIN_SIZE_UNREACHABLE,
-                f"we hold {held} shares, below the market minimum {market.min_order_size}",
+                f"the mirror sells {sell} of our {held} shares, below the market minimum {market.min_order_size}",
                 now,
                 **context,
             )
@@ -241,6 +253,7 @@ def decide(
         book=kept,
         whale=whale,
         held_shares=held,
+        sell_shares=sell,
         room=room,
         decided_at=now,
     )

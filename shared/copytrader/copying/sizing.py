@@ -43,8 +43,8 @@ Caps and rounding (every mode)
     room is what binds), never a round-up.
 
 Other modes: `fixed` (a fixed pUSD notional) and `proportional` (a ratio of the whale's notional), with
-the same multiplier, caps, room, book walk and rounding. SELL copies mirror an exit: sell what we hold of the
-token, floored to the grid (never more than held).
+the same multiplier, caps, room, book walk and rounding. SELL copies mirror an exit: sell the whale's fraction of
+its part of our position (`CopySignal.sell_shares`), floored to the grid (never more than held).
 """
 
 from __future__ import annotations
@@ -311,9 +311,11 @@ def size_copy(signal: CopySignal, *, bankroll: Decimal, settings: Settings, acco
 
 
 def _size_exit(signal: CopySignal, limit: Decimal, common: dict[str, Any]) -> SizedOrder:
-    """Mirror a whale's SELL: sell what we hold of the token (floored to the size grid) within the limit."""
+    """Mirror a whale's SELL: sell the shares the score step chose (`sell_shares`: the whale's fraction of its part of
+    our position, copytrader.copying.exits), else what we hold, floored to the size grid, within the limit."""
     assert signal.book is not None and signal.market is not None
-    shares = (signal.held_shares / SIZE_STEP).to_integral_value(rounding=ROUND_FLOOR) * SIZE_STEP
+    wanted = signal.held_shares if signal.sell_shares is None else min(signal.sell_shares, signal.held_shares)
+    shares = (wanted / SIZE_STEP).to_integral_value(rounding=ROUND_FLOOR) * SIZE_STEP
     if shares < signal.market.min_order_size:
         return SizedOrder(
             action="SKIP",

@@ -35,6 +35,10 @@ class Market(Frozen):
     accepting_orders: bool = True
     # token id -> payout per share once resolved (1/0, or 0.5/0.5 for a 50/50 resolution)
     payouts: dict[str, NonNegative] | None = None
+    # Gamma's UMA resolution status (`umaResolutionStatus`, e.g. "proposed", "disputed", "resolved") and its history
+    # (`umaResolutionStatuses`), None / () when Gamma gives none: the exit rules leave on a proposal or dispute
+    uma_status: str | None = None
+    uma_statuses: tuple[str, ...] = ()
 
     @field_validator("tick_size")
     @classmethod

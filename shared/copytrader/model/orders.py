@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
+from copytrader.model.exits import ExitSignal
 from copytrader.model.markets import Fill, Market, OrderBook
 from copytrader.model.trades import WhaleTrade
 from copytrader.model.types import Frozen, NonNegative, Side, UtcTime
@@ -34,6 +35,10 @@ class CopySignal(Frozen):
     whale: WhaleProfile | None = None
     # our own shares of this token when the whale sells (mirror exits), else 0
     held_shares: NonNegative = Decimal(0)
+    # a SELL: the shares to sell (a mirror: the whale's fraction of its part; an exit: the signal's), None: all held
+    sell_shares: NonNegative | None = None
+    # an exit rule's signal (the copy queue's second message kind) instead of a whale trade
+    exit: ExitSignal | None = None
     # pUSD a BUY may still reserve under every exposure cap when the decision was made (None: not checked)
     room: NonNegative | None = None
     # the account's cash + open cost when the decision was made, which the size step sizes on (None: not read)
@@ -42,7 +47,10 @@ class CopySignal(Frozen):
 
     @model_validator(mode="after")
     def _complete(self) -> CopySignal:
-        if self.action is Decision.COPY and None in (self.trade, self.market, self.book, self.whale):
+        if self.action is Decision.COPY and self.exit is not None:
+            if None in (self.market, self.book):
+                raise ValueError("an exit's COPY signal carries the market and book")
+        elif self.action is Decision.COPY and None in (self.trade, self.market, self.book, self.whale):
             raise ValueError("a COPY signal carries the trade, market, book and whale")
         if self.action is Decision.SKIP and self.reason is None:
             raise ValueError("a SKIP signal carries a reason")

@@ -115,4 +115,25 @@ def market_from_gamma(payload: dict[str, Any]) -> Market:
         closed=bool(payload.get("closed")),
         accepting_orders=bool(payload.get("acceptingOrders")) and not payload.get("closed"),
         payouts=_payouts(payload, token_ids),
+        uma_status=_uma_status(payload),
+        uma_statuses=_uma_statuses(payload),
     )
+
+
+def _uma_status(payload: dict[str, Any]) -> str | None:
+    """`umaResolutionStatus` in lower case, None when absent or empty."""
+    raw = payload.get("umaResolutionStatus")
+    return str(raw).strip().lower() or None if raw is not None else None
+
+
+def _uma_statuses(payload: dict[str, Any]) -> tuple[str, ...]:
+    """`umaResolutionStatuses` (a JSON-encoded list of strings): its entries in lower case; () when absent or not a
+    list of strings (the current status still counts)."""
+    raw = payload.get("umaResolutionStatuses")
+    if raw in (None, ""):
+        return ()
+    try:
+        entries = _json_list(raw, "umaResolutionStatuses")
+    except ValueError:
+        return ()
+    return tuple(str(e).strip().lower() for e in entries if isinstance(e, str) and e.strip())

@@ -13,7 +13,9 @@ Conventions (pUSD, `Decimal`; sums stay on the 6-decimal micro grid because ever
   the order's group's, category's and whale's parts of the position (`Scope.POSITION_PART`) rise by the cost;
 - a SELL fill of s of S shares releases the average cost of the shares sold, c = basis x s / S rounded to the
   micro grid, from the market, and from each group, category and whale n the position counts in its part
-  c_n x s / S (all of c_n when the position closes; the parts of a kind sum to c); realized P&L = proceeds - c;
+  c_n x s / S (all of c_n when the position closes; the parts of a kind sum to c), except that a SELL attributed
+  to a whale (its mirror or cull exit) releases the whale kind from that whale's part first; realized P&L =
+  proceeds - c;
 - a redemption is a SELL of every share at the payout (no fee);
 - an order that filled nothing (or a reservation given back) releases its reservation everywhere it counted.
 Derived account fields (DynamoDB cannot add attributes in a condition, so the store keeps them written):
@@ -188,7 +190,7 @@ PartCosts = Mapping[tuple[Scope, str], Decimal]
 
 
 def _release(
-    holding: Holding, shares: Decimal, released: Decimal, parts: PartCosts
+    holding: Holding, shares: Decimal, released: Decimal, parts: PartCosts, seller: str | None = None
 ) -> list[tuple[ExposureKey, Decimal]]:
     """Release the cost `released` of `shares` sold or redeemed from every scope the position counts in.
 
@@ -197,6 +199,10 @@ def _release(
     `released` exactly when the parts sum to the basis (they do: every BUY adds its cost to one part of each kind);
     all of every part when the position closes. A position written before parts were recorded (no names of a kind)
     releases `released` from its recorded group and category, as before.
+
+    A SELL attributed to a whale with a part (`seller`: a mirror or a culled whale's exit) releases the whale kind
+    from that whale's part first, the rest (if its part is smaller) from the others in proportion: its copies' shares
+    are what is sold, so every other whale keeps its share of the position (`copytrader.copying.exits`).
     """
     deltas: list[tuple[ExposureKey, Decimal]] = [((Scope.MARKET, holding.condition_id), -released)]
     closing = shares >= holding.shares
@@ -212,14 +218,35 @@ def _release(
         if closing or holding.shares <= 0:
             taken = costs
         else:
-            taken = [(cost * shares / holding.shares).quantize(MICRO) for cost in costs]
-            if sum(costs, ZERO) == holding.cost_basis:
-                taken[-1] = released - sum(taken[:-1], ZERO)
+            consistent = sum(costs, ZERO) == holding.cost_basis
+            if kind is Scope.WHALE and consistent and seller in names:
+                taken = _seller_first(names, costs, seller, released)
+            else:
+                taken = [(cost * shares / holding.shares).quantize(MICRO) for cost in costs]
+                if consistent:
+                    taken[-1] = released - sum(taken[:-1], ZERO)
         for name, part in zip(names, taken, strict=True):
             if part:
                 deltas.append(((Scope.POSITION_PART, part_name(holding.token_id, kind, name)), -part))
                 deltas.append(((kind, name), -part))
     return deltas
+
+
+def _seller_first(names: list[str], costs: list[Decimal], seller: str, released: Decimal) -> list[Decimal]:
+    """`released` taken from `seller`'s part up to its size, the rest from the other parts in proportion (micro grid,
+    the last other part taking the rounding remainder); the parts taken sum to `released`."""
+    index = names.index(seller)
+    own = min(released, costs[index])
+    rest = released - own
+    others = [i for i in range(len(names)) if i != index]
+    others_cost = sum((costs[i] for i in others), ZERO)
+    taken = [ZERO] * len(names)
+    taken[index] = own
+    if rest and others_cost > 0:
+        for i in others:
+            taken[i] = (costs[i] * rest / others_cost).quantize(MICRO)
+        taken[others[-1]] = rest - sum((taken[i] for i in others[:-1]), ZERO)
+    return taken
 
 
 def fill(
@@ -284,7 +311,7 @@ def fill(
     pnl = proceeds - released
     return Changes(
         account=AccountDelta(cash=proceeds, open_cost=-released),
-        exposure=tuple(_release(holding, filled, released, parts or {})),
+        exposure=tuple(_release(holding, filled, released, parts or {}, scopes_of(order).wallet)),
         settles_reservation=settles,
         realized=pnl,
         position=_reduction(holding, filled, released, pnl, result.fee),

@@ -13,6 +13,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from copytrader.money import ZERO
 from copytrader.risk.changes import Holding
+from copytrader.store.conditional import update_if
 from copytrader.store.tables import LedgerEntryModel, PositionModel
 
 P = PositionModel
@@ -51,6 +52,14 @@ class Positions:
     def held_shares(self, token_id: str) -> Decimal:
         position = self.get(token_id)
         return position.shares if position is not None else ZERO
+
+    def raise_bid_high(self, position: PositionModel, bid: Decimal) -> bool:
+        """Record `bid` as the lot's bid high-water mark if it is higher than the one recorded, and the lot is still
+        the one read (same open date, shares held); True when written."""
+        higher = P.bid_high.does_not_exist() | (P.bid_high < bid)
+        lot = P.opened_at.does_not_exist() if position.opened_at is None else P.opened_at == position.opened_at
+        same_lot = lot & (P.shares > ZERO)
+        return update_if(P(self.account, position.token_id), [P.bid_high.set(bid)], higher & same_lot)
 
     def all(self) -> list[PositionModel]:
         return list(P.query(self.account, consistent_read=True))

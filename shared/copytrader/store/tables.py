@@ -237,6 +237,9 @@ class PositionModel(Model):
     groups = UnicodeSetAttribute(null=True)
     categories = UnicodeSetAttribute(null=True)
     stop_loss = DecimalAttribute(null=True)
+    # the lot's highest fresh bid seen by the exits job (the trailing stop's high-water mark; raised only upward,
+    # removed when the lot ends: copytrader.workflows.exits)
+    bid_high = DecimalAttribute(null=True)
 
 
 # --------------------------------------------------------------------------------------- cash ledger
@@ -353,6 +356,10 @@ class RiskStateModel(Model):
     # `#REDEEMTX#<condition_id>`: a live redemption's intent and transaction (copytrader.store.redemptions)
     redemption_state = UnicodeAttribute(null=True)
     redemption = UnicodeAttribute(null=True)  # JSON: the plan, balances before, the transaction's ids
+    # `#WHALEPOS#<wallet>#<token>`: a copied whale's net shares of one token from the trades of it we observed, and
+    # the keys of those trades (each counted once) (`copytrader.store.whale_holdings`)
+    shares = DecimalAttribute(null=True)
+    trade_keys = UnicodeSetAttribute(null=True)
 
 
 # ------------------------------------------------------------------------------------ whale stances

@@ -9,6 +9,7 @@ with the dependencies from the one wiring module (`copytrader.workflows.wiring`)
     copy      score -> size -> risk_check -> execute, per whale fill (Express; SQS FIFO -> Pipe)
     scoring   discover -> Distributed Map of evidence -> select, daily (Standard; EventBridge Scheduler)
     books     settle resolved markets -> audit the account, hourly (Standard; EventBridge Scheduler)
+    exits     scan positions for exits, every minute (one function; EventBridge Scheduler invokes it directly)
 
 `Workflow` names each one's ${Placeholder} -> step table, which CDK and local mode fill with function ARNs.
 """
@@ -95,3 +96,8 @@ BOOKS = Workflow(
 )
 
 WORKFLOWS: tuple[Workflow, ...] = (COPY, SCORING, BOOKS)
+
+# The exits job: one function (`functions/exits_scan`, `workflows/exits/steps.scan`) that EventBridge Scheduler
+# invokes every minute, with no state machine (one step: a Standard execution a minute would cost more than the
+# function). It names its function like a workflow's step; it is not in WORKFLOWS, which lists state machines.
+EXITS = Workflow("exits", {"ScanFunctionArn": "scan"})

@@ -30,7 +30,7 @@ from copytrader.polymarket.chain_reads import ChainReads
 from copytrader.polymarket.data_api import DATA_API_URL
 from copytrader.polymarket.data_api.positions_v2 import VenuePositionsReader
 from copytrader.polymarket.http import JsonHttp
-from copytrader.polymarket.rest import ClobMarketData, GammaMarkets
+from copytrader.polymarket.rest import ClobMarketData, DataPositions, GammaMarkets
 from copytrader.runtime import env
 from copytrader.runtime.alerts import Alerts, NoAlerts, SnsAlerts
 from copytrader.settings import Mode, Settings, load_settings
@@ -42,6 +42,7 @@ from copytrader.store.orders import OrderLedger
 from copytrader.store.positions import Positions
 from copytrader.store.stances import Stances
 from copytrader.store.whales import Whales
+from copytrader.workflows.exits.publish import ExitPublisher
 
 if TYPE_CHECKING:
     from copytrader.discovery.cache import DiscoveryCache
@@ -79,6 +80,7 @@ class Deps:
             "redemption_sender",
             "chain",
             "venue_reads",
+            "exit_queue",
         }
     )
 
@@ -119,6 +121,13 @@ class Deps:
         return ClobMarketData(JsonHttp(self.settings.clob_url, self.settings.http_timeout_s)).book
 
     @cached_property
+    def exit_queue(self) -> ExitPublisher:
+        """Where the exits job sends exit signals: the copy FIFO queue (`COPYTRADER_TRADE_QUEUE_URL`)."""
+        import boto3
+
+        return ExitPublisher(boto3.client("sqs"), self.environ[env.TRADE_QUEUE_URL])
+
+    @cached_property
     def account(self) -> AccountStore:
         """The account's risk state (copytrader.store.account): reads, reservations, settlements, breakers."""
         return AccountStore(self.settings.account)
@@ -126,7 +135,9 @@ class Deps:
     @cached_property
     def decision_reads(self) -> DecisionReads:
         """What the score step reads for one trade, in one round trip (copytrader.store.decision_reads)."""
-        return DecisionReads(self.account, self.markets, self.settings.paper_bankroll)
+        url = self.settings.exits.whale_positions_url
+        positions = DataPositions(JsonHttp(url, self.settings.http_timeout_s)).position if url else None
+        return DecisionReads(self.account, self.markets, self.settings.paper_bankroll, positions)
 
     @cached_property
     def marks(self) -> PriceMarks:

@@ -63,9 +63,10 @@ def test_fills_sells_and_redemptions_convert_and_release_every_cap_item(aws):
     assert position is not None and position.whales == {w1, w2}
     assert (position.risk_group, position.category, position.stop_loss) == ("event:e", "politics", D("0.2"))
 
-    # WHEN half the position (100 of 200 shares, cost 50) is sold, THEN each whale releases half its part
+    # WHEN half the position (100 of 200 shares, cost 50) is sold by an exit no whale is named for (a stop-loss),
+    # THEN each whale releases half its part (a SELL naming a whale releases its part first: test_book.py)
     sell = b.sized_order(
-        "s1", side=Side.SELL, shares="100", limit_price="0.4", risk_group="event:e", category="politics", wallet=w2
+        "s1", side=Side.SELL, shares="100", limit_price="0.4", risk_group="event:e", category="politics", wallet=""
     )
     assert ledger.begin(sell, D(0), b.T0) is None
     ledger.record(sell, b.execution(sell, ExecutionStatus.FILLED, "100", "45"), D(0), b.T0)

@@ -134,6 +134,17 @@ def test_sells_are_copied_only_when_we_hold_the_token():
     assert signal.action is Decision.COPY and signal.held_shares == D(20)
 
 
+def test_a_whale_sell_is_mirrored_on_its_part_only():
+    w = World()
+    w.held[w.yes] = D("20")
+    sell = b.trade(w.market, side="SELL", price="0.49")
+    signal = w.decide(sell, load_mirror=lambda trade, held: held / 4)  # a quarter of its part
+    assert signal.action is Decision.COPY and (signal.held_shares, signal.sell_shares) == (D(20), D(5))
+    assert w.decide(sell, load_mirror=lambda trade, held: D(0)).reason is Reason.NO_WHALE_PART
+    below = w.decide(sell, load_mirror=lambda trade, held: D("4.99"))  # under the market minimum of 5
+    assert below.reason is Reason.MIN_SIZE_UNREACHABLE
+
+
 def test_relative_drift_cap_binds_on_cheap_contracts():
     # 0.03 absolute would allow 0.10 -> 0.13; 10% relative allows only 0.11
     assert drift_limit_price(Side.BUY, D("0.10"), D("0.01"), FILTERS) == D("0.11")

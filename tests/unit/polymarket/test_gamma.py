@@ -111,3 +111,18 @@ def test_a_market_gamma_does_not_know_at_all_is_none():
     from copytrader.polymarket.rest import GammaMarkets
 
     assert GammaMarkets(_ScriptedGamma([])).market("0x" + "cd" * 32) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "history", "expected"),
+    [
+        ("proposed", '["proposed"]', ("proposed", ("proposed",))),
+        ("Disputed", '["proposed", "disputed"]', ("disputed", ("proposed", "disputed"))),
+        (None, None, (None, ())),
+        ("", "not a list", (None, ())),  # unreadable history: empty, the current status still counts
+    ],
+)
+def test_the_uma_resolution_status_and_its_history_are_read_for_the_exit_rules(status, history, expected):
+    payload = dict(_one("gamma_market.json"), umaResolutionStatus=status, umaResolutionStatuses=history)
+    m = market_from_gamma(payload)
+    assert (m.uma_status, m.uma_statuses) == expected

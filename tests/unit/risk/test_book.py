@@ -108,7 +108,8 @@ def test_selling_half_releases_half_the_cost_and_each_whales_part():
     for key, who, amount, shares, cost in (("k1", "w1", "100", "120", "60"), ("k2", "w2", "50", "80", "40")):
         order, decision = _reserve(book, key, amount, wallet=b.wallet(who))
         book.settle(order, b.execution(order, ExecutionStatus.FILLED, shares, cost), decision.reserved, b.T0)
-    sell = b.sized_order("s1", side=Side.SELL, shares=D(100), max_cost=D(0), wallet=b.wallet("w2"))
+    # an exit no whale is named for (a stop-loss): every whale's part in proportion
+    sell = b.sized_order("s1", side=Side.SELL, shares=D(100), max_cost=D(0), wallet="")
     book.settle(sell, b.execution(sell, ExecutionStatus.FILLED, "100", "45"), D(0), b.T0)
     position = book.positions[sell.token_id]
     assert (position.shares, position.cost_basis, position.realized_pnl) == (D(100), D(50), D(-5))
@@ -117,6 +118,27 @@ def test_selling_half_releases_half_the_cost_and_each_whales_part():
     assert book.exposure[(Scope.MARKET, sell.condition_id)] == D(50)
     assert book.days[b.T0.date().isoformat()].realized == D(-5)
     assert book.state(b.T0).cash == D(10000) - 60 - 40 + 45
+
+
+def test_a_sell_attributed_to_a_whale_releases_its_part_first_and_keeps_the_others_shares():
+    # w1 put 60 into 120 shares, w2 40 into 80: w2's copies built 200 x 40/100 = 80 shares. w2 sells half, we mirror
+    # 40 shares: released = 100 x 40/200 = 20, all from w2's part (20 left); w1 keeps 60, i.e. 160 x 60/80 = 120
+    # shares, and w2's attributed shares are 160 x 20/80 = 40 = 80 - 40
+    book = _book()
+    book.day(b.T0)
+    for key, who, amount, shares, cost in (("k1", "w1", "100", "120", "60"), ("k2", "w2", "50", "80", "40")):
+        order, decision = _reserve(book, key, amount, wallet=b.wallet(who))
+        book.settle(order, b.execution(order, ExecutionStatus.FILLED, shares, cost), decision.reserved, b.T0)
+    sell = b.sized_order("s1", side=Side.SELL, shares=D(40), max_cost=D(0), wallet=b.wallet("w2"))
+    book.settle(sell, b.execution(sell, ExecutionStatus.FILLED, "40", "18"), D(0), b.T0)
+    assert book.exposure[(Scope.WHALE, b.wallet("w1"))] == D(60)
+    assert book.exposure[(Scope.WHALE, b.wallet("w2"))] == D(20)
+    assert book.exposure[(Scope.MARKET, sell.condition_id)] == D(80)
+    # a sale larger than w2's part takes the rest from w1: 100 more shares release 50, w2's 20 then 30 of w1's 60
+    more = b.sized_order("s2", side=Side.SELL, shares=D(100), max_cost=D(0), wallet=b.wallet("w2"))
+    book.settle(more, b.execution(more, ExecutionStatus.FILLED, "100", "45"), D(0), b.T0)
+    assert book.exposure[(Scope.WHALE, b.wallet("w1"))] == D(30)
+    assert book.exposure[(Scope.WHALE, b.wallet("w2"))] == D(0)
 
 
 def test_redemption_pays_the_winner_and_releases_the_whole_basis():

@@ -178,7 +178,7 @@ class Settlements:
             ]
             if change.closes:  # the lot ends: the next BUY opens a new one with its own date, stop and scopes
                 reduction += [P.opened_at.remove(), P.stop_loss.remove(), P.whales.remove(), P.groups.remove()]
-                reduction.append(P.categories.remove())
+                reduction += [P.categories.remove(), P.bid_high.remove()]
             tx.update(key, actions=reduction, condition=P.shares == change.expected_shares)
             return
         actions: list[Action] = [

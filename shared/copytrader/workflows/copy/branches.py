@@ -75,6 +75,8 @@ STOP_BRANCHES: dict[Reason, str] = {
     Reason.DRAWDOWN_HALT: REJECTED_BREAKER,
     Reason.KILL_SWITCH: REJECTED_KILL_SWITCH,
     Reason.ACCOUNT_NOT_OPEN: SKIPPED_ACCOUNT_NOT_OPEN,
+    Reason.NO_WHALE_PART: SKIPPED_POSITION,
+    Reason.POSITION_GONE: SKIPPED_POSITION,
 }
 
 # execution status (ExecutionStatus values) -> branch; PENDING never leaves execute (it becomes UNKNOWN)

@@ -8,6 +8,7 @@ strings. Bad input never raises: it becomes a SKIP with reason `invalid_trade`.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from copytrader.copying.conflicts import Stance
 from copytrader.copying.decision import decide, skip, stance_to_record
+from copytrader.copying.exit_orders import decide_exit, size_exit
 from copytrader.copying.sizing import size_copy
 from copytrader.errors import UpstreamError
 from copytrader.execution.protocol import execute_once
@@ -32,11 +34,15 @@ from copytrader.model import (
     SizedOrder,
     WhaleTrade,
 )
+from copytrader.model.exits import EXIT_KIND, ExitSignal
+from copytrader.money import ZERO
 from copytrader.reasons import Reason
 from copytrader.risk.affordability import room
+from copytrader.risk.changes import lot_reference
 from copytrader.risk.rules import ExitRequest, ReservationRequest, screen, utc_day
 from copytrader.settings import Mode
 from copytrader.store.decision_reads import Prefetched
+from copytrader.store.positions import holding_of
 from copytrader.workflows.copy.live_start import AccountNotOpen, open_live_account, require_account
 from copytrader.workflows.copy.settlement import check_halts
 from copytrader.workflows.wiring import Deps
@@ -50,17 +56,49 @@ def _first_error(exc: ValidationError) -> str:
     return f"{where}: {error['msg']}"[:300]
 
 
-def parse_trade(record: dict[str, Any]) -> WhaleTrade | str:
-    """The WhaleTrade in an SQS record's body, or why it is unusable."""
+def parse_trade(record: dict[str, Any]) -> WhaleTrade | ExitSignal | str:
+    """The message in an SQS record's body: a WhaleTrade, or an ExitSignal (`"kind": "exit"`), or why it is
+    unusable."""
     body = record.get("body") if isinstance(record, dict) else None
     if not isinstance(body, str):
         return "record has no string body"
     try:
+        if is_exit_body(body):
+            return ExitSignal.model_validate_json(body)
         return WhaleTrade.model_validate_json(body)
     except ValidationError as exc:
         return _first_error(exc)
     except ValueError as exc:
         return f"body is not JSON: {exc}"[:300]
+
+
+def is_exit_body(body: str) -> bool:
+    """Whether a message body is an exit signal (a JSON object whose `kind` is "exit")."""
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(decoded, dict) and decoded.get("kind") == EXIT_KIND
+
+
+def _score_exit(signal: ExitSignal, deps: Deps, now: datetime) -> CopySignal:
+    """An exit signal's decision (`copying.exit_orders.decide_exit`): the position now, its market, its book."""
+    if signal.account != deps.settings.account:
+        return skip(Reason.INVALID_TRADE, f"exit for account {signal.account}, not ours", now, exit=signal)
+    if deps.account.settlements.unsettled_sells({signal.token_id}):  # the venue may have sold some of it already
+        return skip(Reason.POSITION_GONE, "a SELL of this token is not settled yet", now, exit=signal)
+    position = deps.positions.get(signal.token_id)
+    held = (ZERO, None) if position is None else (position.shares, lot_reference(holding_of(position)))
+    if position is not None and position.shares <= 0:
+        held = (ZERO, None)
+    return decide_exit(
+        signal,
+        now=now,
+        held=held,
+        load_market=lambda condition_id: deps.markets.get(condition_id, now),
+        load_book=deps.books,
+        book_levels_kept=deps.settings.book_levels_kept,
+    )
 
 
 def score(event: State, deps: Deps) -> State:
@@ -75,6 +113,11 @@ def score(event: State, deps: Deps) -> State:
     }
     if isinstance(parsed, str):
         signal = skip(Reason.INVALID_TRADE, parsed, now)
+    elif isinstance(parsed, ExitSignal):
+        try:
+            signal = _score_exit(parsed, deps, now)
+        except UpstreamError as exc:
+            signal = skip(Reason.UPSTREAM_UNUSABLE, str(exc)[:300], now, exit=parsed)
     else:
         settings = deps.settings
         recorded: list[Stance] = []
@@ -84,6 +127,7 @@ def score(event: State, deps: Deps) -> State:
             deps.stances.record(stance)
             recorded.append(stance)
 
+        reads: Prefetched | None = None
         try:
             reads = deps.decision_reads.prefetch(parsed, now)  # one round trip: whale, market, account, exposures
             signal = decide(
@@ -99,6 +143,7 @@ def score(event: State, deps: Deps) -> State:
                 load_stances=_stances_loader(deps, now),
                 load_room=lambda market, trade: _room(deps, reads, market, trade.wallet),
                 record_stance=record_first if deps.stances is not None else None,
+                load_mirror=reads.load_mirror,
             )
             if signal.action is Decision.COPY:
                 signal = signal.model_copy(update={"book_equity": reads.book_equity})
@@ -106,6 +151,8 @@ def score(event: State, deps: Deps) -> State:
             signal = skip(Reason.UPSTREAM_UNUSABLE, str(exc)[:300], now, trade=parsed)
         except AccountNotOpen as exc:  # live, before execute opened the account: no bankroll to size from
             signal = skip(Reason.ACCOUNT_NOT_OPEN, str(exc), now, trade=parsed)
+        if reads is not None and reads.whale is not None:  # a copied whale's net shares, for its SELLs' fraction
+            deps.decision_reads.holdings.observe(parsed, now)
         stance = stance_to_record(signal)
         if stance is not None and deps.stances is not None and stance not in recorded:
             deps.stances.record(stance)  # copied or not: other whales' trades are checked against it
@@ -137,6 +184,8 @@ def size(event: State, deps: Deps) -> State:
     `paper_bankroll`; a live one is a skip, `account_not_open` (`live_start`).
     """
     signal = CopySignal.model_validate(event["signal"])
+    if signal.exit is not None:  # an exit sells what the rule said; it needs no bankroll
+        return size_exit(signal, order_type=deps.settings.order_type).model_dump(mode="json")
     try:
         require_account(deps)
     except AccountNotOpen as exc:

@@ -44,7 +44,7 @@ def warm_world(polymarket, make_deps, clock) -> tuple[Any, Deps]:
     return market, deps
 
 
-def test_a_warm_buy_copy_makes_at_most_six_dynamodb_round_trips(aws, polymarket, make_deps, clock):
+def test_a_warm_buy_copy_makes_at_most_seven_dynamodb_round_trips(aws, polymarket, make_deps, clock):
     # GIVEN a process that has made one copy in this market already (account, day, clients, market all warm)
     market, deps = warm_world(polymarket, make_deps, clock)
     trade = b.trade(market, "w1", price="0.50", size="200", at=clock.now + timedelta(seconds=5), tx="counted")
@@ -55,10 +55,13 @@ def test_a_warm_buy_copy_makes_at_most_six_dynamodb_round_trips(aws, polymarket,
     with DynamoCalls(deps.account.items.connection) as calls:
         copy(deps, trade)
 
-    # THEN one batch read, the stance's write and its group's query (score), nothing (size), the reservation
-    # (risk_check), the ledger entry and the settlement (execute): six round trips in all
-    assert calls.by_operation == Counter({"TransactWriteItems": 3, "BatchGetItem": 1, "PutItem": 1, "Query": 1})
-    assert calls.total == 6
+    # THEN one batch read, the stance's write, its group's query and the whale's net shares (score: what a later
+    # SELL of it is mirrored on), nothing (size), the reservation (risk_check), the ledger entry and the settlement
+    # (execute): seven round trips in all
+    assert calls.by_operation == Counter(
+        {"TransactWriteItems": 3, "BatchGetItem": 1, "PutItem": 1, "Query": 1, "UpdateItem": 1}
+    )
+    assert calls.total == 7
     # and two calls to Polymarket: the book score decides on, the book the paper venue fills against
     assert [path.split("?")[0] for path in polymarket.requests[books_before:]] == ["/clob/book", "/clob/book"]
     # the stop at entry came with the risk decision, not from a read of the reservation
@@ -77,7 +80,9 @@ def test_a_copy_whose_market_expired_adds_only_the_gamma_refresh_and_its_write(a
         copy(deps, trade)
 
     # THEN the market is fetched from Gamma once and written back once: two more calls, nothing else
-    assert calls.by_operation == Counter({"TransactWriteItems": 3, "BatchGetItem": 1, "PutItem": 2, "Query": 1})
+    assert calls.by_operation == Counter(
+        {"TransactWriteItems": 3, "BatchGetItem": 1, "PutItem": 2, "Query": 1, "UpdateItem": 1}
+    )
     assert [path.split("?")[0] for path in polymarket.requests[before:]] == [
         "/gamma/markets",
         "/clob/book",
