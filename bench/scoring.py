@@ -30,7 +30,7 @@ from copytrader.scoring.evidence import wallet_evidence
 from copytrader.scoring.market_table import TokenFacts
 from copytrader.scoring.tape import TradeTape
 from copytrader.scoring.universe import score_universe
-from copytrader.settings import ScoringSettings
+from copytrader.scoring_settings import ScoringSettings
 
 WALLETS, PER_WALLET, MARKETS, DAYS, SKILLED_SHARE = 10_000, 1_000, 20_000, 180, 0.02
 SEEDS = range(20)

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import Field
 
-from copytrader.money import to_decimal
-
-Dec = Annotated[Decimal, BeforeValidator(to_decimal)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from copytrader.settings_base import Dec
+from copytrader.settings_base import Section as _Section
 
 
 class CullPolicy(StrEnum):

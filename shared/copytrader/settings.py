@@ -20,12 +20,10 @@ from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -36,12 +34,13 @@ from pydantic import (
 from copytrader.errors import SettingsError
 from copytrader.exit_settings import ExitSettings
 from copytrader.model import OrderType
-from copytrader.money import to_decimal
+from copytrader.scoring_settings import ScoringSettings
+from copytrader.settings_base import Dec
+from copytrader.settings_base import Section as _Section
 
 ENV_PREFIX = "COPYTRADER_"
 CONNECT_TIMEOUT_CAP_S = 3.0  # the CLOB client's connect timeout: min(read timeout, this) (execution.clob_session)
 RECONCILE_MARGIN_S = 60  # venue.reconcile_after_s >= the longest order send + this (see VenueSettings)
-Dec = Annotated[Decimal, BeforeValidator(to_decimal)]
 
 
 PAPER_ACCOUNT = "paper"  # the default account; live mode must use another (its cash is the wallet's)
@@ -64,10 +63,6 @@ class ConflictPolicy(StrEnum):
     SKIP = "skip"  # any opposing stance: skip (reason conflicting_whales)
     FOLLOW_HIGHER = "follow_higher"  # copy only if this whale's score beats every opposing whale's
     NET = "net"  # copy only if the score-weighted net direction agrees with this trade
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
 
 
 EXPRESS_MAX_S = 300  # an Express Step Functions execution (score -> execute) ends within 5 minutes
@@ -156,38 +151,6 @@ class FilterSettings(_Section):
     def _band(self) -> FilterSettings:
         if self.min_price >= self.max_price:
             raise ValueError(f"min_price ({self.min_price}) must be below max_price ({self.max_price})")
-        return self
-
-
-class ScoringSettings(_Section):
-    """Whale scoring and selection (copytrader.scoring); statistics are floats, not money."""
-
-    top_n: int = Field(50, ge=1, le=1000, description="largest tracked set")
-    fdr_q: float = Field(0.10, gt=0, lt=0.5, description="Benjamini-Hochberg false-discovery rate")
-    confidence: float = Field(0.95, ge=0.5, lt=1, description="level of one-sided lower bounds and CIs")
-    dsr_active: float = Field(0.95, ge=0, le=1, description="Deflated Sharpe needed for ACTIVE (else PROBATION)")
-    min_scored_trades: int = Field(20, ge=2, le=100000, description="resolved trades before a wallet is tested")
-    min_markets: int = Field(8, ge=1, le=100000, description="distinct resolved markets before a wallet is tested")
-    min_days: int = Field(5, ge=2, le=3650, description="calendar days of P&L before a Sharpe ratio counts")
-    halflife_short_days: float = Field(30.0, gt=0, le=3650)
-    halflife_long_days: float = Field(90.0, gt=0, le=3650, description="the recency weighting of the score")
-    slippage: float = Field(0.005, ge=0, lt=0.5, description="pUSD per share a copy pays beyond the whale's price")
-    bootstrap_reps: int = Field(1000, ge=100, le=100000)
-    seed: int = Field(0, ge=0, description="bootstrap random seed (results are reproducible)")
-    periods_per_year: int = Field(365, ge=1, le=366, description="calendar days: Polymarket trades every day")
-    mm_round_trip: float = Field(0.5, ge=0, le=10, description="market maker: sold / bought shares at least")
-    mm_holding_hours: float = Field(6.0, gt=0, description="market maker: mean holding time at most")
-    mm_two_sided: float = Field(0.25, ge=0, le=1, description="market maker: share of markets traded both ways")
-    bot_trades_per_day: float = Field(200.0, gt=0, description="bot: trades per active day at least")
-    bot_min_trades: int = Field(100, ge=10, description="bot tests need this many trades")
-    bot_interval_cv: float = Field(0.2, ge=0, description="bot: coefficient of variation of gaps at most")
-    bot_hour_entropy: float = Field(0.985, ge=0, le=1, description="bot: normalised hour-of-day entropy at least")
-    cull_cooldown_days: int = Field(30, ge=0, le=3650, description="a culled wallet stays culled this long")
-
-    @model_validator(mode="after")
-    def _halflives(self) -> ScoringSettings:
-        if self.halflife_short_days > self.halflife_long_days:
-            raise ValueError("halflife_short_days must not exceed halflife_long_days")
         return self
 
 

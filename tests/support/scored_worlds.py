@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from copytrader.scoring.engine import ScoreRun, score_rows
-from copytrader.settings import ScoringSettings
+from copytrader.scoring_settings import ScoringSettings
 from copytrader.sim import SimConfig, SimWorld, build_world
 
 

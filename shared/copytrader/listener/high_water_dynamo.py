@@ -1,4 +1,4 @@
-"""High-water marks in DynamoDB: one `WatermarkModel` item per wallet (`copytrader.store.tables`).
+"""High-water marks in DynamoDB: one `WatermarkModel` item per wallet (`copytrader.store.observed_tables`).
 
 A save is conditional on not moving `newest` backwards, so a lagging second listener task cannot rewind
 the mark of a faster one. PynamoDB calls block, so they run in a worker thread (`asyncio.to_thread`),
@@ -17,7 +17,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from copytrader.listener.high_water import HighWaterMark
 from copytrader.store.conditional import condition_failed
-from copytrader.store.tables import WatermarkModel
+from copytrader.store.observed_tables import WatermarkModel
 
 W = WatermarkModel
 

@@ -54,7 +54,8 @@ from copytrader.local.timeline import (
 from copytrader.model import COPYABLE_STATUSES, WhaleProfile, WhaleTrade
 from copytrader.runtime.alerts import SnsAlerts
 from copytrader.scoring.engine import profiles, score_rows
-from copytrader.settings import ScoringSettings, Settings, load_settings
+from copytrader.scoring_settings import ScoringSettings
+from copytrader.settings import Settings, load_settings
 from copytrader.sim.config import SimConfig
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world

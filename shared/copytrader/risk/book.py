@@ -21,7 +21,6 @@ compare them (tests/integration/store/test_book_parity.py). The backtest replays
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -30,72 +29,11 @@ from copytrader.money import ZERO, canonical
 from copytrader.reasons import Reason
 from copytrader.risk import changes
 from copytrader.risk.affordability import Exposures
-from copytrader.risk.changes import Changes, DerivedTotals, Holding, LedgerLine, Redemption
+from copytrader.risk.book_items import Account, BookPosition, Day, Reservation
+from copytrader.risk.changes import Changes, Holding, LedgerLine, Redemption
 from copytrader.risk.marking import trips
-from copytrader.risk.rules import ExitRequest, ReservationRecord, ReservationRequest, Scope, scopes, utc_day, utc_minute
+from copytrader.risk.rules import ExitRequest, ReservationRequest, Scope, scopes, utc_day, utc_minute
 from copytrader.settings import RiskLimits
-
-
-@dataclass
-class Account(DerivedTotals):
-    cash: Decimal
-    reserved: Decimal = ZERO
-    open_cost: Decimal = ZERO
-    open_orders: int = 0
-    kill_switch: bool = False
-    equity_hwm: Decimal = ZERO
-    drawdown_halt: bool = False
-    equity_marked: Decimal | None = None
-    equity_marked_hwm: Decimal | None = None
-
-
-@dataclass
-class Day:
-    start_equity: Decimal
-    realized: Decimal = ZERO
-    breaker_open: bool = False
-    start_equity_marked: Decimal | None = None
-
-
-@dataclass
-class Reservation:
-    record: ReservationRecord
-    settled: bool = False
-    reserved_at: datetime | None = None
-
-
-@dataclass
-class BookPosition:
-    token_id: str
-    condition_id: str
-    shares: Decimal = ZERO
-    cost_basis: Decimal = ZERO
-    fees_paid: Decimal = ZERO
-    realized_pnl: Decimal = ZERO
-    event_id: str | None = None
-    risk_group: str | None = None
-    category: str | None = None
-    whales: set[str] = field(default_factory=set)
-    groups: set[str] = field(default_factory=set)
-    categories: set[str] = field(default_factory=set)
-    stop_loss: Decimal | None = None
-    opened_at: datetime | None = None
-    closed: bool = False
-
-    def holding(self) -> Holding:
-        return Holding(
-            token_id=self.token_id,
-            condition_id=self.condition_id,
-            shares=self.shares,
-            cost_basis=self.cost_basis,
-            risk_group=self.risk_group,
-            category=self.category,
-            whales=tuple(sorted(self.whales)),
-            stop_loss=self.stop_loss,
-            groups=tuple(sorted(self.groups)),
-            categories=tuple(sorted(self.categories)),
-            opened_at=self.opened_at,
-        )
 
 
 class AccountBook:

@@ -10,7 +10,7 @@ follow. Features per wallet (all from the de-duplicated tape and the ledger):
 - interval_cv = coefficient of variation of the gaps between its trades (a Poisson trader has about 1, bursty
   humans more; a timer-driven bot far less);
 - hour_entropy = Shannon entropy of its trades' UTC hour-of-day histogram over log 24 (1 = every hour alike).
-Rules (thresholds in `copytrader.settings.ScoringSettings`, each documented there):
+Rules (thresholds in `copytrader.scoring_settings.ScoringSettings`, each documented there):
     market maker: round_trip >= mm_round_trip and holding_hours <= mm_holding_hours and two_sided >= mm_two_sided
     bot:          trades_per_day >= bot_trades_per_day,
                   or (trades >= bot_min_trades and interval_cv <= bot_interval_cv),
@@ -29,7 +29,7 @@ import numpy.typing as npt
 from copytrader.scoring.edge import TradeEdges
 from copytrader.scoring.ledger import SECONDS_PER_DAY, Ledger
 from copytrader.scoring.tape import TradeTape
-from copytrader.settings import ScoringSettings
+from copytrader.scoring_settings import ScoringSettings
 
 FloatArray = npt.NDArray[np.float64]
 

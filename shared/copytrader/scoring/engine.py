@@ -28,7 +28,7 @@ from copytrader.scoring.market_table import MarketFacts, MarketReport, load_mark
 from copytrader.scoring.population import PopulationPrior, population_prior
 from copytrader.scoring.tape import LoadReport, load_rows
 from copytrader.scoring.universe import PriorStatus, Universe, score_universe
-from copytrader.settings import ScoringSettings
+from copytrader.scoring_settings import ScoringSettings
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ from copytrader.scoring.evidence_record import CategoryEdge, WalletEvidence
 from copytrader.scoring.ledger import SECONDS_PER_DAY, build_ledger
 from copytrader.scoring.market_table import TokenFacts
 from copytrader.scoring.tape import TradeTape
-from copytrader.settings import ScoringSettings
+from copytrader.scoring_settings import ScoringSettings
 from copytrader.stats.block_length import optimal_block_length
 from copytrader.stats.bootstrap import ci_from_replicates, sharpe_estimate_and_floor, sharpe_replicates
 from copytrader.stats.performance import max_drawdown_additive

@@ -39,7 +39,7 @@ from scipy.special import ndtri
 
 from copytrader.model import WhaleStatus
 from copytrader.scoring.evidence_record import WalletEvidence
-from copytrader.settings import ScoringSettings
+from copytrader.scoring_settings import ScoringSettings
 from copytrader.stats.multiple_testing import bh_adjusted
 from copytrader.stats.sharpe_inference import deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio
 from copytrader.stats.shrinkage import dersimonian_laird, npmle_prior

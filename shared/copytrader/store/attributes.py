@@ -30,3 +30,14 @@ class DecimalAttribute(Attribute[Decimal]):
 
     def deserialize(self, value: str) -> Decimal:
         return Decimal(value)
+
+
+class TableMeta:
+    """What every table's `Meta` shares: on-demand capacity."""
+
+    billing_mode = "PAY_PER_REQUEST"
+
+
+def zero() -> Decimal:
+    """The default of an amount attribute (a callable, so no Decimal instance is shared between items)."""
+    return Decimal(0)

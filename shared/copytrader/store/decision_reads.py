@@ -39,7 +39,8 @@ from copytrader.risk.rules import Scope
 from copytrader.store.account import AccountStore
 from copytrader.store.batch import batch_get
 from copytrader.store.markets import Markets
-from copytrader.store.tables import MarketModel, PositionModel, RiskStateModel, WhaleModel
+from copytrader.store.observed_tables import MarketModel, WhaleModel
+from copytrader.store.tables import PositionModel, RiskStateModel
 from copytrader.store.whale_holdings import WhaleHoldings
 from copytrader.store.whales import Whales, profile_of
 

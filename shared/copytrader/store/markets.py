@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import DoesNotExist
 
 from copytrader.model import Market
-from copytrader.store.tables import MarketModel
+from copytrader.store.observed_tables import MarketModel
 
 Stored = tuple[Market, datetime]  # a market and when it was fetched from Gamma
 

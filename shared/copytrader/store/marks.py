@@ -17,7 +17,7 @@ from pynamodb.connection import Connection
 from copytrader.model.marks import Mark, MarkSource
 from copytrader.store.batch import MAX_KEYS, batch_get
 from copytrader.store.connection import table_region
-from copytrader.store.tables import MarkModel
+from copytrader.store.observed_tables import MarkModel
 
 M = MarkModel
 MARK_TTL = timedelta(days=1)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pynamodb.exceptions import PutError
 
 from copytrader.copying.conflicts import Stance
-from copytrader.store.tables import StanceModel
+from copytrader.store.observed_tables import StanceModel
 
 
 def _member(condition_id: str, wallet: str) -> str:

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from copytrader.model import WhaleTrade
 from copytrader.store.conditional import put_if_absent, update_if
-from copytrader.store.tables import SeenTradeModel
+from copytrader.store.observed_tables import SeenTradeModel
 
 S = SeenTradeModel
 KEEP = timedelta(days=7)

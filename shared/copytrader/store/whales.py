@@ -8,7 +8,7 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist
 
 from copytrader.model import WhaleProfile, WhaleStatus
-from copytrader.store.tables import WhaleModel
+from copytrader.store.observed_tables import WhaleModel
 
 
 def profile_of(item: WhaleModel) -> WhaleProfile:

@@ -10,7 +10,7 @@ import pytest
 from copytrader.local.aws import LocalAws
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
-from copytrader.store.tables import WatermarkModel
+from copytrader.store.observed_tables import WatermarkModel
 from tests.support.sim_worlds import SMALL_WORLD
 
 CONFIG = SMALL_WORLD

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from copytrader.listener.high_water import HighWaterMark, InMemoryHighWaterMarks
 from copytrader.listener.high_water_dynamo import mark_from_item, mark_to_item
-from copytrader.store.tables import WatermarkModel
+from copytrader.store.observed_tables import WatermarkModel
 
 
 def test_a_fresh_mark_takes_rows_from_its_cutoff_on() -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from copytrader.scoring.engine import evidence_from_rows
-from copytrader.settings import ScoringSettings
+from copytrader.scoring_settings import ScoringSettings
 
 W = "0x" + "ab" * 20
 C = "0x" + "cd" * 32

@@ -13,7 +13,7 @@ from copytrader.model import WhaleStatus
 from copytrader.scoring.engine import profiles, universe_from_records
 from copytrader.scoring.evidence_record import WalletEvidence
 from copytrader.scoring.universe import PriorStatus, score_universe
-from copytrader.settings import ScoringSettings
+from copytrader.scoring_settings import ScoringSettings
 from copytrader.sim.wallets import WalletKind
 from tests.support.scored_worlds import scored_world
 
