@@ -4,13 +4,16 @@
 
 Who may do what:
 - exits_scan: read our positions and write only their bid high-water mark (a conditional update), read the risk
-  items (each whale's part of a position), the orders' status index (a SELL not yet settled), the whales table
-  (culled or not); the markets table (the Gamma read-through cache, which writes back); send messages to the copy
-  queue (nothing else on it). Calls Gamma and the CLOB's public book. Never reads the venue secret, never places
-  an order: the copy pipeline does, once per signal.
+  items (each whale's part of a position) and write the account's marked equity and the halts it trips
+  (`settlement.mark_account`, conditional updates), read the price marks (the listener's), the orders' status
+  index (a SELL not yet settled), the whales table (culled or not); the markets table (the Gamma read-through
+  cache, which writes back); send messages to the copy queue (nothing else on it). Calls Gamma and the CLOB's
+  public book (a missing or stale mark). Never reads the venue secret, never places an order: the copy pipeline
+  does, once per signal.
 - the schedule's role: invoke that function, nothing else.
 Metrics: `exits_scan_reason_<exit reason>` per signal published, `exits_scan_signals`, `exits_scan_publish_failed`,
-`exits_scan_unavailable`, `exits_scan_error`.
+`exits_scan_unavailable`, `exits_scan_marks_from_book`, `exits_scan_stale_marks`, `exits_scan_error`. Alarms
+(`monitoring`): the scan failing, no scan for ten minutes, signals the queue refused.
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ SCAN = FunctionSpec(
     "scan",
     memory_mb=1024,
     timeout=Duration.seconds(50),  # under the minute, so two scans never overlap for long
-    reads=("risk", "orders", "whales"),
-    writes=("positions", "markets"),
+    reads=("orders", "whales", "marks"),
+    writes=("positions", "markets", "risk"),
     workflow=EXITS,
 )
 

@@ -35,8 +35,10 @@ from copytrader.runtime.env import (
     POWERTOOLS_METRICS_NAMESPACE,
     POWERTOOLS_SERVICE_NAME,
     SERVICE_NAME,
+    SETTINGS_SSM,
     TRADE_QUEUE_URL,
 )
+from copytrader_infra.configuration import Configuration
 from copytrader_infra.constants import (
     LISTENER_DOCKERFILE,
     LISTENER_HEARTBEAT_FILE_PATH,
@@ -61,6 +63,7 @@ class Listener(Construct):
         storage: Storage,
         messaging: Messaging,
         credentials: Credentials,
+        configuration: Configuration,
         desired_count: int,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -112,6 +115,7 @@ class Listener(Construct):
                 POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
                 LISTENER_HEARTBEAT_FILE: LISTENER_HEARTBEAT_FILE_PATH,
                 **storage.environment("trades", "whales", "watermarks", "marks", "positions"),
+                SETTINGS_SSM: configuration.settings.parameter_name,  # the fast stops' rules, as the Lambdas'
             },
             secrets={POLYGON_RPC_URL_ENV: ecs.Secret.from_secrets_manager(credentials.rpc_url_secret)},
             readonly_root_filesystem=True,
@@ -143,7 +147,8 @@ class Listener(Construct):
         storage.grant(task_role, Access.READ_WRITE, "trades", "watermarks")
         storage.grant(task_role, Access.READ, "whales")
         storage.grant(task_role, Access.READ_WRITE, "marks")  # the price marks of the tokens we hold
-        storage.grant(task_role, Access.READ, "positions")  # which tokens we hold
+        storage.grant(task_role, Access.READ, "positions")  # which tokens we hold, and their stops
+        configuration.settings.grant_read(task_role)  # the fast stops' rules
         acknowledge(
             self.task_definition,
             "AwsSolutions-ECS2",

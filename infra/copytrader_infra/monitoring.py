@@ -28,6 +28,7 @@ from copytrader_infra.alerts import Alerts
 from copytrader_infra.books import Books
 from copytrader_infra.constants import TRADE_QUEUE_MAX_AGE, TRADE_QUEUE_MAX_RECEIVES
 from copytrader_infra.dashboard import add_dashboard
+from copytrader_infra.exits import Exits
 from copytrader_infra.listener import Listener
 from copytrader_infra.messaging import Messaging
 from copytrader_infra.metrics import LIVE_FEEDS, PipelineMetrics, listener_metric, pipeline_metric
@@ -55,6 +56,7 @@ class Monitoring(Construct):
         listener_running: bool,
         scoring: WhaleScoring | None = None,
         books: Books | None = None,
+        exits: Exits | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._action = cloudwatch_actions.SnsAction(alerts.topic)
@@ -112,6 +114,7 @@ class Monitoring(Construct):
             *self._listener_alarms(listener_running),
             *(self._scoring_alarms(scoring) if scoring is not None else []),
             *(self._books_alarms(books) if books is not None else []),
+            *(self._exits_alarms(exits) if exits is not None else []),
         ]
 
         add_dashboard(self, messaging=messaging, pipeline=pipeline, listener=listener, alarms=alarms, scoring=scoring)
@@ -179,6 +182,34 @@ class Monitoring(Construct):
                 1,
                 "A live redemption transaction succeeded but burned no tokens: nothing was booked, the position is "
                 "kept (see the alert's transaction hash).",
+            ),
+        ]
+
+    def _exits_alarms(self, exits: Exits) -> list[cloudwatch.Alarm]:
+        return [
+            self._alarm(
+                "ExitsScanFailing",
+                exits.scan.function.metric_errors(period=_FIVE_MINUTES, statistic="Sum"),
+                1,
+                "The every-minute exits scan raised twice in a row: time exits, culled-whale exits and the stops' "
+                "safety net are not running (the listener's fast stops still fire on price updates).",
+                periods=2,
+            ),
+            self._alarm(
+                "ExitsScanMissing",
+                pipeline_metric("exits_scan_positions", statistic="SampleCount", period=_FIVE_MINUTES, labelled=False),
+                1,
+                "No exits scan has completed for ten minutes (the schedule or the function is not running).",
+                periods=2,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                missing=cloudwatch.TreatMissingData.BREACHING,
+            ),
+            self._alarm(
+                "ExitsPublishFailed",
+                pipeline_metric("exits_scan_publish_failed", period=_FIVE_MINUTES, labelled=False),
+                1,
+                "The exits scan could not send exit signals to the copy queue (they are sent again next minute).",
+                periods=2,
             ),
         ]
 

@@ -85,6 +85,7 @@ class CopyTraderStack(Stack):
             storage=self.storage,
             messaging=self.messaging,
             credentials=self.credentials,
+            configuration=self.configuration,
             desired_count=listener_count,
         )
         self.monitoring = Monitoring(
@@ -97,6 +98,7 @@ class CopyTraderStack(Stack):
             listener_running=listener_count > 0,
             scoring=self.scoring,
             books=self.books,
+            exits=self.exits,
         )
         self._outputs()
 

@@ -17,6 +17,8 @@ import httpx
 from copytrader.listener.chain_source import ChainSource
 from copytrader.listener.config import ListenerConfig
 from copytrader.listener.data_api_poller import DataApiPoller
+from copytrader.listener.exit_publish import ExitPublisher
+from copytrader.listener.fast_exits import FastExits
 from copytrader.listener.health import SourceHealth
 from copytrader.listener.held_tokens import HeldPositions
 from copytrader.listener.high_water import HighWaterMarkStore, InMemoryHighWaterMarks
@@ -57,6 +59,7 @@ def build_listener(
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     price_marks: MarkFeed | None = None,
+    fast_exits: FastExits | None = None,
 ) -> Listener:
     """The listener: the live `streams` (chain logs, RTDS), already registered with `health`, and the Data API
     poller, which reconciles while a stream is healthy and takes over at full speed when all are down."""
@@ -87,6 +90,7 @@ def build_listener(
         wall=wall,
         sleep=sleep,
         marks=price_marks,
+        exits=fast_exits,
     )
 
 
@@ -107,6 +111,8 @@ async def deployed_listener(config: ListenerConfig) -> AsyncIterator[Listener]:
         httpx.AsyncClient(base_url=config.clob_url, timeout=config.request_timeout_s) as clob,
     ):
         feed = price_mark_feed(config, clob, health) if config.price_marks is not None else None
+        sqs = session.client("sqs")
+        exits = fast_exits(config, sqs) if feed is not None and config.exit_rules is not None else None
         streams: list[TradeSource] = []
         if config.rpc_url:
             streams.append(ChainSource(config.rpc_url, TokenResolver(gamma_fetcher(gamma)), health))
@@ -115,12 +121,13 @@ async def deployed_listener(config: ListenerConfig) -> AsyncIterator[Listener]:
         yield build_listener(
             config,
             http=http,
-            sqs=session.client("sqs"),
+            sqs=sqs,
             events=events,
             marks=marks,
             streams=streams,
             health=health,
             price_marks=feed,
+            fast_exits=exits,
         )
 
 
@@ -146,3 +153,10 @@ def price_mark_feed(config: ListenerConfig, clob: httpx.AsyncClient, health: Sou
         config.price_marks,
         health=health,
     )
+
+
+def fast_exits(config: ListenerConfig, sqs: Any) -> FastExits:
+    """The fast stops of the deployed listener: the account's positions, the settings' rules, the copy queue."""
+    assert config.exit_rules is not None
+    held = HeldPositions(Positions(config.account))
+    return FastExits(held.exit_positions, config.exit_rules, ExitPublisher(sqs, config.queue_url))

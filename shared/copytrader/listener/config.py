@@ -9,8 +9,9 @@ Polygon JSON-RPC WebSocket URL, an operator secret injected by ECS: with it the 
 kept out of `repr` and never logged), and `COPYTRADER_LISTENER_HEARTBEAT_FILE` (the liveness file the
 container's health check reads). Price marks (`copytrader.listener.marks_feed`) run when
 `COPYTRADER_TABLE_MARKS` is set (unless `COPYTRADER_PRICE_MARKS_ENABLED=false`), for the positions of
-`COPYTRADER_ACCOUNT` (default `paper`), over `COPYTRADER_CLOB_WS_URL` and `COPYTRADER_CLOB_URL`. Every other
-value is a name or a number.
+`COPYTRADER_ACCOUNT` (default `paper`), over `COPYTRADER_CLOB_WS_URL` and `COPYTRADER_CLOB_URL`; with them the
+fast stops (`copytrader.listener.fast_exits`, unless `COPYTRADER_FAST_EXITS_ENABLED=false`), whose rules are the
+settings' (`COPYTRADER_SETTINGS_SSM`, as the Lambdas read them). Every other value is a name or a number.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from copytrader.copying.exits import ExitRules
 from copytrader.errors import ConfigError
 from copytrader.listener.data_api_poller import DataApiPollerSettings
 from copytrader.listener.marks_feed import MarkFeedSettings
@@ -27,7 +29,7 @@ from copytrader.polymarket.clob_market import MARKET_CHANNEL_URL
 from copytrader.polymarket.data_api import DATA_API_URL
 from copytrader.polymarket.data_api.rate_limit import TRADES_RATE_LIMIT, TRADES_RATE_WINDOW_S
 from copytrader.runtime.env import EVENT_BUS_NAME, LISTENER_HEARTBEAT_FILE, POLYGON_RPC_URL, TRADE_QUEUE_URL
-from copytrader.settings import PAPER_ACCOUNT
+from copytrader.settings import PAPER_ACCOUNT, load_settings
 from copytrader.store.connection import table_env_var
 
 MARKS_TABLE = "watermarks"  # logical table name of the high-water marks
@@ -44,6 +46,7 @@ ENV_RTDS_URL = "COPYTRADER_RTDS_URL"
 ENV_RTDS_STALE_S = "COPYTRADER_RTDS_STALE_S"
 PRICE_MARKS_TABLE = "marks"  # logical name of the price marks table (not the high-water marks above)
 ENV_PRICE_MARKS_ENABLED = "COPYTRADER_PRICE_MARKS_ENABLED"  # "false" turns the mark feed off
+ENV_FAST_EXITS_ENABLED = "COPYTRADER_FAST_EXITS_ENABLED"  # "false" turns the fast stops off (they need the marks)
 ENV_CLOB_WS_URL = "COPYTRADER_CLOB_WS_URL"  # the CLOB market channel
 ENV_CLOB_URL = "COPYTRADER_CLOB_URL"  # the CLOB REST base (GET /book, the fallback); the settings' `clob_url`
 ENV_ACCOUNT = "COPYTRADER_ACCOUNT"  # the settings' `account`: whose positions are marked
@@ -82,6 +85,7 @@ class ListenerConfig:
     price_marks: MarkFeedSettings | None = None  # None: no price marks (no marks table configured)
     account: str = PAPER_ACCOUNT  # whose positions are marked
     clob_url: str = CLOB_URL
+    exit_rules: ExitRules | None = None  # the fast stops' rules (the settings'); None: no fast stops
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ListenerConfig:
@@ -124,6 +128,7 @@ class ListenerConfig:
             price_marks=_price_marks(environ),
             account=environ.get(ENV_ACCOUNT, "").strip() or PAPER_ACCOUNT,
             clob_url=environ.get(ENV_CLOB_URL, "").strip() or CLOB_URL,
+            exit_rules=_exit_rules(environ),
         )
 
 
@@ -138,3 +143,14 @@ def _price_marks(environ: Mapping[str, str]) -> MarkFeedSettings | None:
         url=environ.get(ENV_CLOB_WS_URL, "").strip() or MARKET_CHANNEL_URL,
         rest_after_s=_number(environ, ENV_MARKS_REST_AFTER_S, MarkFeedSettings.rest_after_s, 1),
     )
+
+
+def _exit_rules(environ: Mapping[str, str]) -> ExitRules | None:
+    """The fast stops run with the price marks, unless switched off, on the same settings as the exits job
+    (`load_settings`: the settings parameter, then COPYTRADER_* variables)."""
+    enabled = environ.get(ENV_FAST_EXITS_ENABLED, "true").strip().lower()
+    if enabled not in ("true", "false"):
+        raise ConfigError(f"{ENV_FAST_EXITS_ENABLED} must be true or false, got {enabled!r}")
+    if enabled == "false" or _price_marks(environ) is None:
+        return None
+    return ExitRules.from_settings(load_settings(environ=environ))

@@ -17,6 +17,8 @@ so the task exits non-zero and ECS replaces it.
 
 With a `MarkFeed` (`marks`) it also keeps a price mark of every token we hold (`copytrader.listener.marks_feed`)
 and writes them for the Lambdas; `on_mark(callback)` is the fast-stop seam: the callback gets every mark update.
+With `FastExits` (`exits`, which needs the marks) the stop, trailing stop and take-profit are evaluated on every
+mark and their exit signals published to the copy queue (`copytrader.listener.fast_exits`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from copytrader.errors import SourceEnded
+from copytrader.listener.fast_exits import FastExits
 from copytrader.listener.health import SourceHealth
 from copytrader.listener.marks_book import MarkCallback
 from copytrader.listener.marks_feed import MarkFeed
@@ -70,6 +73,7 @@ class Listener:
         wall: Callable[[], datetime] = _utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         marks: MarkFeed | None = None,
+        exits: FastExits | None = None,
     ) -> None:
         if not sources:
             raise ValueError("a listener needs at least one source")
@@ -81,6 +85,9 @@ class Listener:
         self._watch_list, self._sleep, self._wall = watch_list, sleep, wall
         self.wallets: frozenset[str] = frozenset()
         self.marks = marks
+        self.exits = exits
+        if exits is not None:  # the fast stops ride the price marks
+            self.on_mark(exits.on_mark)
 
     def on_mark(self, callback: MarkCallback) -> None:
         """The fast-stop seam: call `callback(mark)` on every price mark update of a held token (`MarkFeed`,
@@ -131,6 +138,7 @@ class Listener:
                 "reconciliation": reconciliation,
                 "metrics": len(emitted),
                 "marks": dict(self.marks.counters) if self.marks is not None else {},
+                "exits": dict(self.exits.counters) if self.exits is not None else {},
             },
         )
 
@@ -139,6 +147,7 @@ class Listener:
             return
         running = {asyncio.create_task(s.run(self.outbox, stop), name=f"source:{s.name}"): s for s in self.sources}
         marking = asyncio.create_task(self.marks.run(stop), name="marks") if self.marks is not None else None
+        exiting = asyncio.create_task(self.exits.run(stop), name="exits") if self.exits is not None else None
         chores = [
             asyncio.create_task(self._every(self.settings.flush_interval_s, self.outbox.flush, "flush")),
             asyncio.create_task(self._every(self.settings.refresh_interval_s, self.refresh, "refresh")),
@@ -157,6 +166,8 @@ class Listener:
         await self._shutdown(running, chores)
         if marking is not None:  # it returns on `stop` after its last write
             await asyncio.gather(marking, return_exceptions=True)
+        if exiting is not None:  # it returns on `stop` after publishing what waits
+            await asyncio.gather(exiting, return_exceptions=True)
         if ended:
             error = ended[0].exception()
             raise SourceEnded(f"source {running[ended[0]].name} ended before the stop signal") from error

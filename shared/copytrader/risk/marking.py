@@ -31,7 +31,8 @@ from copytrader.settings import RiskLimits
 
 
 class MarkedPosition(Protocol):
-    """What marking reads of a position (satisfied by `store.tables.PositionModel` and `risk.book_items.BookPosition`)."""
+    """What marking reads of a position (satisfied by `store.tables.PositionModel` and
+    `risk.book_items.BookPosition`)."""
 
     @property
     def token_id(self) -> str: ...

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from copytrader.execution.paper import PaperVenue
 from copytrader.execution.venue import Venue
+from copytrader.listener.exit_publish import ExitPublisher
 from copytrader.model import OrderBook
 from copytrader.polymarket.chain_reads import ChainReads
 from copytrader.polymarket.data_api import DATA_API_URL
@@ -42,7 +43,6 @@ from copytrader.store.orders import OrderLedger
 from copytrader.store.positions import Positions
 from copytrader.store.stances import Stances
 from copytrader.store.whales import Whales
-from copytrader.workflows.exits.publish import ExitPublisher
 
 if TYPE_CHECKING:
     from copytrader.discovery.cache import DiscoveryCache

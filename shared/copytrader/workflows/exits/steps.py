@@ -4,22 +4,27 @@ EventBridge Scheduler invokes `functions/exits_scan` every minute; it runs `scan
 
 1. the account's positions holding shares, less those with a SELL not yet settled (PENDING or UNKNOWN in the orders
    ledger: the venue may have sold some of their shares, and one exit at a time is enough);
-2. for each: its market (through the markets table, Gamma after its time-to-live), a mark from the CLOB book (REST,
-   read now: the listener's price feed replaces it later), its whales' parts of the cost and their statuses;
+2. for each: its market (through the markets table, Gamma after its time-to-live), its mark (the listener's, from
+   the marks table; the CLOB book read now when that is missing or stale: `marks_from_book`), its whales' parts of
+   the cost and their statuses;
 3. the bid's high-water mark is raised on the position when a fresh bid is above it (a conditional write: only
    upward, only for the same lot);
 4. `copying.exits.scheduled_exits` (every rule but the mirror, which rides the whale's SELL), and each signal is
-   sent to the copy FIFO queue (`publish.ExitPublisher`), where it runs score -> size -> risk_check -> execute.
+   sent to the copy FIFO queue (`copytrader.listener.exit_publish.ExitPublisher`, shared with the listener's fast
+   stops), where it runs score -> size -> risk_check -> execute.
 
 A redelivered or repeated signal is the same order (its key derives from the lot, the rule, the trigger and the
 held shares), so a rule that stays true for several minutes sells once. A market or book that cannot be read is
-counted (`unavailable`) and decided on next minute. Returns the counts: `positions`, `selling` (skipped: a SELL
-unsettled), `unavailable`, `high_water_raised`, `signals`, `publish_failed`, and `reason_<exit reason>` per signal.
+counted (`unavailable`) and decided on next minute. Every run then records marked equity and trips the halts from
+it (`settlement.mark_account`), so the breakers see prices at most a minute old. Returns the counts: `positions`,
+`selling` (skipped: a SELL unsettled), `unavailable`, `marks_from_book`, `marks_unreadable`, `high_water_raised`,
+`signals`, `publish_failed`, `stale_marks`, and `reason_<exit reason>` per signal.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 from copytrader.copying.exits import ExitPosition, ExitRules, high_water, scheduled_exits
@@ -28,6 +33,7 @@ from copytrader.model import Market, WhaleStatus
 from copytrader.model.marks import Mark, MarkSource
 from copytrader.risk.rules import Scope
 from copytrader.runtime.observability import StepResult
+from copytrader.workflows.copy.settlement import mark_account
 from copytrader.workflows.wiring import Deps
 
 _UNREADABLE = (UpstreamError, TransientError, OSError, ValueError)
@@ -45,22 +51,24 @@ def scan(event: dict[str, Any], deps: Deps) -> StepResult:
     marks: dict[str, Mark] = {}
     statuses: dict[str, WhaleStatus] = {}
     candidates: list[ExitPosition] = []
+    stored = _stored_marks(deps, [p.token_id for p in held if p.token_id not in selling], counts)
     for position in held:
         if position.token_id in selling:
             continue
         try:
             market = markets.get(position.condition_id) or deps.markets.get(position.condition_id, now)
-            book = deps.books(position.token_id)
+            mark = stored.get(position.token_id)
+            if mark is None or mark.is_stale(now, rules.max_mark_age):
+                mark = _book_mark(deps, position.token_id, now)
+                counts["marks_from_book"] += 1
         except _UNREADABLE:
             counts["unavailable"] += 1
             continue
-        if market is None or book is None:
+        if market is None or mark is None:
             counts["unavailable"] += 1
             continue
         markets[market.condition_id] = market
-        marks[position.token_id] = Mark(
-            token_id=position.token_id, bid=book.best_bid, ask=book.best_ask, at=now, source=MarkSource.REST
-        )
+        marks[position.token_id] = mark
         holding, parts = settlements.holding(position.token_id)
         if holding is None:
             continue
@@ -81,6 +89,9 @@ def scan(event: dict[str, Any], deps: Deps) -> StepResult:
     counts["publish_failed"] = len(failed)
     for signal in signals:
         counts[f"reason_{signal.reason.value}"] += 1
+    marked = mark_account(deps)  # every minute: marked equity recorded, the halts tripped from it
+    if marked is not None:
+        counts["stale_marks"] = marked[0].stale
     output = {
         **{k: int(v) for k, v in sorted(counts.items())},
         "exits": [
@@ -88,6 +99,25 @@ def scan(event: dict[str, Any], deps: Deps) -> StepResult:
         ],
     }
     return StepResult(output, {k: float(v) for k, v in counts.items()})
+
+
+def _stored_marks(deps: Deps, tokens: list[str], counts: Counter[str]) -> dict[str, Mark]:
+    """The listener's marks of `tokens` (one BatchGetItem per 100); none when the table cannot be read."""
+    if not tokens:
+        return {}
+    try:
+        return deps.marks.read(tokens)
+    except _UNREADABLE:
+        counts["marks_unreadable"] += 1
+        return {}
+
+
+def _book_mark(deps: Deps, token_id: str, now: datetime) -> Mark | None:
+    """A mark read from the CLOB book now (REST): the fallback when the listener's is missing or stale."""
+    book = deps.books(token_id)
+    if book is None:
+        return None
+    return Mark(token_id=token_id, bid=book.best_bid, ask=book.best_ask, at=now, source=MarkSource.REST)
 
 
 __all__ = ["scan"]

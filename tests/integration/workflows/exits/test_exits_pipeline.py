@@ -8,12 +8,12 @@ from datetime import timedelta
 from decimal import Decimal as D
 from typing import Any
 
+from copytrader.listener.exit_publish import ExitPublisher
 from copytrader.money import SIZE_STEP, floor_to
 from copytrader.risk.rules import Scope
 from copytrader.store.tables import LedgerEntryModel, OrderModel, RiskStateModel
 from copytrader.store.whale_holdings import WhaleHoldings
 from copytrader.workflows.exits import steps as exits
-from copytrader.workflows.exits.publish import ExitPublisher
 from tests.support import builders as b
 from tests.support.copy_runs import list_market, pipe_message, run_with_history
 

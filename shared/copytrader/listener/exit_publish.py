@@ -1,4 +1,5 @@
-"""Publishing exit signals to the copy FIFO queue, the second message kind beside the listener's WhaleTrades.
+"""Publishing exit signals to the copy FIFO queue (the exits job and the listener's fast stops), the second message
+kind beside the listener's WhaleTrades (`copytrader.listener.publish`).
 
 MessageGroupId = the market's condition id (the same group as the market's whale trades, so an exit and a copy of
 one market never run at once), MessageDeduplicationId = the signal's idempotency key (SQS drops a repeat within
