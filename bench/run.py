@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))  # bench.* and tests.support.* (copytrader is inst
 from bench.bootstrap import bootstrap  # noqa: E402
 from bench.cold_import import cold_import  # noqa: E402
 from bench.costs import pipeline_costs  # noqa: E402
+from bench.exits import exit_tick_to_decision  # noqa: E402
 from bench.figure import BenchmarkError, Figure, p  # noqa: E402
 from bench.listener import listener_frames, listener_task, listener_to_queue  # noqa: E402
 from bench.scoring import scoring, scoring_simulation  # noqa: E402
@@ -197,6 +198,7 @@ GROUPS: dict[str, Callable[[argparse.Namespace], list[Figure]]] = {
     "listener_frames": listener_frames,
     "listener_to_queue": listener_to_queue,
     "listener_task": listener_task,
+    "exit_tick_to_decision": exit_tick_to_decision,
     "bootstrap": bootstrap,
     "scoring": scoring,
     "scoring_simulation": scoring_simulation,
