@@ -22,6 +22,8 @@ and the chain endpoint (COPYTRADER_POLYGON_HTTP_RPC_URL); until then a resolved 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from aws_cdk import Duration, TimeZone
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -32,6 +34,7 @@ from copytrader.settings import Mode
 from copytrader.workflows import BOOKS
 from copytrader_infra.alerts import Alerts
 from copytrader_infra.configuration import Configuration
+from copytrader_infra.credentials import Credentials
 from copytrader_infra.functions import FunctionSpec
 from copytrader_infra.layers import PipelineLayers
 from copytrader_infra.nag import acknowledge
@@ -72,6 +75,17 @@ BOOKS_FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 
 
+LIVE_ONLY_SECRET = frozenset({"settle", "venue_sync"})  # live: the redemption sender's and the sync's wallet
+
+
+def books_spec(spec: FunctionSpec, mode: Mode) -> FunctionSpec:
+    """A live deployment's settle and venue_sync read the venue secret (the wallet, the key that signs a
+    redemption, the relayer key, the chain endpoint); a paper one's never do."""
+    if mode is Mode.LIVE and spec.name in LIVE_ONLY_SECRET:
+        return replace(spec, reads_venue_secret=True)
+    return spec
+
+
 class Books(Construct):
     def __init__(
         self,
@@ -83,6 +97,7 @@ class Books(Construct):
         configuration: Configuration,
         layers: PipelineLayers,
         mode: Mode = Mode.PAPER,
+        credentials: Credentials | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         declared = {spec.name for spec in BOOKS_FUNCTIONS}
@@ -92,12 +107,13 @@ class Books(Construct):
             spec.name: wired_function(
                 self,
                 pascal_case(f"books_{spec.name}"),
-                spec,
+                books_spec(spec, mode),
                 storage=storage,
                 configuration=configuration,
                 alerts=alerts,
                 layers=layers,
                 mode=mode,
+                credentials=credentials,
                 purpose="books",
             )
             for spec in BOOKS_FUNCTIONS

@@ -67,6 +67,7 @@ class CopyTraderStack(Stack):
             configuration=self.configuration,
             layers=self.layers,
             mode=mode,
+            credentials=self.credentials,
         )
         self.exits = Exits(
             self,

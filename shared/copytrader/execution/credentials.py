@@ -6,8 +6,13 @@ The secret named by `COPYTRADER_VENUE_SECRET_ARN` holds one JSON object:
      "signature_type": "EOA" | "POLY_PROXY" | "GNOSIS_SAFE" | "POLY_1271"  (or 0..3; default EOA),
      "funder": "0x<40 hex>",                 # the wallet holding the funds: the proxy, Safe or deposit
                                              # wallet; required unless EOA (then the key's own address)
-     "api_key": "...", "api_secret": "...", "api_passphrase": "..."}   # optional L2 credentials;
+     "api_key": "...", "api_secret": "...", "api_passphrase": "...",   # optional L2 credentials;
                                              # when absent they are derived with an L1 (key-signed) call
+     "relayer_api_key": "...", "relayer_api_key_address": "0x<40 hex>",   # optional: the relayer key
+                                             # (polymarket.com Settings > API Keys) live redemption needs
+                                             # for a proxy, Safe or deposit wallet (execution.redemption_sender)
+     "polygon_http_rpc_url": "https://..."}  # optional: the Polygon JSON-RPC endpoint live redemption and the
+                                             # venue sync read balances from (it often embeds a provider key)
 
 Signature types are CLOB V2's `SignatureTypeV2`: 0 EOA, 1 POLY_PROXY (email/Magic proxy), 2 POLY_GNOSIS_SAFE
 (browser-wallet Safe), 3 POLY_1271 (deposit wallets, the type new API users are asked to migrate to; the
@@ -48,11 +53,22 @@ class ApiCredentials:
 
 
 @dataclass(frozen=True, repr=False)
+class RelayerKey:
+    key: str = field(repr=False)
+    address: str
+
+    def __repr__(self) -> str:
+        return f"RelayerKey(address={self.address})"
+
+
+@dataclass(frozen=True, repr=False)
 class VenueCredentials:
     private_key: str
     signature_type: SignatureType = SignatureType.EOA
     funder: str | None = None
     api: ApiCredentials | None = None
+    relayer: RelayerKey | None = None
+    polygon_http_rpc_url: str | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         api = "set" if self.api else "to derive"
@@ -61,13 +77,19 @@ class VenueCredentials:
     __str__ = __repr__
 
     def with_api(self, api: ApiCredentials) -> VenueCredentials:
-        return VenueCredentials(self.private_key, self.signature_type, self.funder, api)
+        return VenueCredentials(
+            self.private_key, self.signature_type, self.funder, api, self.relayer, self.polygon_http_rpc_url
+        )
 
     def secrets(self) -> tuple[str, ...]:
         """The values that must never appear in logs or errors (for redaction and tests)."""
         values = [self.private_key, self.private_key.removeprefix("0x")]
         if self.api:
             values += [self.api.api_secret, self.api.api_passphrase]
+        if self.relayer:
+            values.append(self.relayer.key)
+        if self.polygon_http_rpc_url:
+            values.append(self.polygon_http_rpc_url)
         return tuple(v for v in values if v)
 
 
@@ -120,7 +142,21 @@ def parse_credentials(raw: str | dict[str, Any]) -> VenueCredentials:
         if not all(isinstance(v, str) and v for v in api_fields):
             raise CredentialsError("api_key, api_secret and api_passphrase must be given together")
         api = ApiCredentials(str(api_fields[0]), str(api_fields[1]), str(api_fields[2]))
-    return VenueCredentials(key, signature_type, funder, api)
+    rpc = data.get("polygon_http_rpc_url")
+    if rpc is not None and (not isinstance(rpc, str) or not rpc.startswith(("https://", "http://"))):
+        raise CredentialsError("polygon_http_rpc_url must be an http(s) URL")
+    return VenueCredentials(key, signature_type, funder, api, _relayer(data), rpc)
+
+
+def _relayer(data: dict[str, Any]) -> RelayerKey | None:
+    key, address = data.get("relayer_api_key"), data.get("relayer_api_key_address")
+    if key is None and address is None:
+        return None
+    if not isinstance(key, str) or not key.strip():
+        raise CredentialsError("relayer_api_key must be a non-empty string, given with relayer_api_key_address")
+    if not isinstance(address, str) or not _ADDRESS.match(address):
+        raise CredentialsError("relayer_api_key_address must be a 0x-prefixed 20-byte address")
+    return RelayerKey(key.strip(), address)
 
 
 def load_credentials(secret_id: str | None = None, client: Any = None) -> VenueCredentials:

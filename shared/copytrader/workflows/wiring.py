@@ -202,14 +202,37 @@ class Deps:
         return boto3.client("s3")
 
     # ------------------------------------------------------------------- live redemption and the venue sync
-    # the factory of the live redemption sender (`execution.redemption_sender.SdkRedemptionSender` on a SecureClient
-    # built from the venue credentials); None: live positions in resolved markets wait, counted
-    redemption_sender: Callable[[], RedemptionSender] | None = None
+    @cached_property
+    def redemption_sender(self) -> Callable[[], RedemptionSender] | None:
+        """The factory of the live redemption sender (`execution.redemption_sender.sdk_sender`: a SecureClient on the
+        venue credentials and their relayer key), built only when a redemption is to be sent; None in paper mode
+        (paper redeems in the books) and then live positions in resolved markets wait, counted."""
+        if self.settings.mode is not Mode.LIVE:
+            return None
+
+        def build() -> RedemptionSender:
+            from copytrader.execution.credentials import load_credentials
+            from copytrader.execution.redemption_sender import sdk_sender
+
+            creds = load_credentials()
+            relayer = creds.relayer
+            return sdk_sender(
+                creds,
+                relayer_api_key=relayer.key if relayer else None,
+                relayer_address=relayer.address if relayer else None,
+            )
+
+        return build
 
     @cached_property
     def chain(self) -> ChainReads | None:
-        """Polygon reads over HTTP JSON-RPC (COPYTRADER_POLYGON_HTTP_RPC_URL); None when no endpoint is set."""
+        """Polygon reads over HTTP JSON-RPC (COPYTRADER_POLYGON_HTTP_RPC_URL, else in live mode the venue secret's
+        `polygon_http_rpc_url`); None when no endpoint is set."""
         url = self.environ.get(env.POLYGON_HTTP_RPC_URL)
+        if not url and self.settings.mode is Mode.LIVE and self.environ.get(env.VENUE_SECRET_ARN):
+            from copytrader.execution.credentials import load_credentials
+
+            url = load_credentials(self.environ[env.VENUE_SECRET_ARN]).polygon_http_rpc_url
         return ChainReads(JsonHttp(url, self.settings.http_timeout_s)) if url else None
 
     @cached_property

@@ -11,6 +11,7 @@ from copytrader.local.aws import LocalAws
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
 from copytrader.store.observed_tables import WatermarkModel
+from tests.support.clob_market_server import ClobMarketServer
 from tests.support.sim_worlds import SMALL_WORLD
 
 CONFIG = SMALL_WORLD
@@ -30,3 +31,10 @@ def sim(world: SimWorld) -> Iterator[SimPolymarketServer]:
 @pytest.fixture
 def marks_table(aws: LocalAws) -> str:
     return str(WatermarkModel.Meta.table_name)
+
+
+@pytest.fixture
+def server() -> Iterator[ClobMarketServer]:
+    """The loopback CLOB market channel (price marks, fast stops)."""
+    with ClobMarketServer() as running_server:
+        yield running_server

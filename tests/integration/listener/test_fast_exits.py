@@ -15,7 +15,7 @@ from copytrader.listener.held_tokens import HeldPositions
 from copytrader.model.exits import ExitReason, ExitSignal
 from copytrader.store.positions import Positions
 from copytrader.store.tables import PositionModel
-from tests.integration.listener.test_marks_feed import _feed, _until, running, server, synchronously  # noqa: F401
+from tests.integration.listener.test_marks_feed import _feed, _until, running, synchronously
 from tests.support import builders as b
 from tests.support.clob_market_server import book_message
 

@@ -84,12 +84,6 @@ def synchronously(test):
     return run
 
 
-@pytest.fixture
-def server():
-    with ClobMarketServer() as running_server:
-        yield running_server
-
-
 def _feed(server: ClobMarketServer, clob: httpx.AsyncClient | None = None, **settings) -> MarkFeed:
     return MarkFeed(
         HeldPositions(Positions("paper")),

@@ -236,3 +236,32 @@ def test_credentials_parse_every_signature_type_and_never_print_secrets():
     shown = f"{full!r} {full} {full.api!r}"
     assert key not in shown and "the-secret" not in shown and "the-pass" not in shown
     assert set(full.secrets()) >= {"0x" + key, key, "the-secret", "the-pass"}
+
+
+def test_the_relayer_key_and_the_chain_endpoint_parse_and_are_never_printed():
+    key = "cd" * 32
+    address = "0x" + "34" * 20
+    parsed = parse_credentials(
+        {
+            "private_key": key,
+            "signature_type": "POLY_PROXY",
+            "funder": "0x" + "12" * 20,
+            "relayer_api_key": "relayer-s3cret",
+            "relayer_api_key_address": address,
+            "polygon_http_rpc_url": "https://polygon.example/v2/provider-s3cret",
+        }
+    )
+    assert parsed.relayer is not None and (parsed.relayer.key, parsed.relayer.address) == ("relayer-s3cret", address)
+    assert parsed.polygon_http_rpc_url == "https://polygon.example/v2/provider-s3cret"
+    shown = f"{parsed!r} {parsed} {parsed.relayer!r}"
+    assert "relayer-s3cret" not in shown and "provider-s3cret" not in shown and address in shown
+    assert {"relayer-s3cret", "https://polygon.example/v2/provider-s3cret"} <= set(parsed.secrets())
+    for bad, named in (
+        ({"relayer_api_key": "k"}, "relayer_api_key_address"),
+        ({"relayer_api_key_address": address}, "relayer_api_key"),
+        ({"relayer_api_key": "k", "relayer_api_key_address": "0x12"}, "relayer_api_key_address"),
+        ({"polygon_http_rpc_url": "wss://polygon.example/provider-s3cret"}, "polygon_http_rpc_url"),
+    ):
+        with pytest.raises(CredentialsError) as caught:
+            parse_credentials({"private_key": key, **bad})
+        assert named in str(caught.value) and "s3cret" not in str(caught.value)

@@ -27,8 +27,12 @@ def _wallet(deps: Deps) -> str | None:
     address = deps.environ.get(WALLET_ADDRESS)
     if address:
         return address
-    factory = deps.redemption_sender
-    return factory().wallet if factory is not None else None
+    if deps.redemption_sender is None:  # a test's or paper's: no venue credentials to read
+        return None
+    from copytrader.execution.credentials import load_credentials
+    from copytrader.execution.redemption_sender import sender_wallet
+
+    return sender_wallet(load_credentials())  # the venue secret's wallet, without opening an SDK client
 
 
 def sync_report(deps: Deps) -> SyncReport | str:
