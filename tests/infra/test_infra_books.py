@@ -113,3 +113,18 @@ def test_a_venue_sync_difference_a_failed_sync_and_a_redemption_that_burned_noth
         alarm = alarms[metric]
         assert (alarm["Statistic"], alarm["Period"], alarm["Threshold"]) == ("Maximum", 3600, 1)
         assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+
+
+def test_a_live_deployments_settle_and_venue_sync_read_the_venue_secret_and_a_paper_ones_never_do(
+    synthesized: Any,
+) -> None:
+    from copytrader.runtime.env import VENUE_SECRET_ARN
+    from copytrader_infra.application import build_app
+    from copytrader_infra.constants import CONTEXT_MODE
+    from copytrader_infra.region import RECOMMENDED_REGION
+
+    paper = _books(synthesized)
+    assert all(VENUE_SECRET_ARN not in f.environment for f in paper.functions.values())
+    _, stack = build_app(context={CONTEXT_MODE: "live"}, region=RECOMMENDED_REGION)
+    live = {name: VENUE_SECRET_ARN in f.environment for name, f in stack.books.functions.items()}
+    assert live == {"settle": True, "audit": False, "venue_sync": True}
