@@ -1,4 +1,5 @@
-"""Secrets: the venue credentials (execute function only) and the listener's Polygon RPC URL.
+"""Secrets: the venue credentials (execute; in a live deployment also the books' settle and venue_sync) and the
+listener's Polygon RPC URL.
 
 No value is in the template. CloudFormation creates each secret with a random placeholder; the operator
 writes the real value with `aws secretsmanager put-secret-value --secret-id <output ARN>`. Neither secret
@@ -8,7 +9,8 @@ wallet, and the RPC URL by its provider.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
+import jsii
+from aws_cdk import IStableListProducer, Lazy, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -20,6 +22,17 @@ _NO_ROTATION = (
     "Not rotatable by AWS: the value is issued outside AWS (Polymarket CLOB API credentials and the "
     "wallet's private key; the RPC provider's URL) and is replaced by the operator with put-secret-value."
 )
+
+
+@jsii.implements(IStableListProducer)
+class _Arns:
+    """The readers' role ARNs, read when the template is written (every reader is known by then)."""
+
+    def __init__(self, readers: list[iam.IRole]) -> None:
+        self._readers = readers
+
+    def produce(self) -> list[str]:
+        return [r.role_arn for r in self._readers]
 
 
 class Credentials(Construct):
@@ -40,25 +53,33 @@ class Credentials(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
         acknowledge(self, "AwsSolutions-SMG4", _NO_ROTATION)
-        self._venue_reader: iam.IRole | None = None
+        self._venue_readers: list[iam.IRole] = []
+
+    @property
+    def venue_readers(self) -> tuple[iam.IRole, ...]:
+        return tuple(self._venue_readers)
 
     def restrict_venue_secret_to(self, reader: iam.IRole) -> None:
         """Let `reader` read the venue secret and deny its value to every other principal, admins included.
 
-        The deny sits in the secret's resource policy, so a broad identity policy elsewhere in the account
-        cannot reach the wallet key. Writing a new value stays possible; break-glass is deleting the policy.
+        The readers are the functions that sign with the wallet key: execute (orders) and, in a live deployment,
+        the books' settle (redemptions) and venue_sync (the wallet and the chain endpoint). The deny sits in the
+        secret's resource policy, so a broad identity policy elsewhere in the account cannot reach the wallet key.
+        Writing a new value stays possible; break-glass is deleting the policy.
         """
-        if self._venue_reader is not None:
-            raise ValueError(f"the venue secret already has its one reader: {self._venue_reader.node.path}")
-        self._venue_reader = reader
+        if any(r is reader for r in self._venue_readers):
+            raise ValueError(f"{reader.node.path} already reads the venue secret")
+        self._venue_readers.append(reader)
         self.venue_secret.grant_read(reader)
+        if len(self._venue_readers) > 1:
+            return  # the one deny statement lists every reader (below)
         self.venue_secret.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="OnlyItsOneReaderGetsTheValue",
+                sid="OnlyItsReadersGetTheValue",
                 effect=iam.Effect.DENY,
                 principals=[iam.AnyPrincipal()],
                 actions=["secretsmanager:GetSecretValue"],
                 resources=["*"],
-                conditions={"StringNotEquals": {"aws:PrincipalArn": reader.role_arn}},
+                conditions={"StringNotEquals": {"aws:PrincipalArn": Lazy.list(_Arns(self._venue_readers))}},
             )
         )

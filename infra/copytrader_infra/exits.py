@@ -43,6 +43,7 @@ SCAN = FunctionSpec(
     timeout=Duration.seconds(50),  # under the minute, so two scans never overlap for long
     reads=("orders", "whales", "marks"),
     writes=("positions", "markets", "risk"),
+    publishes_alerts=True,  # a halt tripped by marked equity alerts once
     workflow=EXITS,
 )
 

@@ -24,6 +24,7 @@ from aws_cdk import Duration, IgnoreMode, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -147,6 +148,9 @@ class Listener(Construct):
         storage.grant(task_role, Access.READ_WRITE, "trades", "watermarks")
         storage.grant(task_role, Access.READ, "whales")
         storage.grant(task_role, Access.READ_WRITE, "marks")  # the price marks of the tokens we hold
+        task_role.add_to_policy(  # written 25 a request (copytrader.store.marks); a mark is not money
+            iam.PolicyStatement(actions=["dynamodb:BatchWriteItem"], resources=[storage.tables["marks"].table_arn])
+        )
         storage.grant(task_role, Access.READ, "positions")  # which tokens we hold, and their stops
         configuration.settings.grant_read(task_role)  # the fast stops' rules
         acknowledge(

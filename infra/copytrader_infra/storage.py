@@ -27,8 +27,9 @@ _ATTRIBUTE_TYPES = {
 # Item-level actions only. No Scan (the hot path reads by key or through an index), no table-level reads
 # (PynamoDB 6 calls DescribeTable only for `exists`/`count`/`create_table`), no stream actions. No DeleteItem and
 # no BatchWriteItem: no code path deletes an item (what goes away, such as claims, stances and rate counters,
-# expires by TTL, which needs no grant), and the one batch writer, scoring's select on the whales table, gets that
-# action by itself (scoring.py). tests/infra/test_infra_security.py holds the code and the grants to this.
+# expires by TTL, which needs no grant), and the two batch writers, scoring's select on the whales table and the
+# listener on the price marks table, get that action by itself (scoring.py, listener.py).
+# tests/infra/test_infra_security.py holds the code and the grants to this.
 _READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 _WRITE_ACTIONS = ("dynamodb:PutItem", "dynamodb:UpdateItem")
 

@@ -128,3 +128,9 @@ def test_a_live_deployments_settle_and_venue_sync_read_the_venue_secret_and_a_pa
     _, stack = build_app(context={CONTEXT_MODE: "live"}, region=RECOMMENDED_REGION)
     live = {name: VENUE_SECRET_ARN in f.environment for name, f in stack.books.functions.items()}
     assert live == {"settle": True, "audit": False, "venue_sync": True}
+    readers = {r.node.path for r in stack.credentials.venue_readers}
+    assert readers == {
+        "CopyTrader/CopyPipeline/Execute/Role",
+        "CopyTrader/Books/BooksSettle/Role",
+        "CopyTrader/Books/BooksVenueSync/Role",
+    }

@@ -111,7 +111,8 @@ def test_resource_inventory(synthesized: Any) -> None:
         "AWS::ECS::Service": 1,
         "AWS::CloudWatch::Dashboard": 1,
         # + the books: audit violations, audit missing, failed, venue-sync differences and failures, burned nothing
-        "AWS::CloudWatch::Alarm": 23,
+        # + the exits scan: failing, missing, publish failed
+        "AWS::CloudWatch::Alarm": 26,
     }
     # Four pipeline functions, three scoring functions, three books functions, the exits scan, and the provider CDK
     # adds to strip the VPC's default security group.
@@ -151,7 +152,8 @@ def test_every_alarm_notifies_the_alert_topic(synthesized: Any) -> None:
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
         # an audit that stops reporting is itself the alarm
-        missing = "breaching" if alarm["Properties"].get("MetricName") == "books_audit_checks" else "notBreaching"
+        watchdog = alarm["Properties"].get("MetricName") in ("books_audit_checks", "exits_scan_positions")
+        missing = "breaching" if watchdog else "notBreaching"
         assert alarm["Properties"]["TreatMissingData"] == missing
     watched = {(a["Properties"].get("Namespace"), a["Properties"].get("MetricName")) for a in alarms.values()}
     assert watched == {
@@ -170,6 +172,8 @@ def test_every_alarm_notifies_the_alert_topic(synthesized: Any) -> None:
         ("CopyTrader", "books_venue_sync_differences"),  # the venue sync (copytrader.workflows.books.steps)
         ("CopyTrader", "books_venue_sync_failed"),
         ("CopyTrader", "books_settle_redemption_burned_nothing"),  # live redemption (workflows.books.live_redeem)
+        ("CopyTrader", "exits_scan_positions"),  # the exits scan ran (copytrader.workflows.exits.steps)
+        ("CopyTrader", "exits_scan_publish_failed"),
     }
     for alarm in alarms.values():
         if alarm["Properties"].get("Namespace") == "CopyTrader":
@@ -179,4 +183,4 @@ def test_every_alarm_notifies_the_alert_topic(synthesized: Any) -> None:
     stale = [a for a in alarms.values() if a["Properties"]["MetricName"].endswith("_stale")]
     assert all(a["Properties"]["EvaluationPeriods"] == 3 for a in stale)
     lambda_alarms = [a for a in alarms.values() if a["Properties"]["MetricName"] == "Errors"]
-    assert len(lambda_alarms) == 4
+    assert len(lambda_alarms) == 5  # the four pipeline functions and the exits scan

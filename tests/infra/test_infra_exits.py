@@ -29,7 +29,7 @@ def test_a_schedule_invokes_the_scan_every_minute_and_nothing_else(synthesized: 
     assert [synthesized.as_list(s["Resource"]) for s in statements] == [[{"Fn::GetAtt": [function_id, "Arn"]}]]
 
 
-def test_the_scan_sends_to_the_copy_queue_and_writes_only_positions_and_the_market_cache(synthesized: Any) -> None:
+def test_the_scan_sends_to_the_copy_queue_and_writes_positions_markets_and_marked_equity_only(synthesized: Any) -> None:
     exits = synthesized.stack.exits
     function = synthesized.resources[synthesized.logical_id(exits.scan.function)]
     environment = function["Properties"]["Environment"]["Variables"]
@@ -45,5 +45,5 @@ def test_the_scan_sends_to_the_copy_queue_and_writes_only_positions_and_the_mark
         if set(synthesized.as_list(statement["Action"])) & set(WRITES):
             text = json.dumps(statement["Resource"])
             written |= {name for name, table in tables.items() if synthesized.logical_id(table) in text}
-    assert written == {"positions", "markets"}
+    assert written == {"positions", "markets", "risk"}  # risk: the account's marked equity and the halts it trips
     assert not any("secretsmanager" in json.dumps(s["Action"]) for s in statements)

@@ -100,6 +100,15 @@ def test_task_role_has_exactly_the_listeners_grants(synthesized: Any) -> None:
     price_marks, positions = stack.storage.tables["marks"], stack.storage.tables["positions"]
     whales_index = json.dumps({"Fn::Join": ["", [json.loads(arn(whales)), "/index/by_status"]]})
     unpublished_index = json.dumps({"Fn::Join": ["", [json.loads(arn(trades)), "/index/unpublished"]]})
+    # the settings parameter (the fast stops' rules): read only
+    (settings,) = [r for r, actions in by_resource.items() if any(a.startswith("ssm:") for a in actions)]
+    assert by_resource.pop(settings) == {
+        "ssm:DescribeParameters",
+        "ssm:GetParameters",
+        "ssm:GetParameter",
+        "ssm:GetParameterHistory",
+    }
+    assert synthesized.logical_id(stack.configuration.settings.node.default_child) in settings
     assert set(by_resource) == {
         arn(stack.messaging.trade_queue),
         arn(stack.messaging.event_bus),
@@ -120,7 +129,7 @@ def test_task_role_has_exactly_the_listeners_grants(synthesized: Any) -> None:
     assert by_resource[arn(trades)] == by_resource[arn(watermarks)] == set(Access.READ_WRITE.value)
     assert by_resource[unpublished_index] == set(Access.READ_WRITE.value)
     assert by_resource[arn(whales)] == by_resource[whales_index] == set(Access.READ.value)
-    assert by_resource[arn(price_marks)] == set(Access.READ_WRITE.value)
+    assert by_resource[arn(price_marks)] == {*Access.READ_WRITE.value, "dynamodb:BatchWriteItem"}
     assert by_resource[arn(positions)] == set(Access.READ.value)
 
 

@@ -128,6 +128,8 @@ def test_every_publisher_of_the_alert_topic_is_allowed_to_publish(synthesized: A
     publishers = {synthesized.logical_id(synthesized.stack.pipeline.functions["execute"].role)}
     publishers.add(synthesized.logical_id(synthesized.stack.scoring.state_machine.role))  # Notify
     publishers.add(synthesized.logical_id(synthesized.stack.books.functions["settle"].role))  # the halts it may trip
+    publishers.add(synthesized.logical_id(synthesized.stack.books.functions["venue_sync"].role))  # a difference
+    publishers.add(synthesized.logical_id(synthesized.stack.exits.scan.role))  # the halts marked equity may trip
     assert by_role == {role: {"sns:Publish", "kms:GenerateDataKey", "kms:Decrypt"} for role in publishers}
     (policy,) = synthesized.of_type("AWS::SNS::TopicPolicy").values()
     principals = [s.get("Principal") for s in policy["Properties"]["PolicyDocument"]["Statement"]]

@@ -59,7 +59,9 @@ def test_venue_secret_policy_denies_its_value_to_every_other_principal(synthesiz
     assert statement["Effect"] == "Deny"
     assert statement["Principal"] == {"AWS": "*"}
     assert statement["Action"] == "secretsmanager:GetSecretValue"
-    assert statement["Condition"] == {"StringNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [execute_role_id, "Arn"]}}}
+    assert statement["Condition"] == {
+        "StringNotEquals": {"aws:PrincipalArn": [{"Fn::GetAtt": [execute_role_id, "Arn"]}]}
+    }  # a paper deployment's one reader; a live one adds the books' settle and venue_sync (test_infra_books)
 
 
 def test_venue_key_lets_only_the_execute_role_decrypt_besides_the_account(synthesized: Any) -> None:
@@ -103,7 +105,7 @@ def test_no_role_may_delete_from_or_batch_write_a_money_table(synthesized: Any) 
             assert not reached, f"{role} may {statement['Action']} on {reached}"
 
 
-def test_only_scoring_select_batch_writes_and_only_the_whales_table(synthesized: Any) -> None:
+def test_only_scoring_select_and_the_listener_batch_write_and_only_whales_and_price_marks(synthesized: Any) -> None:
     stack = synthesized.stack
     granted = {
         (role, action, json.dumps(statement["Resource"]))
@@ -112,11 +114,16 @@ def test_only_scoring_select_batch_writes_and_only_the_whales_table(synthesized:
         if action in _DELETES
     }
     select_role = synthesized.logical_id(stack.scoring.functions["select"].role)
+    listener_role = synthesized.logical_id(stack.listener.task_definition.task_role)
     whales = json.dumps({"Fn::GetAtt": [synthesized.logical_id(stack.storage.tables["whales"]), "Arn"]})
-    assert granted == {(select_role, "dynamodb:BatchWriteItem", whales)}
+    marks = json.dumps({"Fn::GetAtt": [synthesized.logical_id(stack.storage.tables["marks"]), "Arn"]})
+    assert granted == {
+        (select_role, "dynamodb:BatchWriteItem", whales),
+        (listener_role, "dynamodb:BatchWriteItem", marks),
+    }
 
 
-def test_the_shipped_code_deletes_nothing_and_batch_writes_only_whale_statuses() -> None:
+def test_the_shipped_code_deletes_nothing_and_batch_writes_only_whale_statuses_and_price_marks() -> None:
     """The grants above follow the code: a new delete or batch write must come with its grant (and a reason)."""
     calls = re.compile(r"\.delete\(|\bbatch_write\(|delete_item|batch_write_item", re.IGNORECASE)
     found = {
@@ -125,4 +132,4 @@ def test_the_shipped_code_deletes_nothing_and_batch_writes_only_whale_statuses()
         if _TOOLS.isdisjoint(path.relative_to(_SHIPPED).parts[:1])
         for match in calls.finditer(path.read_text())
     }
-    assert found == {("store/whales.py", "batch_write(")}
+    assert found == {("store/whales.py", "batch_write("), ("store/marks.py", "batch_write(")}

@@ -201,6 +201,7 @@ class SimWorld:
         markets = self._sets[s]
         t = at.timestamp()
         closed = bool(t >= markets.resolve_at[i])
+        ended = bool(t >= markets.end_at[i])  # UMA: proposed once ended, resolved once closed (as the Gamma payload)
         yes, no = markets.yes_token[i], markets.no_token[i]
         payouts = None
         if closed:
@@ -222,8 +223,10 @@ class SimWorld:
             taker_fee_rate=Decimal(repr(category.fee_rate)),
             end_time=_utc(int(markets.end_at[i])),
             closed=closed,
-            accepting_orders=bool(t < markets.end_at[i]),
+            accepting_orders=not ended,
             payouts=payouts,
+            uma_status=("resolved" if closed else "proposed") if ended else None,
+            uma_statuses=("proposed",) if ended else (),
         )
 
     def last_trade_price(self, token_id: str, at: datetime) -> Decimal | None:
