@@ -54,6 +54,7 @@ class FunctionSpec:
     reads_venue_secret: bool = False
     publishes_alerts: bool = False
     workflow: Workflow = COPY
+    imports_venue_sdk: bool = False  # in live mode: gets the venue layer (polymarket-client), the others do not
 
     @property
     def folder(self) -> Path:
@@ -89,6 +90,7 @@ PIPELINE_FUNCTIONS: tuple[FunctionSpec, ...] = (
         reads=("marks",),  # check_halts marks the account at the listener's price marks
         reads_venue_secret=True,
         publishes_alerts=True,
+        imports_venue_sdk=True,
     ),
 )
 

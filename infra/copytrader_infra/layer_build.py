@@ -85,7 +85,7 @@ def local_target() -> Target:
     """This machine's architecture, for the Lambda runtime's Python minor if an interpreter of it is found (else the
     running one's): the layers' contents as Lambda resolves them, importable here."""
     machine = platform.machine()
-    version = LAMBDA_PYTHON_VERSION if find_lambda_python() else "%d.%d" % sys.version_info[:2]
+    version = LAMBDA_PYTHON_VERSION if find_lambda_python() else f"{sys.version_info.major}.{sys.version_info.minor}"
     folder = f"local-cp{version.replace('.', '')}-{machine}"
     return Target(version, f"manylinux2014_{machine}", f"manylinux_2_28_{machine}", folder)
 
@@ -199,9 +199,7 @@ def distributions(site: Path) -> dict[str, tuple[str, Path]]:
     """The distributions installed in a layer's site folder: normalized name -> (version, its .dist-info folder)."""
     found: dict[str, tuple[str, Path]] = {}
     for info in site.glob("*.dist-info"):
-        fields = dict(
-            line.split(": ", 1) for line in (info / "METADATA").read_text().splitlines()[:10] if ": " in line
-        )
+        fields = dict(line.split(": ", 1) for line in (info / "METADATA").read_text().splitlines()[:10] if ": " in line)
         found[re.sub(r"[-_.]+", "-", fields["Name"]).lower()] = (fields["Version"], info)
     return found
 
