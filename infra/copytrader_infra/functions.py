@@ -2,7 +2,7 @@
 
 Each function gets its own role holding only its own grants (`FunctionSpec` is the access table), its own
 log group with a retention, and a code asset of just its handler folder; the shared code arrives in the
-two layers.
+two layers, and the venue SDK in a third on the functions that import it in live mode (`imports_venue_sdk`).
 
 Memory buys CPU (1,769 MB is one vCPU). Cold-start imports of boto3, PynamoDB, pydantic and Powertools
 take ~0.8 s at one vCPU with bytecode (AWS-NOTES §B.4), which matters when four functions run in series
