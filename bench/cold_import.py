@@ -46,7 +46,9 @@ sys.path.insert(0, str(ROOT / "infra"))  # copytrader_infra: the layer builds (a
 FUNCTIONS = COPY.steps  # figure names keep the step: cold_import_score_ms
 CLOB_CLIENT = "polymarket"
 EXECUTE_LIVE = "execute_live"  # the execute handler with the settings live (COPYTRADER_MODE wins over SSM)
-LIVE_SETTINGS = {"COPYTRADER_MODE": "live", "COPYTRADER_LIVE_CONFIRMED": "true"}
+# live mode needs an account of its own (copytrader.settings): without one the settings are invalid, prewarm imports
+# nothing and the figure would be the paper handler's; every live sample checks the SDK was imported
+LIVE_SETTINGS = {"COPYTRADER_MODE": "live", "COPYTRADER_LIVE_CONFIRMED": "true", "COPYTRADER_ACCOUNT": "live"}
 TARGET_MS = 300  # score, size, risk_check: the hot path's import budget per cold start
 
 _SAMPLE = """
@@ -54,7 +56,9 @@ import sys, time
 sys.path[:0] = {paths!r}
 started = time.perf_counter()
 import {module}
-print(repr((time.perf_counter() - started) * 1000))
+elapsed = (time.perf_counter() - started) * 1000
+assert {check!r} in sys.modules, {check!r} + " was not imported"
+print(repr(elapsed))
 """
 
 
@@ -107,7 +111,8 @@ def _environment(prefix: Path | None) -> dict[str, str]:
 
 
 def _run(python: str, paths: list[str], module: str, env: dict[str, str]) -> float:
-    code = _SAMPLE.format(paths=paths, module=module)
+    check = CLOB_CLIENT if env.get("COPYTRADER_MODE") == "live" else module
+    code = _SAMPLE.format(paths=paths, module=module, check=check)
     done = subprocess.run([python, "-s", "-c", code], capture_output=True, text=True, env=env, cwd="/", check=False)
     if done.returncode != 0:
         raise BenchmarkError(f"importing {module} failed:\n{done.stderr[-2000:]}")
