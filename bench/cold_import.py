@@ -10,9 +10,10 @@ median of `--import-samples` runs is reported, in two states of the bundle:
   found). The interpreter's own standard library keeps its bytecode in both, as in Lambda's runtime.
 
 The interpreter is the Lambda runtime's minor version (python3.12, found as the layer build finds it) with the
-domain layer exactly as CDK stages it, and the dependency layer's requirements (same lock) installed for this
-machine's architecture, since the deployed layer holds arm64 wheels; that build is cached under
-`.build/bench/`. Without a python3.12 the venv's interpreter and packages stand in (and the figure says so).
+domain layer exactly as CDK stages it, and the dependency and venue layers built by their recipe for this machine's
+architecture (`layer_build.local_target()`: the deployed layers hold arm64 wheels), cached under
+`.build/layers/local-*/`; the venue layer is on the path of execute (and of `import polymarket`) only, as deployed.
+Without a python3.12 the venv's interpreter and packages stand in (and the figure says so).
 
 Bytecode is kept out by `PYTHONDONTWRITEBYTECODE=1` and a `PYTHONPYCACHEPREFIX` folder that holds the standard
 library's bytecode only: with a prefix set, Python reads and writes `.pyc` files only there and ignores every
@@ -26,8 +27,6 @@ then imports the client too (`wiring.prewarm`), which is what a live execute's c
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import os
 import platform
 import shutil
@@ -47,16 +46,19 @@ sys.path.insert(0, str(ROOT / "infra"))  # copytrader_infra: the layer builds (a
 FUNCTIONS = COPY.steps  # figure names keep the step: cold_import_score_ms
 CLOB_CLIENT = "polymarket"
 EXECUTE_LIVE = "execute_live"  # the execute handler with the settings live (COPYTRADER_MODE wins over SSM)
-LIVE_SETTINGS = {"COPYTRADER_MODE": "live", "COPYTRADER_LIVE_CONFIRMED": "true"}
+# live mode needs an account of its own (copytrader.settings): without one the settings are invalid, prewarm imports
+# nothing and the figure would be the paper handler's; every live sample checks the SDK was imported
+LIVE_SETTINGS = {"COPYTRADER_MODE": "live", "COPYTRADER_LIVE_CONFIRMED": "true", "COPYTRADER_ACCOUNT": "live"}
 TARGET_MS = 300  # score, size, risk_check: the hot path's import budget per cold start
-BENCH_BUILD = ROOT / ".build" / "bench"
 
 _SAMPLE = """
 import sys, time
 sys.path[:0] = {paths!r}
 started = time.perf_counter()
 import {module}
-print(repr((time.perf_counter() - started) * 1000))
+elapsed = (time.perf_counter() - started) * 1000
+assert {check!r} in sys.modules, {check!r} + " was not imported"
+print(repr(elapsed))
 """
 
 
@@ -65,39 +67,13 @@ class Bundle:
     python: str
     layers: tuple[str, ...]  # /opt/python stand-ins: the domain layer, then the dependencies
     lambda_like: bool  # python3.12 with the built layers (False: the venv stands in)
+    venue: str | None = None  # the venue layer (the SDK): execute's only
 
     @property
     def label(self) -> str:
         if self.lambda_like:
-            return "python3.12, domain layer as staged, dependency layer's lock built for this machine"
+            return "python3.12, domain layer as staged, dependency and venue layers built for this machine"
         return f"python {platform.python_version()} from the venv (no python3.12 found)"
-
-
-def _host_platforms() -> list[str]:
-    machine = platform.machine()
-    return [f"manylinux2014_{machine}", f"manylinux_2_28_{machine}"]
-
-
-def _dependencies(python: str) -> Path:
-    """The dependency layer's requirements (+ the venue extra) for this machine, compiled by `python`."""
-    from copytrader_infra import layer_build
-
-    requirements = [*layer_build._runtime_requirements(), *layer_build._optional_requirements("venue")]
-    pip_args = layer_build._pip_args(*_host_platforms())
-    inputs = {"requirements": requirements, "lock": layer_build.LOCK_FILE.read_text(), "pip": pip_args}
-    key = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:24]
-    final = BENCH_BUILD / f"dependencies-{platform.machine()}" / key
-    if not (final / "python").is_dir():
-        BENCH_BUILD.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=BENCH_BUILD))
-        try:
-            layer_build._pip_install(staging / "python", requirements, pip_args, "bench dependency")
-            layer_build._precompile(python, staging / "python")
-            final.parent.mkdir(parents=True, exist_ok=True)
-            staging.rename(final)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    return final / "python"
 
 
 def bundle() -> Bundle:
@@ -109,12 +85,14 @@ def bundle() -> Bundle:
     domain = layer_build.domain_layer()
     if not domain.precompiled:
         raise BenchmarkError("the domain layer was built without bytecode although python3.12 exists")
+    target = layer_build.local_target()  # the Lambda layers' recipe, for this machine's architecture
     try:
-        dependencies = _dependencies(python)
+        dependencies, venue = layer_build.dependency_layer(target), layer_build.venue_layer(target)
     except layer_build.LayerBuildError as exc:  # the first build needs PyPI
         print(f"cold_import: no python3.12 dependency build ({str(exc)[:200]}); the venv stands in", file=sys.stderr)
         return Bundle(sys.executable, (), lambda_like=False)
-    return Bundle(python, (str(domain.path / "python"), str(dependencies)), lambda_like=True)
+    layers = (domain, dependencies)
+    return Bundle(python, tuple(str(build.path / "python") for build in layers), True, str(venue.path / "python"))
 
 
 def _environment(prefix: Path | None) -> dict[str, str]:
@@ -133,7 +111,8 @@ def _environment(prefix: Path | None) -> dict[str, str]:
 
 
 def _run(python: str, paths: list[str], module: str, env: dict[str, str]) -> float:
-    code = _SAMPLE.format(paths=paths, module=module)
+    check = CLOB_CLIENT if env.get("COPYTRADER_MODE") == "live" else module
+    code = _SAMPLE.format(paths=paths, module=module, check=check)
     done = subprocess.run([python, "-s", "-c", code], capture_output=True, text=True, env=env, cwd="/", check=False)
     if done.returncode != 0:
         raise BenchmarkError(f"importing {module} failed:\n{done.stderr[-2000:]}")
@@ -168,14 +147,15 @@ def cold_import(args: argparse.Namespace) -> list[Figure]:
             task = work / "task" / name  # /var/task: the function's code asset, handler.py without bytecode
             task.mkdir(parents=True)
             shutil.copy2(ROOT / "functions" / COPY.function(name) / "handler.py", task / "handler.py")
-            tasks[name] = [str(task), *built.layers]
+            venue = [built.venue] if built.venue and name == "execute" else []
+            tasks[name] = [str(task), *built.layers, *venue]
         if not built.lambda_like:
             tasks = {name: [paths[0], str(ROOT / "shared")] for name, paths in tasks.items()}
         targets: dict[str, tuple[list[str], str, dict[str, str]]] = {
             name: (paths, "handler", {}) for name, paths in tasks.items()
         }
         targets[EXECUTE_LIVE] = (tasks["execute"], "handler", LIVE_SETTINGS)
-        targets[CLOB_CLIENT] = (list(built.layers) or [str(ROOT / "shared")], CLOB_CLIENT, {})
+        targets[CLOB_CLIENT] = (tasks["execute"][1:] or [str(ROOT / "shared")], CLOB_CLIENT, {})
         prefix = _stdlib_prefix(built.python, tasks["execute"], ["handler", CLOB_CLIENT], work)
         for target, (paths, module, settings) in targets.items():
             for suffix, base in (("", _environment(None)), ("_nopyc", _environment(prefix))):

@@ -55,6 +55,7 @@ BOOKS_FUNCTIONS: tuple[FunctionSpec, ...] = (
         writes=("markets", "risk", "ledger", "positions"),
         publishes_alerts=True,
         workflow=BOOKS,
+        imports_venue_sdk=True,  # a live redemption is sent through the SDK
     ),
     FunctionSpec(
         "audit",

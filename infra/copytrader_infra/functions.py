@@ -2,7 +2,7 @@
 
 Each function gets its own role holding only its own grants (`FunctionSpec` is the access table), its own
 log group with a retention, and a code asset of just its handler folder; the shared code arrives in the
-two layers.
+two layers, and the venue SDK in a third on the functions that import it in live mode (`imports_venue_sdk`).
 
 Memory buys CPU (1,769 MB is one vCPU). Cold-start imports of boto3, PynamoDB, pydantic and Powertools
 take ~0.8 s at one vCPU with bytecode (AWS-NOTES §B.4), which matters when four functions run in series
@@ -10,12 +10,13 @@ for a decision targeted under one second, so no step gets less than 1 GB. Execut
 order signing.
 
 No SnapStart, no provisioned concurrency: a cold start runs the init phase, where the handlers import what they use
-(the copy handlers ~0.22 s with bytecode on one vCPU, `cold_import_<step>_ms`; a live execute also the CLOB client,
-~0.56 s more, imported at init by `wiring.prewarm`). SnapStart on execute was measured and dropped (README, "Cold
-starts and SnapStart"): its snapshot is taken when a version is published, with the settings then in force, which
-for a new deployment are paper, so it held none of the CLOB client, and its cache costs ~6.7 USD a month at this
-memory whether whales trade or not. The reconcile sweep invokes execute every 5 minutes, which keeps an environment
-of it in use, so a copy meets a cold execute mainly when copies overlap.
+(the copy handlers ~0.22 s with bytecode on one vCPU, `cold_import_<step>_ms`; a live execute also the SDK from the
+venue layer, ~0.4 s more by an estimate from a loaded machine (README), imported at init by `wiring.prewarm`).
+SnapStart on execute was measured and dropped (README, "Cold starts and SnapStart"): its snapshot is taken when a
+version is published, with the settings then in force, which for a new deployment are paper, so it held none of the
+CLOB client, and its cache costs ~6.7 USD a month at this memory whether whales trade or not. The reconcile sweep
+invokes execute every 5 minutes, which keeps an environment of it in use, so a copy meets a cold execute mainly when
+copies overlap.
 
 X-Ray is off: Powertools' Tracer costs ~230-280 ms per cold start (AWS-NOTES §B.4) and needs
 `aws-xray-sdk`, which the dependency layer does not carry. Turning it on means adding
@@ -54,6 +55,7 @@ class FunctionSpec:
     reads_venue_secret: bool = False
     publishes_alerts: bool = False
     workflow: Workflow = COPY
+    imports_venue_sdk: bool = False  # in live mode: gets the venue layer (polymarket-client), the others do not
 
     @property
     def folder(self) -> Path:
@@ -89,6 +91,7 @@ PIPELINE_FUNCTIONS: tuple[FunctionSpec, ...] = (
         reads=("marks",),  # check_halts marks the account at the listener's price marks
         reads_venue_secret=True,
         publishes_alerts=True,
+        imports_venue_sdk=True,
     ),
 )
 

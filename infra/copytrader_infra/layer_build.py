@@ -1,7 +1,8 @@
 """Build the Lambda layers into content-keyed folders under `.build/layers/`, without Docker.
 
 The copy pipeline's functions use two (dependencies, domain); the scoring workflow's add `quant` (numpy,
-scipy) and `http` (httpx) where they need them.
+scipy) and `http` (httpx) where they need them, and the functions that talk to the venue in live mode add `venue`
+(the Polymarket SDK, polymarket-client).
 
 Each layer lives in `.build/layers/<name>/<key>/python/`, where `<key>` hashes every input of the build
 (the requirement list, the lock, the pip platform flags, the domain package's files, whether bytecode is
@@ -19,11 +20,13 @@ Without such an interpreter the layers are built without `.pyc` and the key reco
 
 from __future__ import annotations
 
+import csv
 import functools
 import glob
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -63,16 +66,40 @@ class LayerBuild:
     precompiled: bool  # python3.12 bytecode is included
 
 
-def dependency_layer() -> LayerBuild:
+@dataclass(frozen=True)
+class Target:
+    """What a layer's wheels are resolved for and its bytecode compiled by. `LAMBDA` is what deploys; `local_target()`
+    builds the same layers for this machine, so a test can import them (an arm64 wheel's extension does not load
+    on x86_64)."""
+
+    python_version: str  # "3.12"
+    platform: str  # the manylinux2014 tag: the dependency layer's only one
+    glibc_platform: str  # a newer glibc's tag, also offered to pip for the optional layers
+    folder: str = ""  # under .build/layers/: "" for the Lambda runtime, one folder per other target
+
+
+LAMBDA = Target(LAMBDA_PYTHON_VERSION, LAMBDA_WHEEL_PLATFORM, LAMBDA_GLIBC_WHEEL_PLATFORM)
+
+
+def local_target() -> Target:
+    """This machine's architecture, for the Lambda runtime's Python minor if an interpreter of it is found (else the
+    running one's): the layers' contents as Lambda resolves them, importable here."""
+    machine = platform.machine()
+    version = LAMBDA_PYTHON_VERSION if find_lambda_python() else f"{sys.version_info.major}.{sys.version_info.minor}"
+    folder = f"local-cp{version.replace('.', '')}-{machine}"
+    return Target(version, f"manylinux2014_{machine}", f"manylinux_2_28_{machine}", folder)
+
+
+def dependency_layer(target: Target = LAMBDA) -> LayerBuild:
     """The Lambda runtime dependencies (`[project].dependencies`), pinned by requirements/lock.txt."""
     requirements = _runtime_requirements()
-    pip_args = _pip_args(LAMBDA_WHEEL_PLATFORM)
+    pip_args = _pip_args(target, target.platform)
     inputs = {"requirements": requirements, "lock": LOCK_FILE.read_text(), "pip": pip_args}
 
     def populate(site: Path) -> None:
         _pip_install(site, requirements, pip_args, "dependency")
 
-    return _cached_build("dependencies", inputs, populate)
+    return _cached_build("dependencies", inputs, populate, target)
 
 
 def quant_layer() -> LayerBuild:
@@ -92,9 +119,49 @@ def http_layer() -> LayerBuild:
     return _requirements_layer("http", [_optional_requirement("listener", "httpx")])
 
 
-def _requirements_layer(name: str, requirements: list[str], strip_tests: tuple[str, ...] = ()) -> LayerBuild:
-    pip_args = _pip_args(LAMBDA_WHEEL_PLATFORM, LAMBDA_GLIBC_WHEEL_PLATFORM)
-    inputs = {"requirements": requirements, "lock": LOCK_FILE.read_text(), "pip": pip_args, "strip": strip_tests}
+def venue_layer(target: Target = LAMBDA) -> LayerBuild:
+    """The Polymarket SDK (`venue` extra: polymarket-client) and what it needs that the dependency layer lacks.
+
+    The SDK shares pydantic, pydantic-core, typing-extensions and more with the dependency layer. Lambda extracts
+    a function's layers into one /opt, a later layer's files over an earlier one's, so a package in both would mix
+    two copies' files. Every distribution the dependency layer holds is therefore removed from this one (its RECORD
+    lists the files), after checking the two versions are the same: both are resolved against the same lock, so a
+    difference means a package the lock does not pin, and the build stops.
+    """
+    beside = dependency_layer(target)
+    requirements = _optional_requirements("venue")
+    return _requirements_layer("venue", requirements, _VENUE_TESTS, target=target, beside=beside, prune=_VENUE_PRUNE)
+
+
+# What the venue layer's packages ship that no import reaches: test suites (~10 MB with pycryptodome's SelfTest),
+# cytoolz's generated C sources (5.5 MB; its extensions are compiled), and the docs and release-note fragments
+# that eth-rlp's and hexbytes' wheels install at the top of the site folder.
+_VENUE_TESTS = ("regex", "cytoolz", "toolz", "parsimonious", "certifi")
+_VENUE_PRUNE = ("Crypto/SelfTest", "cytoolz/*.c", "docs", "newsfragments")
+
+
+def _requirements_layer(
+    name: str,
+    requirements: list[str],
+    strip_tests: tuple[str, ...] = (),
+    *,
+    target: Target = LAMBDA,
+    beside: LayerBuild | None = None,
+    prune: tuple[str, ...] = (),
+) -> LayerBuild:
+    """pip's install of `requirements`; then the `tests` folders of the `strip_tests` packages, what the `prune`
+    globs (relative to the site folder) match, and the distributions of `beside` are removed."""
+    pip_args = _pip_args(target, target.platform, target.glibc_platform)
+    inputs: dict[str, object] = {
+        "requirements": requirements,
+        "lock": LOCK_FILE.read_text(),
+        "pip": pip_args,
+        "strip": strip_tests,
+    }
+    if prune:
+        inputs["prune"] = prune
+    if beside is not None:
+        inputs["without"] = beside.key  # what is removed depends on that build
 
     def populate(site: Path) -> None:
         _pip_install(site, requirements, pip_args, name)
@@ -102,13 +169,18 @@ def _requirements_layer(name: str, requirements: list[str], strip_tests: tuple[s
             for tests in sorted((site / package).rglob("tests"), reverse=True):
                 if tests.is_dir():
                     shutil.rmtree(tests)
+        for pattern in prune:
+            for path in site.glob(pattern):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if beside is not None:
+            _remove_distributions_of(site, beside.path / "python", name)
 
-    return _cached_build(name, inputs, populate)
+    return _cached_build(name, inputs, populate, target)
 
 
-def _pip_args(*platforms: str) -> list[str]:
+def _pip_args(target: Target, *platforms: str) -> list[str]:
     args = [arg for platform in platforms for arg in ("--platform", platform)]
-    return [*args, "--implementation", "cp", "--python-version", LAMBDA_PYTHON_VERSION, "--only-binary=:all:"]
+    return [*args, "--implementation", "cp", "--python-version", target.python_version, "--only-binary=:all:"]
 
 
 def _pip_install(site: Path, requirements: list[str], pip_args: list[str], name: str) -> None:
@@ -121,6 +193,35 @@ def _pip_install(site: Path, requirements: list[str], pip_args: list[str], name:
             f"the cached folder.\n{done.stderr[-3000:]}"
         )
     shutil.rmtree(site / "bin", ignore_errors=True)  # console scripts: not importable, useless in a layer
+
+
+def distributions(site: Path) -> dict[str, tuple[str, Path]]:
+    """The distributions installed in a layer's site folder: normalized name -> (version, its .dist-info folder)."""
+    found: dict[str, tuple[str, Path]] = {}
+    for info in site.glob("*.dist-info"):
+        fields = dict(line.split(": ", 1) for line in (info / "METADATA").read_text().splitlines()[:10] if ": " in line)
+        found[re.sub(r"[-_.]+", "-", fields["Name"]).lower()] = (fields["Version"], info)
+    return found
+
+
+def _remove_distributions_of(site: Path, other: Path, name: str) -> None:
+    """Remove from `site` every distribution that `other` (another layer's site folder) holds at the same version."""
+    theirs = distributions(other)
+    for distribution, (version, info) in distributions(site).items():
+        if distribution not in theirs:
+            continue
+        if theirs[distribution][0] != version:
+            raise LayerBuildError(
+                f"the {name} layer needs {distribution} {version} but the dependency layer has "
+                f"{theirs[distribution][0]}: pin it in requirements/lock.txt"
+            )
+        with (info / "RECORD").open(newline="") as record:
+            files = [site / row[0] for row in csv.reader(record) if row and not row[0].startswith("..")]
+        for path in files:
+            path.unlink(missing_ok=True)
+        for folder in sorted({p.parent for p in files if p.parent != site}, key=lambda p: len(p.parts), reverse=True):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
 
 def unzipped_bytes(folder: Path) -> int:
@@ -151,13 +252,18 @@ def domain_layer() -> LayerBuild:
     return _cached_build("domain", {"package": digest.hexdigest()}, populate)
 
 
-@functools.cache
 def find_lambda_python() -> str | None:
     """An interpreter of the Lambda runtime's minor version: $COPYTRADER_LAYER_PYTHON, PATH, then pyenv's."""
+    return find_python(LAMBDA_PYTHON_VERSION)
+
+
+@functools.cache
+def find_python(version: str) -> str | None:
+    """An interpreter of `version` ("3.12"): $COPYTRADER_LAYER_PYTHON, PATH, then pyenv's."""
     candidates = [
         os.environ.get(LAYER_PYTHON_ENV),
-        shutil.which(f"python{LAMBDA_PYTHON_VERSION}"),
-        *sorted(glob.glob(str(Path.home() / f".pyenv/versions/{LAMBDA_PYTHON_VERSION}.*/bin/python3")), reverse=True),
+        shutil.which(f"python{version}"),
+        *sorted(glob.glob(str(Path.home() / f".pyenv/versions/{version}.*/bin/python3")), reverse=True),
     ]
     for candidate in filter(None, candidates):
         probe = [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"]
@@ -165,16 +271,18 @@ def find_lambda_python() -> str | None:
             done = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)
         except OSError:
             continue  # a broken shim or a path that is not executable
-        if done.returncode == 0 and done.stdout.strip() == LAMBDA_PYTHON_VERSION:
+        if done.returncode == 0 and done.stdout.strip() == version:
             return candidate
     return None
 
 
-def _cached_build(name: str, inputs: Mapping[str, object], populate: Callable[[Path], None]) -> LayerBuild:
-    python = find_lambda_python()
-    keyed = {"recipe": _RECIPE, "bytecode": f"cp{LAMBDA_PYTHON_VERSION}" if python else None, **inputs}
+def _cached_build(
+    name: str, inputs: Mapping[str, object], populate: Callable[[Path], None], target: Target = LAMBDA
+) -> LayerBuild:
+    python = find_python(target.python_version)
+    keyed = {"recipe": _RECIPE, "bytecode": f"cp{target.python_version}" if python else None, **inputs}
     key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:24]
-    root = LAYERS_DIR / name
+    root = LAYERS_DIR / target.folder / name
     final = root / key
     if not final.is_dir():
         root.mkdir(parents=True, exist_ok=True)

@@ -204,7 +204,7 @@ def wired_function(
     purpose: str = "copy pipeline",
 ) -> PipelineFunction:
     """A function on the pipeline's layers with what its spec says it touches: its tables (environment and grants),
-    the settings, the venue secret, the alert topic; and a paper deployment's pin to paper mode."""
+    the settings, the venue secret, the alert topic, the SDK's layer; and a paper deployment's pin to paper mode."""
     environment = {
         SETTINGS_SSM: configuration.settings.parameter_name,
         **storage.environment(*spec.reads, *spec.writes),
@@ -219,7 +219,9 @@ def wired_function(
         # A paper deployment stays paper whatever the settings parameter says: live trading needs a deployment
         # made for it (`-c copytrader:mode=live`), which is refused outside a region Polymarket allows.
         environment[MODE_ENV] = Mode.PAPER.value
-    step = PipelineFunction(scope, construct_id, spec=spec, layers=layers.all, environment=environment, purpose=purpose)
+    step = PipelineFunction(
+        scope, construct_id, spec=spec, layers=layers.for_spec(spec), environment=environment, purpose=purpose
+    )
     storage.grant(step.role, Access.READ, *spec.reads)
     storage.grant(step.role, Access.READ_WRITE, *spec.writes)
     configuration.settings.grant_read(step.role)

@@ -5,9 +5,11 @@ quantities are `Decimal` shares. Floats never carry money: a float that enters a
 is converted with `to_decimal`, which goes through `repr`, so 0.26 becomes Decimal("0.26") and not
 the binary expansion.
 
-Grids (REFERENCE.md section d; py-clob-client-v2 ROUNDING_CONFIG):
-- on-chain amounts have 6 decimals (`MICRO`);
-- order sizes are in 0.01 shares (`SIZE_STEP`);
+Grids (REFERENCE.md section d and §0b.7 "Tick sizes": the SDK's rounding table, polymarket-client 0.14.0
+`_internal/actions/orders/context.py`, tick -> price/size/amount decimals 0.1 -> 1/2/3, 0.01 -> 2/2/4,
+0.005 -> 3/2/5, 0.0025 -> 4/2/6, 0.001 -> 3/2/5, 0.0001 -> 4/2/6):
+- on-chain amounts have 6 decimals (`MICRO`), the finest any tick's amount is rounded to;
+- order sizes are in 0.01 shares (`SIZE_STEP`: 2 decimals on every tick);
 - prices lie on the market's tick (0.1, 0.01, 0.001, 0.0001, and newer 0.005 / 0.0025 grids);
 - taker fees are floored to 1e-5 pUSD (`FEE_STEP`, verified on 21 real V2 fills).
 """

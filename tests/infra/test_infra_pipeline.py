@@ -141,7 +141,7 @@ def test_pipe_role_can_only_read_the_queue_start_the_machine_and_write_its_log(s
 @pytest.mark.parametrize("spec", PIPELINE_FUNCTIONS, ids=lambda spec: spec.name)
 def test_function_runs_python312_on_arm64_with_both_layers(synthesized: Any, spec: FunctionSpec) -> None:
     props = synthesized.resources[_function_id(synthesized, spec.name)]["Properties"]
-    layer_ids = [synthesized.logical_id(layer) for layer in synthesized.stack.layers.all]
+    layer_ids = [synthesized.logical_id(layer) for layer in synthesized.stack.layers.for_spec(spec)]
 
     assert props["Runtime"] == "python3.12"
     assert props["Architectures"] == ["arm64"]
@@ -157,7 +157,7 @@ def test_function_runs_python312_on_arm64_with_both_layers(synthesized: Any, spe
 
 def test_layers_target_the_same_runtime_and_architecture(synthesized: Any) -> None:
     layers = synthesized.of_type("AWS::Lambda::LayerVersion")
-    assert len(layers) == 4  # dependencies and domain; the scoring workflow's quant and http
+    assert len(layers) == 5  # dependencies, domain and venue; the scoring workflow's quant and http
     for layer in layers.values():
         assert layer["Properties"]["CompatibleRuntimes"] == ["python3.12"]
         assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]

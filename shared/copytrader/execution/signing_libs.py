@@ -8,6 +8,10 @@ after the venue tests in one process). A process that trades live must keep its 
 imported here once, first, and the limit is put back; every later import of it is a no-op.
 
 Every module that imports polymarket (the SDK) or eth_account imports this module first.
+
+polymarket-client 0.14.0's dependencies (eth-account 0.13.7 and the rest) no longer require py_ecc, so the venue
+layer does not ship it (py-clob-client-v2 brought it): where it is not installed there is nothing to guard against,
+and the guard does nothing. It stays for an environment that still has py_ecc (the lock pins py-ecc 8.0.0).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import sys
 
 
 def import_signing_libraries() -> None:
-    """Import py_ecc with the interpreter's recursion limit kept as it was (idempotent)."""
+    """Import py_ecc, if installed, with the interpreter's recursion limit kept as it was (idempotent)."""
     limit = sys.getrecursionlimit()
     try:
         import py_ecc  # noqa: F401
+    except ModuleNotFoundError:
+        pass  # not a dependency of the SDK any more: the Lambda's venue layer has none
     finally:
         sys.setrecursionlimit(limit)
 
