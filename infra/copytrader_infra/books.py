@@ -71,6 +71,7 @@ BOOKS_FUNCTIONS: tuple[FunctionSpec, ...] = (
         timeout=Duration.seconds(120),
         reads=("risk", "positions"),
         publishes_alerts=True,
+        imports_venue_sdk=True,  # live: the wallet from the venue key (eth-account, in the venue layer)
         workflow=BOOKS,
     ),
 )

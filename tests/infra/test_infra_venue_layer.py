@@ -42,10 +42,14 @@ def test_execute_has_the_venue_layer_last_and_the_hot_path_steps_do_not(synthesi
         assert _layer_refs(synthesized, pipeline.functions[name].function) == [dependencies, domain], name
 
 
-def test_books_settle_has_the_venue_layer_and_the_audit_does_not(synthesized: Any) -> None:
+def test_books_settle_and_venue_sync_have_the_venue_layer_and_the_audit_and_the_exits_scan_do_not(
+    synthesized: Any,
+) -> None:
     venue, books = synthesized.logical_id(synthesized.stack.layers.venue), synthesized.stack.books
     assert venue in _layer_refs(synthesized, books.functions["settle"].function)
+    assert venue in _layer_refs(synthesized, books.functions["venue_sync"].function)
     assert venue not in _layer_refs(synthesized, books.functions["audit"].function)
+    assert venue not in _layer_refs(synthesized, synthesized.stack.exits.scan.function)
 
 
 def test_no_scoring_function_has_the_venue_layer(synthesized: Any) -> None:
