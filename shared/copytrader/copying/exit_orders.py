@@ -17,10 +17,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from copytrader.copying.decision import skip
-from copytrader.copying.sizing import plan
+from copytrader.copying.sizing import sell_order
 from copytrader.model import CopySignal, Decision, Market, OrderBook, OrderType, Side, SizedOrder, risk_group_of
 from copytrader.model.exits import ExitSignal
-from copytrader.money import SIZE_STEP, ZERO, floor_to
+from copytrader.money import floor_to
 from copytrader.reasons import Reason
 
 
@@ -87,22 +87,8 @@ def size_exit(signal: CopySignal, *, order_type: OrderType) -> SizedOrder:
         "min_order_size": market.min_order_size,
         "taker_fee_rate": market.taker_fee_rate,
     }
-    wanted = signal.held_shares if signal.sell_shares is None else min(signal.sell_shares, signal.held_shares)
-    shares = floor_to(wanted, SIZE_STEP)
-    if shares < market.min_order_size:
-        detail = f"{exit_.reason.value} exit of {shares} shares < market minimum {market.min_order_size}"
-        return SizedOrder(action="SKIP", reason=Reason.BELOW_MIN_SIZE, detail=detail, **common)
     limit = max(floor_to(exit_.min_price, market.tick_size), market.tick_size)
-    planned = plan(book, Side.SELL, shares, limit, market.taker_fee_rate)
-    return SizedOrder(
-        action="PLACE",
-        shares=shares,
-        limit_price=limit,
-        expected_avg_price=planned.avg_price,
-        expected_fee=planned.fee,
-        max_cost=ZERO,
-        **common,
-    )
+    return sell_order(signal, limit, common, what=f"{exit_.reason.value} exit of")
 
 
 __all__ = ["decide_exit", "size_exit"]

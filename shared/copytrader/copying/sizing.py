@@ -314,16 +314,21 @@ def _size_exit(signal: CopySignal, limit: Decimal, common: dict[str, Any]) -> Si
     """Mirror a whale's SELL: sell the shares the score step chose (`sell_shares`: the whale's fraction of its part of
     our position, copytrader.copying.exits), else what we hold, floored to the size grid, within the limit."""
     assert signal.book is not None and signal.market is not None
+    return sell_order(signal, limit, common, what="holding")
+
+
+def sell_order(signal: CopySignal, limit: Decimal, common: dict[str, Any], *, what: str) -> SizedOrder:
+    """The SELL of a COPY signal that leaves a position (a whale's SELL mirrored, an exit rule): `sell_shares` (else
+    everything held) floored to the size grid, planned against the book within `limit`; a size under the market
+    minimum is a skip (`what` names it in the detail), never a round-up. Its worst case costs nothing (max_cost 0)."""
+    book, market = signal.book, signal.market
+    assert book is not None and market is not None
     wanted = signal.held_shares if signal.sell_shares is None else min(signal.sell_shares, signal.held_shares)
     shares = (wanted / SIZE_STEP).to_integral_value(rounding=ROUND_FLOOR) * SIZE_STEP
-    if shares < signal.market.min_order_size:
-        return SizedOrder(
-            action="SKIP",
-            reason=Reason.BELOW_MIN_SIZE,
-            detail=f"holding {shares} shares < market minimum {signal.market.min_order_size}",
-            **common,
-        )
-    planned = plan(signal.book, Side.SELL, shares, limit, signal.market.taker_fee_rate)
+    if shares < market.min_order_size:
+        detail = f"{what} {shares} shares < market minimum {market.min_order_size}"
+        return SizedOrder(action="SKIP", reason=Reason.BELOW_MIN_SIZE, detail=detail, **common)
+    planned = plan(book, Side.SELL, shares, limit, market.taker_fee_rate)
     return SizedOrder(
         action="PLACE",
         shares=shares,
@@ -343,6 +348,7 @@ __all__ = [
     "copy_win_probability",
     "kelly_fraction",
     "plan",
+    "sell_order",
     "size_copy",
     "whale_edge",
     "win_probability",
