@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from copytrader.copying.conflicts import Stance
+from copytrader.copying.exits import mirror_sale
 from copytrader.execution.paper import PaperVenue
 from copytrader.execution.protocol import LedgerEntry
 from copytrader.model import (
@@ -92,6 +93,14 @@ class MemoryReads:
         position = self.book.positions.get(token_id)
         return position.shares if position is not None else ZERO
 
+    def load_mirror(self, trade: WhaleTrade, held: Decimal) -> Decimal:
+        """A whale's SELL sells all of what we hold here: the in-memory reads keep no whale holdings, and an unknown
+        position before the sale is a full exit (`copytrader.copying.exits.mirror_sale`)."""
+        position = self.book.positions.get(trade.token_id)
+        if position is None or held <= 0:
+            return ZERO
+        return mirror_sale(held, position.cost_basis, None, None, trade.size)
+
     def exposures(self, market: Market, wallet: str) -> Exposures:
         found = self.book.exposures(market.condition_id, risk_group_of(market), market.category, wallet)
         if self.book.account is None:  # as the store reads an account not opened yet: the bankroll it opens with
@@ -104,11 +113,19 @@ class MemoryReads:
         return account.cash + account.open_cost if account is not None else self.bankroll
 
 
+class _NoHoldings:
+    """The in-memory reads keep no whale holdings (`store.whale_holdings`): a whale's SELL is a full exit here."""
+
+    def observe(self, trade: WhaleTrade, now: datetime) -> bool:
+        return False
+
+
 class MemoryDecisionReads:
     def __init__(
         self, whales: dict[str, WhaleProfile], markets: dict[str, Market], book: AccountBook, bankroll: Decimal
     ) -> None:
         self.whales, self.markets, self.book, self.bankroll = whales, markets, book, bankroll
+        self.holdings = _NoHoldings()
 
     def prefetch(self, trade: WhaleTrade, now: datetime) -> MemoryReads:
         whale, market = self.whales.get(trade.wallet.lower()), self.markets.get(trade.condition_id)
@@ -164,7 +181,12 @@ class MemoryLedger:
         self.entries: dict[str, LedgerEntry] = {}
 
     def begin(
-        self, order: SizedOrder, reserved: Decimal, now: datetime, venue_order_id: str | None = None
+        self,
+        order: SizedOrder,
+        reserved: Decimal,
+        now: datetime,
+        venue_order_id: str | None = None,
+        signed_order: str | None = None,
     ) -> ExecutionResult | None:
         existing = self.entries.get(order.idempotency_key)
         if existing is not None:
@@ -173,7 +195,7 @@ class MemoryLedger:
             idempotency_key=order.idempotency_key, status=ExecutionStatus.PENDING, side=order.side, executed_at=now
         )
         self.entries[order.idempotency_key] = LedgerEntry(
-            order.idempotency_key, ExecutionStatus.PENDING, venue_order_id, now, pending
+            order.idempotency_key, ExecutionStatus.PENDING, venue_order_id, now, pending, signed_order
         )
         return None
 
@@ -183,7 +205,12 @@ class MemoryLedger:
     def mark_unknown(self, idempotency_key: str, detail: str, now: datetime) -> bool:
         entry = self.entries[idempotency_key]
         self.entries[idempotency_key] = LedgerEntry(
-            entry.idempotency_key, ExecutionStatus.UNKNOWN, entry.venue_order_id, entry.created_at, entry.result
+            entry.idempotency_key,
+            ExecutionStatus.UNKNOWN,
+            entry.venue_order_id,
+            entry.created_at,
+            entry.result,
+            entry.signed_order,
         )
         return True
 
