@@ -17,7 +17,6 @@ import httpx
 from copytrader.listener.chain_source import ChainSource
 from copytrader.listener.config import ListenerConfig
 from copytrader.listener.data_api_poller import DataApiPoller
-from copytrader.listener.exit_publish import ExitPublisher
 from copytrader.listener.fast_exits import FastExits
 from copytrader.listener.health import SourceHealth
 from copytrader.listener.held_tokens import HeldPositions
@@ -35,6 +34,7 @@ from copytrader.listener.watch_list import WhaleWatchList
 from copytrader.polymarket.data_api.client import DataApiClient
 from copytrader.polymarket.data_api.rate_limit import SlidingWindowLimiter
 from copytrader.polymarket.tokens import TokenResolver, gamma_fetcher
+from copytrader.runtime.exit_queue import ExitPublisher
 from copytrader.store.marks import PriceMarks
 from copytrader.store.positions import Positions
 from copytrader.store.trades import SeenTrades

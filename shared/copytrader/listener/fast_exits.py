@@ -4,7 +4,7 @@ evaluates the price rules on every price update of a held token and publishes th
 On each mark (`MarkFeed.on_mark`, synchronous, on the event loop) it runs `copytrader.copying.exits.price_exits`
 (stop-loss at entry, trailing stop from the bid's high-water mark, take-profit) on the position as last read, with
 the high-water mark raised in memory by every fresh bid. A signal goes to an in-memory queue; a background task
-publishes it to the copy FIFO queue (`copytrader.listener.exit_publish.ExitPublisher`, group = the market), where
+publishes it to the copy FIFO queue (`copytrader.runtime.exit_queue.ExitPublisher`, group = the market), where
 it runs score -> size -> risk_check -> execute like any exit. Nothing here waits on I/O inside the callback.
 
 Exactly once is not this module's job: the signal's key derives from the lot, the rule, the trigger (with the

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from copytrader.execution.paper import PaperVenue
 from copytrader.execution.venue import Venue
-from copytrader.listener.exit_publish import ExitPublisher
 from copytrader.model import OrderBook
 from copytrader.polymarket.chain_reads import ChainReads
 from copytrader.polymarket.data_api import DATA_API_URL
@@ -34,6 +33,7 @@ from copytrader.polymarket.http import JsonHttp
 from copytrader.polymarket.rest import ClobMarketData, DataPositions, GammaMarkets
 from copytrader.runtime import env
 from copytrader.runtime.alerts import Alerts, NoAlerts, SnsAlerts
+from copytrader.runtime.exit_queue import ExitPublisher
 from copytrader.settings import Mode, Settings, load_settings
 from copytrader.store.account import AccountStore
 from copytrader.store.decision_reads import DecisionReads

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from copytrader.copying.exits import ExitRules
-from copytrader.listener.exit_publish import ExitPublisher
 from copytrader.listener.fast_exits import FastExits, FastExitSettings
 from copytrader.listener.held_tokens import HeldPositions
 from copytrader.model.exits import ExitReason, ExitSignal
+from copytrader.runtime.exit_queue import ExitPublisher
 from copytrader.store.positions import Positions
 from copytrader.store.tables import PositionModel
 from tests.integration.listener.test_marks_feed import _feed, _until, running, synchronously

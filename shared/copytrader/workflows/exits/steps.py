@@ -10,7 +10,7 @@ EventBridge Scheduler invokes `functions/exits_scan` every minute; it runs `scan
 3. the bid's high-water mark is raised on the position when a fresh bid is above it (a conditional write: only
    upward, only for the same lot);
 4. `copying.exits.scheduled_exits` (every rule but the mirror, which rides the whale's SELL), and each signal is
-   sent to the copy FIFO queue (`copytrader.listener.exit_publish.ExitPublisher`, shared with the listener's fast
+   sent to the copy FIFO queue (`copytrader.runtime.exit_queue.ExitPublisher`, shared with the listener's fast
    stops), where it runs score -> size -> risk_check -> execute.
 
 A redelivered or repeated signal is the same order (its key derives from the lot, the rule, the trigger and the

@@ -8,9 +8,9 @@ from datetime import timedelta
 from decimal import Decimal as D
 from typing import Any
 
-from copytrader.listener.exit_publish import ExitPublisher
 from copytrader.money import SIZE_STEP, floor_to
 from copytrader.risk.rules import Scope
+from copytrader.runtime.exit_queue import ExitPublisher
 from copytrader.store.tables import LedgerEntryModel, OrderModel, RiskStateModel
 from copytrader.store.whale_holdings import WhaleHoldings
 from copytrader.workflows.exits import steps as exits
