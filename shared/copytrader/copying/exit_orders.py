@@ -86,6 +86,7 @@ def size_exit(signal: CopySignal, *, order_type: OrderType) -> SizedOrder:
         "tick_size": market.tick_size,
         "min_order_size": market.min_order_size,
         "taker_fee_rate": market.taker_fee_rate,
+        "exit_reason": exit_.reason,
     }
     wanted = signal.held_shares if signal.sell_shares is None else min(signal.sell_shares, signal.held_shares)
     shares = floor_to(wanted, SIZE_STEP)

@@ -31,6 +31,10 @@ class DemoResult:
     closing: dict[str, Any] = field(default_factory=dict)  # the sweeps and the close of the day
     faults: dict[str, Any] = field(default_factory=dict)  # --faults: injected by kind, one line each, the plan
     malformed: dict[str, int] = field(default_factory=dict)  # answers to malformed messages, by reason
+    exits_by_reason: dict[str, Any] = field(default_factory=dict)  # SELLs by exit reason (local.exit_summary)
+    redemptions: dict[str, Any] = field(default_factory=dict)  # REDEEM ledger entries: count, payout, P&L
+    marked: dict[str, Any] = field(default_factory=dict)  # final marked equity, max drawdown of the marked curve
+    marked_curve: list[tuple[str, str]] = field(default_factory=list)  # marked equity at each exits run
 
     def numbers(self) -> dict[str, Any]:
         """Everything but wall-clock timings: identical for identical seeds."""
@@ -250,4 +254,8 @@ def summary_json(result: DemoResult) -> dict[str, Any]:
         "sweeps": dict(result.closing.get("sweeps", {})),
         "closed_at": result.closing.get("closed_at"),
         "wall_s": result.timing.get("total_s"),
+        "exits_by_reason": dict(result.exits_by_reason),
+        "redemptions": dict(result.redemptions),
+        "equity_marked": result.marked.get("equity_marked"),
+        "max_drawdown_marked_pct": result.marked.get("max_drawdown_marked_pct"),
     }
