@@ -36,12 +36,12 @@ from copytrader.listener.publish import TradePublisher
 from copytrader.local import faults as fault_kinds
 from copytrader.local.aws import LocalAws
 from copytrader.local.day_exits import ExitScans, crash_target
+from copytrader.local.exit_summary import crash_evidence
 from copytrader.local.faults import CrashPlan, FaultPlan, Malformed, Redelivery, RetagPlan, plan_faults
 from copytrader.local.injectors import FaultyLedger, FaultyVenue, Injected, ThrottleHook
 from copytrader.local.pipe import Execution, LocalPipe, pipe_record
 from copytrader.local.report import DemoResult, write_report
 from copytrader.local.scoring import run_books
-from copytrader.local.exit_summary import crash_evidence
 from copytrader.local.summary import fault_evidence, summarise
 from copytrader.local.timeline import (
     EXITS_EVERY,
@@ -64,8 +64,8 @@ from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
 from copytrader.store.trades import SeenTrades
 from copytrader.workflows import BOOKS, COPY, EXITS, wiring
-from copytrader.workflows.exits.publish import ExitPublisher
 from copytrader.workflows.copy.settlement import mark_to_market, settle_resolved
+from copytrader.workflows.exits.publish import ExitPublisher
 
 CLOSING_SWEEPS = 10  # the end of the day sweeps until nothing is left, at most this many times
 CRASH_TRIES = 12  # a planned crash that finds no held token to hit tries again at the next exits run, this often
