@@ -231,6 +231,7 @@ class Day:
                 self.timeline.add(self.clock.now + EXITS_EVERY, "crash", crash)
             return
         before = self.world.book(token, self.clock.now).best_bid
+        self.injected.crashed_token = token
         self.world.shock(token, self.clock.now, crash.drop_logit)
         after = self.world.book(token, self.clock.now).best_bid
         self.crashed = {"token_id": token, "at": self.clock.now.isoformat(), "bid_before": str(before),

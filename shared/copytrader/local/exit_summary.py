@@ -93,23 +93,40 @@ def marked(account: str, curve: list[tuple[str, str]]) -> dict[str, Any]:
 
 
 def crash_evidence(crashed: dict[str, Any]) -> dict[str, Any] | None:
-    """The crashed token's SELLs in the orders ledger from the crash on, by exit reason (the stop must sell once)."""
+    """The crashed token's orders in the ledger from the crash on (time, side, exit reason, status, shares, filled),
+    and its SELLs by exit reason until it is bought again (the sim's whales do not see the crash and may buy it again,
+    and we copy them: that is a new position, with exits of its own). The stop must have sold the crashed one once."""
     if not crashed:
         return None
     at = datetime.fromisoformat(crashed["at"])
-    sells = [
-        o for o in OrderModel.scan() if o.token_id == crashed["token_id"] and o.side == "SELL" and o.created_at >= at
-    ]
+    after = sorted(
+        (o for o in OrderModel.scan() if o.token_id == crashed["token_id"] and o.created_at >= at),
+        key=lambda o: (o.created_at, o.idempotency_key),
+    )
     by_reason: dict[str, int] = defaultdict(int)
     filled: dict[str, int] = defaultdict(int)
-    for order in sorted(sells, key=lambda o: (o.created_at, o.idempotency_key)):
-        reason = exit_reason_of(order)
-        by_reason[reason] += 1
-        filled[reason] += int(order.status in _FILLED)
-    first = min(sells, key=lambda o: o.created_at, default=None)
+    for order in after:
+        if order.side == "BUY" and order.status in _FILLED:
+            break
+        if order.side == "SELL":
+            reason = exit_reason_of(order)
+            by_reason[reason] += 1
+            filled[reason] += int(order.status in _FILLED)
+    sells = [o for o in after if o.side == "SELL"]
     return {
         **crashed,
         "sells_by_reason": dict(by_reason),
         "filled_by_reason": dict(filled),
-        "first_sell_after_s": None if first is None else round((first.created_at - at).total_seconds(), 3),
+        "first_sell_after_s": round((sells[0].created_at - at).total_seconds(), 3) if sells else None,
+        "orders": [
+            [
+                o.created_at.isoformat(),
+                o.side,
+                exit_reason_of(o) if o.side == "SELL" else "",
+                o.status,
+                str(o.shares),
+                str(o.filled_shares),
+            ]
+            for o in after
+        ],
     }

@@ -10,7 +10,9 @@ injects the same faults. The injectors that carry it out are in `copytrader.loca
     crash_before_ledger_write  execute dies after risk_check reserved, before the ledger entry is written
     crash_after_venue_call     execute dies after the venue answered, before the settlement is written
     sqs_redelivery             SQS hands a fill to the pipeline again inside its freshness window
-    sell_pending_at_midnight   a SELL's answer is lost and the venue cannot be asked about it before 00:00 UTC
+    sell_pending_at_midnight   a SELL's answer is lost and the venue cannot be asked about it before 00:00 UTC (the
+                               day's last whale SELLs of held tokens; when the exits sold those positions first, the
+                               first exit SELLs placed from `exit_sells_from` on stand in for them)
     market_retag               Gamma moves a market to another event and category mid-day
     dynamodb_throttle          DynamoDB throttles a copy's transaction (the request, or an item inside it)
     malformed_message          a message that is not a WhaleTrade, or one with an absurd epoch, reaches the queue
@@ -66,6 +68,7 @@ _NEW_EVENT_BASE = 990_000
 _CRASH_STREAM = 0xC4A5  # the crash's own stream: the other kinds' draws stay as they were
 _CRASH_AFTER_BUY_MIN = (10.0, 40.0)  # the crash comes this long after a tracked whale's BUY (its copy is held)
 _CRASH_LEAD = timedelta(hours=6)  # ... in a market that ends at least this long after the BUY (no time_to_end first)
+_EXIT_SELLS_BEFORE_MIDNIGHT = timedelta(hours=12)
 CRASH_DROP_LOGIT = 2.5  # the held token's price falls this much in logit space (0.5 -> 0.08, 0.8 -> 0.27)
 
 
@@ -148,6 +151,7 @@ class FaultPlan:
     retags: tuple[RetagPlan, ...]
     malformed: tuple[Malformed, ...]
     crash: CrashPlan | None = None
+    exit_sells_from: datetime | None = None  # from then on an exit's SELL may be a SELL pending at midnight
 
     def targets(self, kind: str) -> Targets:
         return {
@@ -201,6 +205,7 @@ def plan_faults(
         retags=_retags(rng, buys, markets, categories, counts[RETAG]),
         malformed=_malformed(rng, feed, counts[MALFORMED]),
         crash=_crash(np.random.default_rng([seed, _CRASH_STREAM]), buys, markets),
+        exit_sells_from=midnight - _EXIT_SELLS_BEFORE_MIDNIGHT if feed else None,
     )
 
 

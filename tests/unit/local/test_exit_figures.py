@@ -9,8 +9,10 @@ from decimal import Decimal
 from copytrader.local import faults
 from copytrader.local.exit_summary import max_drawdown_pct
 from copytrader.local.faults import plan_faults
+from copytrader.local.injectors import Injected
 from copytrader.local.report import underwater
 from tests.support import builders as b
+from tests.support.clock import Clock
 
 DAY = datetime(2026, 11, 2, tzinfo=UTC)
 
@@ -47,3 +49,22 @@ def test_the_crash_comes_after_a_buy_in_a_market_that_ends_much_later():
     assert DAY + timedelta(hours=2, minutes=10) <= crash.at <= DAY + timedelta(hours=2, minutes=40)
     assert plan_faults(7, feed, markets, ["sports", "crypto"]).crash == crash
     assert plan_faults(7, feed[:1], markets, ["sports", "crypto"]).crash is None  # ends 3 h after the only BUY
+
+
+def test_exit_sells_stand_in_for_the_sells_pending_at_midnight_from_the_planned_time_on():
+    none = faults.Targets((), 0)
+    start = DAY + timedelta(hours=12)
+    plan = faults.FaultPlan(
+        seed=0, venue_timeout=none, venue_5xx=none, crash_before_ledger=none, crash_after_venue=none, throttled=none,
+        sells_at_midnight=none, midnight=DAY + timedelta(days=1), redeliveries=(), retags=(), malformed=(),
+        exit_sells_from=start,
+    )  # fmt: skip
+    clock = Clock(DAY + timedelta(hours=11))
+    injected = Injected(plan, clock)
+    assert injected.claim_exit_sell("e0", "tok-a") is False  # before the planned time
+    clock.now = start
+    injected.crashed_token = "tok-crashed"
+    assert injected.claim_exit_sell("e1", "tok-crashed") is False  # the crash's own stop is never lost
+    assert injected.claim_exit_sell("e2", "tok-a") is True
+    assert injected.claim_exit_sell("e3", "tok-b") is False  # no whale SELL was planned: one exit SELL at most
+    assert injected.fired(faults.SELL_AT_MIDNIGHT) == ["e2"]
