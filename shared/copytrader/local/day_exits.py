@@ -1,4 +1,4 @@
-"""The exits in the simulated day (`copytrader demo`): marks, marked equity and the exits job, every few minutes.
+"""The exits in the simulated day (`copytrader demo`): marks, marked equity and the exits job, every 15 minutes.
 
 At each `exits` event of the timeline (`copytrader.local.timeline`):
 

@@ -2,7 +2,7 @@
 
 - `exits_by_reason`: every SELL in the orders ledger, by exit reason (the `exit_reason` its sized order recorded,
   `SizedOrder.exit_reason`; a SELL without one copies a whale's SELL: the mirror exit): orders, orders filled,
-  shares sold, pUSD received and realized P&L (the FILL_SELL ledger entries of those orders);
+  shares sold, pUSD received, fees and realized P&L (the FILL_SELL ledger entries of those orders);
 - `redemptions`: the REDEEM ledger entries (count, payout, realized P&L);
 - `marked`: the final marked equity on the account item (`equity_marked`), and the maximum drawdown of the marked
   equity curve (each exits run's marking, `copytrader.local.day_exits`), in percent of the running peak;
@@ -33,7 +33,7 @@ def exit_reason_of(entry: OrderModel) -> str:
 
 
 def exits_by_reason(account: str, orders: list[OrderModel], ledger: list[LedgerEntryModel]) -> dict[str, Any]:
-    """Reason -> orders, filled, shares, pusd, realized_pnl (amounts as strings), in `ExitReason` order."""
+    """Reason -> orders, filled, shares, pusd, fees, realized_pnl (amounts as strings), in `ExitReason` order."""
     sells = {e.idempotency_key: e for e in orders if e.account == account and e.side == "SELL"}
     fills = defaultdict(list)
     for line in ledger:
@@ -43,17 +43,29 @@ def exits_by_reason(account: str, orders: list[OrderModel], ledger: list[LedgerE
     for key, entry in sells.items():
         row = figures.setdefault(
             exit_reason_of(entry),
-            {"orders": 0, "filled": 0, "shares": Decimal(0), "pusd": Decimal(0), "realized_pnl": Decimal(0)},
+            {
+                "orders": 0,
+                "filled": 0,
+                "shares": Decimal(0),
+                "pusd": Decimal(0),
+                "fees": Decimal(0),
+                "realized_pnl": Decimal(0),
+            },  # fmt: skip
         )
         row["orders"] += 1
         row["filled"] += int(entry.status in _FILLED)
         for line in fills[key]:
             row["shares"] -= line.shares_delta
             row["pusd"] += line.cash_delta
+            row["fees"] += line.fee
             row["realized_pnl"] += line.realized_pnl
     order = [r.value for r in ExitReason]
     return {
-        reason: {**row, **{k: f"{row[k]:.2f}" for k in ("shares", "pusd", "realized_pnl")}}
+        reason: {
+            **row,
+            **{k: f"{row[k]:.2f}" for k in ("shares", "pusd", "realized_pnl")},
+            "fees": f"{row['fees']:.5f}",
+        }
         for reason, row in sorted(figures.items(), key=lambda item: order.index(item[0]))
     }
 

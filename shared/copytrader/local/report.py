@@ -164,7 +164,7 @@ same Express state machine, Lambda handlers and DynamoDB tables the CDK app depl
 <div><h2>Whale selection</h2>{_table(result.selection)}<h2>World</h2>{_table(result.world)}</div></div>
 <div class="grid"><div><h2>Feed and duplicates</h2>{_table(result.feed)}</div>
 <div><h2>Outcomes</h2>{_table(result.outcomes)}<h2>Fills</h2>{_table(result.fills)}</div></div>
-<h2>Marked equity (cash + held shares at the bid), every 5 minutes</h2>
+<h2>Marked equity (cash + held shares at the bid), at each exits run (every 15 simulated minutes)</h2>
 {_svg_curve(result.marked_curve, start, "marked equity curve")}
 <h2>Underwater: drawdown of marked equity from its peak, %</h2>
 {_svg_curve(underwater(result.marked_curve), Decimal(0), "drawdown curve", ".1f")}

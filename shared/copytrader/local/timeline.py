@@ -12,7 +12,7 @@ Events, in time order (ties broken by kind, then by the order they were added):
     snapshot   cash + open positions at mid, every 30 minutes (the equity curve)
     sweep      the scheduler's reconcile sweep, every 5 minutes, through the execute function ({"sweep": ...})
     exits      the held tokens' marks from the simulated books, marked equity, then the exits job through its function
-               (`copytrader.local.day_exits`), every 5 minutes; the queue is drained after it
+               (`copytrader.local.day_exits`), every 15 minutes; the queue is drained after it
     crash      (faults) a held token's price falls sharply (the sim's book), through its stop
     retag      (faults) Gamma moves a market to another event and category
     malformed  (faults) a message that is not a usable WhaleTrade reaches the queue
@@ -46,9 +46,10 @@ REDELIVERY_AFTER_S = (60.0, 120.0)
 SNAPSHOT_EVERY = timedelta(minutes=30)
 SWEEP_EVERY = timedelta(minutes=5)  # the reconcile sweep's schedule, as deployed
 SWEEP_LIMIT = 100
-# the exits job runs every minute as deployed; the demo runs it every 5 simulated minutes (each run costs a Lambda
-# call, a marks write, a marking and a drain: every minute would multiply the demo's time)
-EXITS_EVERY = timedelta(minutes=5)
+# the exits job runs every minute as deployed; the demo runs it every 15 simulated minutes: each run costs a Lambda
+# call reading every held position's market, book and parts, a marks write, a marking and a drain (every 5 minutes
+# made `make demo` take 2.5 times the CPU of the day without exits, seed 20; every 15, see README)
+EXITS_EVERY = timedelta(minutes=15)
 # the trade queue's visibility timeout as deployed (infra: TRADE_QUEUE_VISIBILITY_TIMEOUT): a failed message comes
 # back after this, which is longer than the trade's freshness window
 VISIBILITY_TIMEOUT = timedelta(seconds=330)
