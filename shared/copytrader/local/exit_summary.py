@@ -50,7 +50,7 @@ def exits_by_reason(account: str, orders: list[OrderModel], ledger: list[LedgerE
                 "pusd": Decimal(0),
                 "fees": Decimal(0),
                 "realized_pnl": Decimal(0),
-            },  # fmt: skip
+            },
         )
         row["orders"] += 1
         row["filled"] += int(entry.status in _FILLED)
