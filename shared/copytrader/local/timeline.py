@@ -129,17 +129,22 @@ def day_timeline(world: SimWorld, feed: list[WhaleTrade], plan: FaultPlan | None
 
 @dataclass
 class Outputs:
-    """What the pipeline answered: the first outcome of each whale fill, later ones, and malformed messages."""
+    """What the pipeline answered: the first outcome of each whale fill, later ones, exit signals' outcomes (counted
+    from the orders ledger by the summary) and malformed messages."""
 
     states: list[dict[str, Any]] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     malformed: list[dict[str, Any]] = field(default_factory=list)
+    exits: list[dict[str, Any]] = field(default_factory=list)
     _seen: set[str] = field(default_factory=set)
 
     def add(self, output: list[dict[str, Any]] | None) -> None:
         for state in output or []:
-            trade = (state.get("signal") or {}).get("trade")
-            if trade is None:
+            signal = state.get("signal") or {}
+            trade = signal.get("trade")
+            if signal.get("exit") is not None:
+                self.exits.append(state)
+            elif trade is None:
                 self.malformed.append(state)
             elif trade["key"] in self._seen:
                 self.duplicates.append(state)
