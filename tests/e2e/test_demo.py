@@ -12,6 +12,7 @@ import pytest
 
 from copytrader.local.demo import run_demo
 from copytrader.local.report import DemoResult, render_summary, summary_json
+from copytrader.model.exits import ExitReason
 from copytrader.sim.config import SimConfig
 from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel
 
@@ -74,8 +75,9 @@ def test_money_identities_hold_after_the_day(day):
     assert account["available"] == account["cash"] - account["reserved"]
     assert account["committed"] == account["open_cost"] + account["reserved"]
     assert account["open_cost"] == sum(p["cost_basis"] for p in positions)
-    # every fee charged is in the ledger and in the summary
-    assert sum(e["fee"] for e in ledger) == Decimal(result.fills["fees"])
+    # every fee charged is in the ledger and in the summary: the copies' (a mirror SELL is one) and the exit rules'
+    exit_fees = sum(Decimal(row["fees"]) for reason, row in result.exits_by_reason.items() if reason != "mirror")
+    assert sum(e["fee"] for e in ledger) == Decimal(result.fills["fees"]) + exit_fees
     assert Decimal(result.money["cash"]) == account["cash"].quantize(Decimal("0.01"))
 
 
@@ -123,3 +125,44 @@ def test_the_json_summary_has_the_figures_a_machine_checks(day):
     assert (summary["orders"], summary["fills"]) == (result.feed["orders_in_ledger"], result.feed["orders_filled"])
     assert summary["pnl"] == result.money["pnl"] and summary["copies"] == result.fills["copies_filled"]
     assert json.loads(json.dumps(summary)) == summary
+
+
+def test_the_exits_job_ran_and_its_exits_are_in_the_ledger(day):
+    # every 15 simulated minutes: marks written, marked equity recorded, the exits job run through its function
+    result, _, snapshot = day
+    scans = result.closing["exit_scans"]
+    assert scans["runs"] == 24 * 4 and scans.get("errors", 0) == 0 and result.closing["exit_scan_errors"] == []
+    exits = result.exits_by_reason
+    # the simulated day stops out, trails and leaves before the end (no whale of this small world sells what we hold)
+    assert {"stop_loss", "trailing_stop", "time_to_end"} <= set(exits) <= {r.value for r in ExitReason}
+    assert sum(scans.get(f"signals_{reason}", 0) for reason in exits if reason != "mirror") >= sum(
+        row["orders"] for reason, row in exits.items() if reason != "mirror"
+    )
+    # the pUSD by exit kind are the ledger's FILL_SELL entries, every one of them (each SELL is an exit)
+    sold = sum((e["cash_delta"] for e in snapshot["ledger"] if e["kind"] == "FILL_SELL"), Decimal(0))
+    assert sum(Decimal(row["pusd"]) for row in exits.values()) == sold.quantize(Decimal("0.01"))
+    assert all(0 < row["filled"] <= row["orders"] and Decimal(row["pusd"]) > 0 for row in exits.values())
+    redeemed = [e for e in snapshot["ledger"] if e["kind"] == "REDEEM"]
+    assert result.redemptions["count"] == len(redeemed)
+    payout = sum((e["cash_delta"] for e in redeemed), Decimal(0))
+    assert Decimal(result.redemptions["payout"]) == payout.quantize(Decimal("0.01"))
+
+
+def test_marked_equity_and_its_drawdown(day):
+    result, report, snapshot = day
+    marked, curve = result.marked, result.marked_curve
+    assert marked["markings"] == len(curve) == 24 * 4 + 1  # every exits run, and once after the close
+    # the account item's equity_marked is the last marking: cash plus the held shares at their bids
+    assert Decimal(marked["equity_marked"]) == Decimal(curve[-1][1]).quantize(Decimal("0.01"))
+    if not any(p["shares"] > 0 for p in snapshot["positions"]):
+        assert marked["equity_marked"] == result.money["cash"]
+    levels = [Decimal(v) for _, v in curve]
+    worst = max((max(levels[: i + 1]) - v) / max(levels[: i + 1]) for i, v in enumerate(levels)) * 100
+    assert Decimal(marked["max_drawdown_marked_pct"]) == worst.quantize(Decimal("0.001"))
+    assert 0 <= worst <= 100
+    summary = summary_json(result)
+    assert summary["exits_by_reason"] == result.exits_by_reason and summary["redemptions"] == result.redemptions
+    assert summary["equity_marked"] == marked["equity_marked"]
+    page = report.read_text()
+    assert 'aria-label="marked equity curve"' in page and 'aria-label="drawdown curve"' in page
+    assert "Exits, by kind" in page and "stop_loss" in page and "Redemptions" in page

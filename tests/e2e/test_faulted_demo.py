@@ -7,6 +7,7 @@ A small world whose day has SELLs of tokens bought earlier (seed 22: three), so 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from copytrader.local import faults
 from copytrader.local.demo import run_demo, tracked_wallets
 from copytrader.local.faults import plan_faults
 from copytrader.local.report import DemoResult, render_summary, summary_json
+from copytrader.local.timeline import EXITS_EVERY
 from copytrader.sim.config import SimConfig
 from copytrader.sim.world import build_world
 
@@ -77,3 +79,14 @@ def test_each_fault_was_recovered_the_way_it_should_be(faulted):
     (retag,) = result.faults["retags"]
     assert retag["copied_buys_before"] >= 1 and retag["copied_buys_after"] >= 1
     assert all(retag["scopes_booked"].values()), retag["scopes_booked"]
+
+
+def test_the_price_crash_sells_the_position_once_at_its_stop(faulted):
+    result, _ = faulted
+    crash = result.faults["crash"]
+    assert result.faults["injected"][faults.PRICE_CRASH] == 1
+    assert Decimal(crash["bid_after"]) < Decimal(crash["bid_before"]) * Decimal("0.85")  # through any 15 % stop
+    # the next exits run (within 15 simulated minutes) sold it at its stop, with one order
+    assert crash["sells_by_reason"] == crash["filled_by_reason"] == {"stop_loss": 1}
+    assert 0 < crash["first_sell_after_s"] <= EXITS_EVERY.total_seconds() + 1
+    assert "stop_loss" in result.exits_by_reason

@@ -86,6 +86,7 @@ def size_exit(signal: CopySignal, *, order_type: OrderType) -> SizedOrder:
         "tick_size": market.tick_size,
         "min_order_size": market.min_order_size,
         "taker_fee_rate": market.taker_fee_rate,
+        "exit_reason": exit_.reason,
     }
     limit = max(floor_to(exit_.min_price, market.tick_size), market.tick_size)
     return sell_order(signal, limit, common, what=f"{exit_.reason.value} exit of")

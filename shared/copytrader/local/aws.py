@@ -22,7 +22,7 @@ from copytrader import store, workflows
 from copytrader.local import moto_fixes
 from copytrader.local.lambdas import HandlerDispatch, LazyHandler, load_handler, patch_moto
 from copytrader.runtime.env import EVENT_DETAIL_TYPE, EVENT_SOURCE, SCORING_BUCKET
-from copytrader.workflows import BOOKS, COPY, SCORING
+from copytrader.workflows import BOOKS, COPY, EXITS, SCORING
 
 REGION = "us-east-1"
 QUEUE_NAME = "copytrader-trades.fifo"
@@ -252,13 +252,14 @@ class LocalAws:
                 Code={"ZipFile": buffer.getvalue()},
                 Architectures=["arm64"],
             )["FunctionArn"]
-            for workflow in workflows.WORKFLOWS
+            for workflow in (*workflows.WORKFLOWS, EXITS)  # the exits job: a function, no state machine
             for name in map(workflow.function, workflow.steps)
         }
         if self.dispatch is None:  # the copy pipeline's handlers now; the scoring ones (numpy, scipy) when first run
             handlers: dict[str, Any] = {COPY.function(step): load_handler(COPY, step) for step in COPY.steps}
             handlers.update({SCORING.function(step): LazyHandler(SCORING, step) for step in SCORING.steps})
             handlers.update({BOOKS.function(step): LazyHandler(BOOKS, step) for step in BOOKS.steps})
+            handlers.update({EXITS.function(step): LazyHandler(EXITS, step) for step in EXITS.steps})
             self.dispatch = HandlerDispatch(handlers, echo_logs=not self.quiet)
             self._undo_patch = patch_moto(self.dispatch)
         return arns

@@ -35,13 +35,16 @@ import numpy as np
 from copytrader.listener.publish import TradePublisher
 from copytrader.local import faults as fault_kinds
 from copytrader.local.aws import LocalAws
-from copytrader.local.faults import FaultPlan, Malformed, Redelivery, RetagPlan, plan_faults
+from copytrader.local.day_exits import ExitScans, crash_target
+from copytrader.local.exit_summary import crash_evidence
+from copytrader.local.faults import CrashPlan, FaultPlan, Malformed, Redelivery, RetagPlan, plan_faults
 from copytrader.local.injectors import FaultyLedger, FaultyVenue, Injected, ThrottleHook
 from copytrader.local.pipe import Execution, LocalPipe, pipe_record
 from copytrader.local.report import DemoResult, write_report
 from copytrader.local.scoring import run_books
 from copytrader.local.summary import fault_evidence, summarise
 from copytrader.local.timeline import (
+    EXITS_EVERY,
     PIPELINE_KINDS,
     PROCESSING_DELAY,
     VISIBILITY_TIMEOUT,
@@ -60,11 +63,13 @@ from copytrader.sim.config import SimConfig
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
 from copytrader.store.trades import SeenTrades
-from copytrader.workflows import BOOKS, COPY, wiring
+from copytrader.workflows import BOOKS, COPY, EXITS, wiring
 from copytrader.workflows.copy.settlement import mark_to_market, settle_resolved
+from copytrader.workflows.exits.publish import ExitPublisher
 
 CLOSING_SWEEPS = 10  # the end of the day sweeps until nothing is left, at most this many times
-_WALL_CLOCK_METRICS = frozenset(f"{BOOKS.function(step)}_ms" for step in BOOKS.steps)  # not numbers of the day
+CRASH_TRIES = 12  # a planned crash that finds no held token to hit tries again at the next exits run, this often
+_WALL_CLOCK_METRICS = frozenset(f"{w.function(step)}_ms" for w in (BOOKS, EXITS) for step in w.steps)  # not numbers
 
 
 class SimClock:
@@ -91,15 +96,18 @@ def tracked_wallets(world: SimWorld, config: ScoringSettings | None = None) -> l
 DEFAULT_SEED = SimConfig().seed
 
 
-def day_deps(settings: Settings, clock: SimClock, alerts: SnsAlerts, injected: Injected | None) -> wiring.Deps:
+def day_deps(
+    settings: Settings, clock: SimClock, alerts: SnsAlerts, injected: Injected | None, exit_queue: ExitPublisher
+) -> wiring.Deps:
     """The handlers' dependencies; with faults, the venue and the orders ledger wrapped by their injectors."""
-    plain = wiring.Deps(settings, clock=clock, alerts=alerts)
+    plain = wiring.Deps(settings, clock=clock, alerts=alerts, exit_queue=exit_queue)
     if injected is None:
         return plain
     return wiring.Deps(
         settings,
         clock=clock,
         alerts=alerts,
+        exit_queue=exit_queue,
         account=plain.account,
         venue=FaultyVenue(plain.venue, injected, clock),
         ledger=FaultyLedger(plain.ledger, injected),
@@ -120,6 +128,8 @@ class Day:
         self.publisher = TradePublisher(self.sqs, resources.queue_url, aws.client("events"), resources.bus_name)
         self.pipe = LocalPipe(resources, self.sqs, aws.client("stepfunctions"))
         self.sweeps = Sweeps(aws.client("lambda"), resources.function_arns[COPY.function("execute")])
+        self.exits = ExitScans(aws.client("lambda"), resources.function_arns[EXITS.function("scan")], world, deps)
+        self.crashed: dict[str, Any] = {}  # --faults: the token the planned crash hit, when, its bid before and after
         self.seen = SeenTrades()
         self.outputs = Outputs()
         self.feed_counts = Counter[str]()
@@ -205,6 +215,29 @@ class Day:
     def _sweep(self, _: None) -> None:
         self.sweeps.run()
 
+    def _exits(self, _: None) -> None:
+        self.exits.mark()
+        self.exits.scan()
+        self._drain()
+
+    def _crash(self, crash: CrashPlan) -> None:
+        """The planned crash hits a held token (`day_exits.crash_target`), or tries again at the next exits run."""
+        assert self.injected is not None
+        lead = timedelta(seconds=self.deps.settings.exits.exit_before_end_s) + timedelta(hours=1)
+        token = crash_target(self.world, self.deps, crash.token_id, lead)
+        if token is None:
+            self.feed_counts["crash_tries"] += 1
+            if self.feed_counts["crash_tries"] < CRASH_TRIES:
+                self.timeline.add(self.clock.now + EXITS_EVERY, "crash", crash)
+            return
+        before = self.world.book(token, self.clock.now).best_bid
+        self.injected.crashed_token = token
+        self.world.shock(token, self.clock.now, crash.drop_logit)
+        after = self.world.book(token, self.clock.now).best_bid
+        self.crashed = {"token_id": token, "at": self.clock.now.isoformat(), "bid_before": str(before),
+                        "bid_after": str(after)}  # fmt: skip
+        self.injected.note(fault_kinds.PRICE_CRASH, f"{token[:12]}: bid {before} -> {after}")
+
     def _retag(self, retag: RetagPlan) -> None:
         assert self.injected is not None
         self.injected.note(fault_kinds.RETAG, f"{retag.condition_id[:12]} -> event {retag.event_id}, {retag.category}")
@@ -234,6 +267,7 @@ class Day:
                 break
         sfn = self.aws.client("stepfunctions")
         books = run_books(self.resources, sfn, name=f"books-close-{self.world.config.seed}")
+        self.exits.mark()  # the day's last marked equity, after the books run redeemed what resolved
         output = books.output or {}
         audit = output.get("audit") or {"ok": False, "violations": ["books_workflow_failed"], "checks": []}
         return {
@@ -288,7 +322,8 @@ def run_demo(
             overrides={"clob_url": f"{polymarket.url}/clob", "gamma_url": f"{polymarket.url}/gamma"},
         )
         injected = Injected(plan, clock) if plan is not None else None
-        deps = day_deps(settings, clock, SnsAlerts(resources.alert_topic_arn), injected)
+        exit_queue = ExitPublisher(aws.client("sqs"), resources.queue_url)
+        deps = day_deps(settings, clock, SnsAlerts(resources.alert_topic_arn), injected, exit_queue)
         throttles = None
         if injected is not None:
             throttles = ThrottleHook(injected, settings.account).install(deps.account.items.connection.client)
@@ -301,7 +336,8 @@ def run_demo(
             day.replay(feed, plan, progress)
             closing = day.close()
             polymarket.set_time(world.day_end)  # open positions are marked at the day's end, as the curve's last point
-            result = summarise(world, config.seed, chosen, feed, day.outputs, day.feed_counts, deps, day.curve)
+            result = summarise(world, config.seed, chosen, feed, day.outputs, day.feed_counts, deps, day.curve,
+                               day.exits.marked_curve)  # fmt: skip
             _describe(result, day, closing, plan, injected, resources.alert_queue_url, resources.dlq_url)
             result.timing = {
                 "world_build_s": round(built - started, 2),
@@ -346,7 +382,8 @@ def _describe(
     audit = closing.pop("audit")
     result.audit = audit
     result.closing = {**closing, "sweeps": dict(sorted(day.sweeps.totals.items())), "sweep_errors": day.sweeps.errors,
-                      "execution_failures": day.failures}  # fmt: skip
+                      "execution_failures": day.failures, "exit_scans": dict(sorted(day.exits.totals.items())),
+                      "exit_scan_errors": day.exits.errors}  # fmt: skip
     result.malformed = dict(Counter(f"{(s['signal'] or {}).get('reason')}" for s in day.outputs.malformed))
     if plan is not None and injected is not None:
         result.faults = {
@@ -354,4 +391,5 @@ def _describe(
             "lines": [list(line) for line in injected.lines],
             "plan": plan.describe(),
             **fault_evidence(plan, day.deps.settings.account),
+            "crash": crash_evidence(day.crashed),
         }

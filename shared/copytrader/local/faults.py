@@ -10,10 +10,14 @@ injects the same faults. The injectors that carry it out are in `copytrader.loca
     crash_before_ledger_write  execute dies after risk_check reserved, before the ledger entry is written
     crash_after_venue_call     execute dies after the venue answered, before the settlement is written
     sqs_redelivery             SQS hands a fill to the pipeline again inside its freshness window
-    sell_pending_at_midnight   a SELL's answer is lost and the venue cannot be asked about it before 00:00 UTC
+    sell_pending_at_midnight   a SELL's answer is lost and the venue cannot be asked about it before 00:00 UTC (the
+                               day's last whale SELLs of held tokens; when the exits sold those positions first, the
+                               first exit SELLs placed from `exit_sells_from` on stand in for them)
     market_retag               Gamma moves a market to another event and category mid-day
     dynamodb_throttle          DynamoDB throttles a copy's transaction (the request, or an item inside it)
     malformed_message          a message that is not a WhaleTrade, or one with an absurd epoch, reaches the queue
+    price_crash_through_stop   a held token's price falls sharply (the simulated books) at a planned time: the exits job
+                               must sell it once, at its stop (`copytrader.local.day_exits.crash_target`)
 
 A fault aimed at a fill is injected only if the fill gets that far (a copy skipped at score never reaches the
 venue), so each kind names more candidates than it injects: the first `count` that get there are faulted.
@@ -40,6 +44,7 @@ SELL_AT_MIDNIGHT = "sell_pending_at_midnight"
 RETAG = "market_retag"
 THROTTLE = "dynamodb_throttle"
 MALFORMED = "malformed_message"
+PRICE_CRASH = "price_crash_through_stop"
 FAULT_KINDS = (
     VENUE_TIMEOUT,
     VENUE_5XX,
@@ -50,6 +55,7 @@ FAULT_KINDS = (
     RETAG,
     THROTTLE,
     MALFORMED,
+    PRICE_CRASH,
 )
 _BUY_KINDS = (VENUE_TIMEOUT, VENUE_5XX, CRASH_BEFORE_LEDGER, CRASH_AFTER_VENUE, THROTTLE)
 _STREAM = 0xFA175  # the plan's own random stream: the clean day's draws stay as they are
@@ -59,6 +65,11 @@ _REDELIVERY_AFTER_S = (20.0, 240.0)  # inside the 300 s freshness window: the re
 _LAST_SELLS = 3
 _MALFORMED_SHAPES = ("not_a_trade", "absurd_epoch", "not_json", "absurd_epoch_ms")
 _NEW_EVENT_BASE = 990_000
+_CRASH_STREAM = 0xC4A5  # the crash's own stream: the other kinds' draws stay as they were
+_CRASH_AFTER_BUY_MIN = (10.0, 40.0)  # the crash comes this long after a tracked whale's BUY (its copy is held)
+_CRASH_LEAD = timedelta(hours=6)  # ... in a market that ends at least this long after the BUY (no time_to_end first)
+_EXIT_SELLS_BEFORE_MIDNIGHT = timedelta(hours=12)
+CRASH_DROP_LOGIT = 2.5  # the held token's price falls this much in logit space (0.5 -> 0.08, 0.8 -> 0.27)
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,16 @@ class Malformed:
 
 
 @dataclass(frozen=True)
+class CrashPlan:
+    """At `at`, the price of `token_id` (bought by a tracked whale shortly before) falls by `drop_logit`; if we do not
+    hold it then, another held token falls instead (`copytrader.local.day_exits.crash_target`)."""
+
+    at: datetime
+    token_id: str
+    drop_logit: float
+
+
+@dataclass(frozen=True)
 class FaultPlan:
     seed: int
     venue_timeout: Targets
@@ -129,6 +150,8 @@ class FaultPlan:
     redeliveries: tuple[Redelivery, ...]
     retags: tuple[RetagPlan, ...]
     malformed: tuple[Malformed, ...]
+    crash: CrashPlan | None = None
+    exit_sells_from: datetime | None = None  # from then on an exit's SELL may be a SELL pending at midnight
 
     def targets(self, kind: str) -> Targets:
         return {
@@ -181,7 +204,24 @@ def plan_faults(
         redeliveries=_redeliveries(rng, feed, targets[VENUE_TIMEOUT], counts[REDELIVERY]),
         retags=_retags(rng, buys, markets, categories, counts[RETAG]),
         malformed=_malformed(rng, feed, counts[MALFORMED]),
+        crash=_crash(np.random.default_rng([seed, _CRASH_STREAM]), buys, markets),
+        exit_sells_from=midnight - _EXIT_SELLS_BEFORE_MIDNIGHT if feed else None,
     )
+
+
+def _crash(rng: np.random.Generator, buys: Sequence[WhaleTrade], markets: Mapping[str, Market]) -> CrashPlan | None:
+    """A BUY whose market ends long after it (so the crash is not pre-empted by the time-to-end exit); the crash
+    comes 10 to 40 minutes after it."""
+    eligible = []
+    for trade in buys:
+        market = markets.get(trade.condition_id)
+        if market is not None and market.end_time is not None and market.end_time > trade.detected_at + _CRASH_LEAD:
+            eligible.append(trade)
+    if not eligible:
+        return None
+    trade = eligible[int(rng.integers(len(eligible)))]
+    at = trade.detected_at + timedelta(minutes=float(rng.uniform(*_CRASH_AFTER_BUY_MIN)))
+    return CrashPlan(at, trade.token_id, CRASH_DROP_LOGIT)
 
 
 def _last_sells(feed: Sequence[WhaleTrade]) -> tuple[str, ...]:

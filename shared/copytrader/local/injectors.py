@@ -48,6 +48,7 @@ class Injected:
         self.counts: Counter[str] = Counter()
         self.lines: list[tuple[str, str, str]] = []
         self._fired: dict[str, list[str]] = {}
+        self.crashed_token: str | None = None  # the token the planned price crash hit (`Day._crash`)
 
     def claim(self, kind: str, trade_key: str) -> bool:
         """True once for each of the first `count` candidates of `kind` that get here."""
@@ -56,6 +57,19 @@ class Injected:
         if trade_key not in targets.candidates or trade_key in fired or len(fired) >= targets.count:
             return False
         fired.append(trade_key)
+        return True
+
+    def claim_exit_sell(self, key: str, token_id: str) -> bool:
+        """True for the first exit SELLs placed from the plan's `exit_sells_from` on, up to the planned count of SELLs
+        pending at midnight (at least one), counted with the whale SELLs it claimed (`faults.SELL_AT_MIDNIGHT`); never
+        for the token the planned price crash hit (its stop's sale is that fault's evidence)."""
+        start = self.plan.exit_sells_from
+        fired = self._fired.setdefault(faults.SELL_AT_MIDNIGHT, [])
+        if start is None or self._clock() < start or key in fired or token_id == self.crashed_token:
+            return False
+        if len(fired) >= max(self.plan.sells_at_midnight.count, 1):
+            return False
+        fired.append(key)
         return True
 
     def fired(self, kind: str) -> list[str]:
@@ -86,7 +100,10 @@ class FaultyVenue:
             self._injected.note(faults.VENUE_5XX, f"{order.side.value} {key[:12]}: HTTP 503 before matching")
             raise VenueAmbiguous("HTTP 503 from POST /order (injected): the order may or may not exist")
         lost = claim(faults.VENUE_TIMEOUT, key) and faults.VENUE_TIMEOUT
-        lost = lost or (claim(faults.SELL_AT_MIDNIGHT, key) and faults.SELL_AT_MIDNIGHT)
+        late = claim(faults.SELL_AT_MIDNIGHT, key) or (
+            order.exit_reason is not None and self._injected.claim_exit_sell(key, order.token_id)
+        )
+        lost = lost or (late and faults.SELL_AT_MIDNIGHT)
         placed = self._inner.place(order, prepared)
         if not lost:
             return placed

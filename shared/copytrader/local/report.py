@@ -31,6 +31,10 @@ class DemoResult:
     closing: dict[str, Any] = field(default_factory=dict)  # the sweeps and the close of the day
     faults: dict[str, Any] = field(default_factory=dict)  # --faults: injected by kind, one line each, the plan
     malformed: dict[str, int] = field(default_factory=dict)  # answers to malformed messages, by reason
+    exits_by_reason: dict[str, Any] = field(default_factory=dict)  # SELLs by exit reason (local.exit_summary)
+    redemptions: dict[str, Any] = field(default_factory=dict)  # REDEEM ledger entries: count, payout, P&L
+    marked: dict[str, Any] = field(default_factory=dict)  # final marked equity, max drawdown of the marked curve
+    marked_curve: list[tuple[str, str]] = field(default_factory=list)  # marked equity at each exits run
 
     def numbers(self) -> dict[str, Any]:
         """Everything but wall-clock timings: identical for identical seeds."""
@@ -40,7 +44,7 @@ class DemoResult:
 WIDTH, HEIGHT, PAD = 860, 260, 48
 
 
-def _svg_curve(points: list[tuple[str, str]], start: Decimal) -> str:
+def _svg_curve(points: list[tuple[str, str]], start: Decimal, label: str = "equity curve", fmt: str = ",.0f") -> str:
     if len(points) < 2:
         return "<p>not enough points for a curve</p>"
     times = [datetime.fromisoformat(t).timestamp() for t, _ in points]
@@ -60,7 +64,7 @@ def _svg_curve(points: list[tuple[str, str]], start: Decimal) -> str:
     )
     base = y(float(start))
     ticks = "".join(
-        f'<text x="{PAD - 6}" y="{y(v):.1f}" text-anchor="end" dominant-baseline="middle">{v:,.0f}</text>'
+        f'<text x="{PAD - 6}" y="{y(v):.1f}" text-anchor="end" dominant-baseline="middle">{v:{fmt}}</text>'
         for v in (lo, (lo + hi) / 2, hi)
     )
     hours = "".join(
@@ -69,10 +73,35 @@ def _svg_curve(points: list[tuple[str, str]], start: Decimal) -> str:
         for t in times[:: max(1, len(times) // 8)]
     )
     return (
-        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="equity curve">'
+        f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img" aria-label="{label}">'
         f'<line x1="{PAD}" y1="{base:.1f}" x2="{WIDTH - PAD}" y2="{base:.1f}" class="base"/>'
         f'<path d="{path}" class="curve"/>{ticks}{hours}</svg>'
     )
+
+
+def underwater(points: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The drawdown curve: at each point, how far (in %, as a negative number) the curve is below its running peak."""
+    out, peak = [], Decimal(0)
+    for at, value in points:
+        level = Decimal(value)
+        peak = max(peak, level)
+        out.append((at, f"{-(peak - level) / peak * 100 if peak else Decimal(0):.4f}"))
+    return out
+
+
+def _exits_table(exits: dict[str, Any]) -> str:
+    if not exits:
+        return "<p>No exit was sold.</p>"
+    head = "".join(f"<th>{h}</th>" for h in ("exit", "orders", "filled", "shares", "pUSD", "realized P&amp;L"))
+    rows = "".join(
+        f"<tr><td>{html.escape(reason)}</td>"
+        + "".join(
+            f"<td>{html.escape(str(row[k]))}</td>" for k in ("orders", "filled", "shares", "pusd", "realized_pnl")
+        )
+        + "</tr>"
+        for reason, row in exits.items()
+    )
+    return f"<table><tr>{head}</tr>{rows}</table>"
 
 
 def _table(rows: dict[str, Any]) -> str:
@@ -135,6 +164,12 @@ same Express state machine, Lambda handlers and DynamoDB tables the CDK app depl
 <div><h2>Whale selection</h2>{_table(result.selection)}<h2>World</h2>{_table(result.world)}</div></div>
 <div class="grid"><div><h2>Feed and duplicates</h2>{_table(result.feed)}</div>
 <div><h2>Outcomes</h2>{_table(result.outcomes)}<h2>Fills</h2>{_table(result.fills)}</div></div>
+<h2>Marked equity (cash + held shares at the bid), at each exits run (every 15 simulated minutes)</h2>
+{_svg_curve(result.marked_curve, start, "marked equity curve")}
+<h2>Underwater: drawdown of marked equity from its peak, %</h2>
+{_svg_curve(underwater(result.marked_curve), Decimal(0), "drawdown curve", ".1f")}
+<div class="grid"><div><h2>Exits, by kind</h2>{_exits_table(result.exits_by_reason)}</div>
+<div><h2>Redemptions</h2>{_table(result.redemptions)}<h2>Marked</h2>{_table(result.marked)}</div></div>
 <h2>Skipped, by reason</h2>{_table(result.reasons) if result.reasons else "<p>none</p>"}
 <h2>Risk</h2>{_table(result.risk)}
 <h2>Copies filled</h2>{_copies(result.copies)}
@@ -174,6 +209,7 @@ def render_summary(result: DemoResult, path: Path) -> str:
         f"  P&L                  {m['pnl']} pUSD ({m['return_pct']} %) on {m['start_equity']}: "
         f"realized {m['realized_pnl']}, open positions {m['unrealized_value']} at mid; "
         f"max drawdown {m['max_drawdown_pct']} %",
+        *_exit_lines(result),
         f"  risk                 breaker {'OPEN' if result.risk['breaker_open'] else 'closed'}, "
         f"alerts sent {result.risk.get('alerts_sent', 0)}",
         *_close_lines(result),
@@ -187,6 +223,23 @@ def render_summary(result: DemoResult, path: Path) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _exit_lines(result: DemoResult) -> list[str]:
+    exits, r, marked = result.exits_by_reason, result.redemptions, result.marked
+    if not marked:
+        return []
+    lines = ["  exits by kind        " + ("none" if not exits else "")]
+    lines += [
+        f"    {row['orders']:5d}  {reason:<20} {row['filled']} filled, {row['shares']} shares for {row['pusd']} pUSD "
+        f"(realized {row['realized_pnl']})"
+        for reason, row in exits.items()
+    ]
+    lines.append(
+        f"  redemptions          {r.get('count', 0)}, payout {r.get('payout')} pUSD; marked equity "
+        f"{marked.get('equity_marked')}, max marked drawdown {marked.get('max_drawdown_marked_pct')} %"
+    )
+    return lines
 
 
 def _close_lines(result: DemoResult) -> list[str]:
@@ -250,4 +303,8 @@ def summary_json(result: DemoResult) -> dict[str, Any]:
         "sweeps": dict(result.closing.get("sweeps", {})),
         "closed_at": result.closing.get("closed_at"),
         "wall_s": result.timing.get("total_s"),
+        "exits_by_reason": dict(result.exits_by_reason),
+        "redemptions": dict(result.redemptions),
+        "equity_marked": result.marked.get("equity_marked"),
+        "max_drawdown_marked_pct": result.marked.get("max_drawdown_marked_pct"),
     }

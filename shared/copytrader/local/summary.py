@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from copytrader.copying.sizing import copy_idempotency_key
+from copytrader.local import exit_summary
 from copytrader.local.faults import FaultPlan
 from copytrader.local.report import DemoResult
 from copytrader.local.timeline import Outputs
@@ -54,8 +55,10 @@ def summarise(
     feed_counts: Counter[str],
     deps: wiring.Deps,
     curve: list[tuple[str, str]],
+    marked_curve: list[tuple[str, str]],
 ) -> DemoResult:
     orders = {entry.idempotency_key: entry for entry in OrderModel.scan()}
+    entries = list(LedgerEntryModel.query(deps.settings.account))
     states = settled_outcomes(outputs.states, deps.settings.account, orders)
     duplicates = outputs.duplicates
     tracked = {p.wallet for p in chosen}
@@ -165,6 +168,10 @@ def summarise(
         risk={"breaker_open": portfolio.breaker_open, "day_realized_pnl": str(portfolio.day_realized_pnl)},
         equity_curve=curve,
         copies=copies,
+        exits_by_reason=exit_summary.exits_by_reason(deps.settings.account, list(orders.values()), entries),
+        redemptions=exit_summary.redemptions(entries),
+        marked=exit_summary.marked(deps.settings.account, marked_curve),
+        marked_curve=marked_curve,
     )
 
 

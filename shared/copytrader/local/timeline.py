@@ -11,6 +11,9 @@ Events, in time order (ties broken by kind, then by the order they were added):
                group waited behind it)
     snapshot   cash + open positions at mid, every 30 minutes (the equity curve)
     sweep      the scheduler's reconcile sweep, every 5 minutes, through the execute function ({"sweep": ...})
+    exits      the held tokens' marks from the simulated books, marked equity, then the exits job through its function
+               (`copytrader.local.day_exits`), every 15 minutes; the queue is drained after it
+    crash      (faults) a held token's price falls sharply (the sim's book), through its stop
     retag      (faults) Gamma moves a market to another event and category
     malformed  (faults) a message that is not a usable WhaleTrade reaches the queue
 
@@ -43,11 +46,15 @@ REDELIVERY_AFTER_S = (60.0, 120.0)
 SNAPSHOT_EVERY = timedelta(minutes=30)
 SWEEP_EVERY = timedelta(minutes=5)  # the reconcile sweep's schedule, as deployed
 SWEEP_LIMIT = 100
+# the exits job runs every minute as deployed; the demo runs it every 15 simulated minutes: each run costs a Lambda
+# call reading every held position's market, book and parts, a marks write, a marking and a drain (every 5 minutes
+# made `make demo` take 2.5 times the CPU of the day without exits, seed 20; every 15, see README)
+EXITS_EVERY = timedelta(minutes=15)
 # the trade queue's visibility timeout as deployed (infra: TRADE_QUEUE_VISIBILITY_TIMEOUT): a failed message comes
 # back after this, which is longer than the trade's freshness window
 VISIBILITY_TIMEOUT = timedelta(seconds=330)
 _TIES = {"resolve": 0, "retag": 0, "trade": 1, "malformed": 1, "echo": 2, "redeliver": 3, "release": 3,
-         "snapshot": 4, "sweep": 5}  # fmt: skip
+         "snapshot": 4, "sweep": 5, "crash": 0, "exits": 6}  # fmt: skip
 PIPELINE_KINDS = ("trade", "echo", "redeliver", "release", "malformed")
 
 
@@ -102,6 +109,10 @@ def day_timeline(world: SimWorld, feed: list[WhaleTrade], plan: FaultPlan | None
     while t <= world.day_end:
         timeline.add(t, "sweep")
         t += SWEEP_EVERY
+    t = world.day_start + EXITS_EVERY
+    while t <= world.day_end:
+        timeline.add(t, "exits")
+        t += EXITS_EVERY
     if plan is not None:
         by_key = {trade.key: trade for trade in feed}
         for redelivery in plan.redeliveries:
@@ -111,22 +122,29 @@ def day_timeline(world: SimWorld, feed: list[WhaleTrade], plan: FaultPlan | None
             timeline.add(retag.at, "retag", retag)
         for malformed in plan.malformed:
             timeline.add(malformed.at, "malformed", malformed)
+        if plan.crash is not None:
+            timeline.add(plan.crash.at, "crash", plan.crash)
     return timeline
 
 
 @dataclass
 class Outputs:
-    """What the pipeline answered: the first outcome of each whale fill, later ones, and malformed messages."""
+    """What the pipeline answered: the first outcome of each whale fill, later ones, exit signals' outcomes (counted
+    from the orders ledger by the summary) and malformed messages."""
 
     states: list[dict[str, Any]] = field(default_factory=list)
     duplicates: list[dict[str, Any]] = field(default_factory=list)
     malformed: list[dict[str, Any]] = field(default_factory=list)
+    exits: list[dict[str, Any]] = field(default_factory=list)
     _seen: set[str] = field(default_factory=set)
 
     def add(self, output: list[dict[str, Any]] | None) -> None:
         for state in output or []:
-            trade = (state.get("signal") or {}).get("trade")
-            if trade is None:
+            signal = state.get("signal") or {}
+            trade = signal.get("trade")
+            if signal.get("exit") is not None:
+                self.exits.append(state)
+            elif trade is None:
                 self.malformed.append(state)
             elif trade["key"] in self._seen:
                 self.duplicates.append(state)

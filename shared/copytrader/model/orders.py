@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import model_validator
 
-from copytrader.model.exits import ExitSignal
+from copytrader.model.exits import ExitReason, ExitSignal
 from copytrader.model.markets import Fill, Market, OrderBook
 from copytrader.model.trades import WhaleTrade
 from copytrader.model.types import Frozen, NonNegative, Side, UtcTime
@@ -96,6 +96,9 @@ class SizedOrder(Frozen):
     tick_size: Decimal = Decimal("0.01")
     min_order_size: Decimal = Decimal(5)
     taker_fee_rate: Decimal = Decimal(0)
+    # the exit rule that fired this SELL (kept in the orders ledger's `order_json`); None: a copy of a whale's trade
+    # (a SELL of one is the mirror exit)
+    exit_reason: ExitReason | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> SizedOrder:

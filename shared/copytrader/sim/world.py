@@ -8,6 +8,7 @@ the live day unchanged). Everything that leaves the world as a contract (`Market
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -112,6 +113,7 @@ class SimWorld:
         )
         self._tapes = (market_tape(history.markets, self._history_fills), market_tape(live.markets, self._live_fills))
         self._retags: dict[str, Retag] = {}
+        self._shocks: dict[int, tuple[float, float]] = {}  # live market -> (from when, YES logit shift)
         self.day_trades: list[WhaleTrade] = self._whale_trades()
         self.resolutions: list[Resolution] = self._resolutions()
         self.markets: list[Market] = [self.market_at(c, self.day_start) for c in live.markets.condition_id]
@@ -180,6 +182,12 @@ class SimWorld:
             raise ValueError(f"unknown category {category!r}")
         s, i = self._condition(condition_id)
         self._retags[self._sets[s].condition_id[i]] = Retag(at, event_id, category)
+
+    def shock(self, token_id: str, at: datetime, drop_logit: float) -> None:
+        """From `at` on, the token's price is lower by `drop_logit` in logit space (its market's books; the other
+        token rises): a crash. The day's trades, drawn when the world was built, do not see it."""
+        _, i, token = self._by_token[token_id]
+        self._shocks[i] = (at.timestamp(), -drop_logit if token == 0 else drop_logit)
 
     def tags(self, condition_id: str, at: datetime) -> tuple[str, str]:
         """(event id, category name) of the market as of `at`, re-tags applied."""
@@ -290,6 +298,8 @@ class SimWorld:
         t = min(at.timestamp(), float(live.markets.end_at[i]))
         market, when = np.array([i]), np.array([t])
         z = live.paths.yes_logit(market, when, live.impact.at(i, t))
+        since, shift = self._shocks.get(i, (math.inf, 0.0))
+        z = z + shift if at.timestamp() >= since else z
         k = int(live.paths.minute(market, when)[0])
         bid, ask = touch(z, live.markets.tick_n[market], live.shapes.spread[i, k : k + 1])
         bids, asks = yes_levels(int(bid[0]), int(ask[0]), n, live.shapes.gaps[i, k], live.shapes.depth_usd[i, k])
