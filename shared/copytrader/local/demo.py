@@ -56,6 +56,7 @@ from copytrader.local.timeline import (
 )
 from copytrader.model import COPYABLE_STATUSES, WhaleProfile, WhaleTrade
 from copytrader.runtime.alerts import SnsAlerts
+from copytrader.runtime.exit_queue import ExitPublisher
 from copytrader.scoring.engine import profiles, score_rows
 from copytrader.scoring_settings import ScoringSettings
 from copytrader.settings import Settings, load_settings
@@ -65,7 +66,6 @@ from copytrader.sim.world import SimWorld, build_world
 from copytrader.store.trades import SeenTrades
 from copytrader.workflows import BOOKS, COPY, EXITS, wiring
 from copytrader.workflows.copy.settlement import mark_to_market, settle_resolved
-from copytrader.workflows.exits.publish import ExitPublisher
 
 CLOSING_SWEEPS = 10  # the end of the day sweeps until nothing is left, at most this many times
 CRASH_TRIES = 12  # a planned crash that finds no held token to hit tries again at the next exits run, this often
