@@ -11,7 +11,7 @@ Every module that imports polymarket (the SDK) or eth_account imports this modul
 
 polymarket-client 0.14.0's dependencies (eth-account 0.13.7 and the rest) no longer require py_ecc, so the venue
 layer does not ship it (py-clob-client-v2 brought it): where it is not installed there is nothing to guard against,
-and the guard does nothing. It stays for an environment that still has py_ecc (the lock pins py-ecc 8.0.0).
+and the guard does nothing. It stays for an environment that still has py_ecc installed by something else.
 """
 
 from __future__ import annotations
