@@ -55,6 +55,23 @@ def exchange_for(token: str, neg_risk: bool) -> str:
     return NEG_RISK_EXCHANGE_V2 if neg_risk else CTF_EXCHANGE_V2
 
 
+# The exchange's EIP-712 Order struct, written here from ExchangeV3's source (REFERENCE §0b.2) independently of
+# `copytrader.execution.clob_order`, so the tests check the production hash against an oracle of their own.
+ORDER_FIELDS = (
+    ("salt", "uint256"),
+    ("maker", "address"),
+    ("signer", "address"),
+    ("tokenId", "uint256"),
+    ("makerAmount", "uint256"),
+    ("takerAmount", "uint256"),
+    ("side", "uint8"),
+    ("signatureType", "uint8"),
+    ("timestamp", "uint256"),
+    ("metadata", "bytes32"),
+    ("builder", "bytes32"),
+)
+
+
 def order_hash_and_signer(order: dict[str, Any], exchange: str, chain_id: int = 137) -> tuple[str, str | None]:
     """The EIP-712 hash of a posted order (the wire body's `order`) and the address its signature recovers to (None
     for a deposit wallet, type 3, whose ERC-7739 wrapped signature the wallet contract checks on chain)."""
@@ -62,19 +79,6 @@ def order_hash_and_signer(order: dict[str, Any], exchange: str, chain_id: int = 
     from eth_account.messages import encode_typed_data
     from eth_utils.crypto import keccak
 
-    fields = [
-        ("salt", "uint256"),
-        ("maker", "address"),
-        ("signer", "address"),
-        ("tokenId", "uint256"),
-        ("makerAmount", "uint256"),
-        ("takerAmount", "uint256"),
-        ("side", "uint8"),
-        ("signatureType", "uint8"),
-        ("timestamp", "uint256"),
-        ("metadata", "bytes32"),
-        ("builder", "bytes32"),
-    ]
     typed = {
         "primaryType": "Order",
         "types": {
@@ -84,7 +88,7 @@ def order_hash_and_signer(order: dict[str, Any], exchange: str, chain_id: int = 
                 {"name": "chainId", "type": "uint256"},
                 {"name": "verifyingContract", "type": "address"},
             ],
-            "Order": [{"name": n, "type": t} for n, t in fields],
+            "Order": [{"name": n, "type": t} for n, t in ORDER_FIELDS],
         },
         "domain": {
             "name": "Polymarket CTF Exchange",

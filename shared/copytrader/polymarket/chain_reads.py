@@ -17,7 +17,7 @@ from copytrader.polymarket.http import JsonHttp
 
 ERC1155_BALANCE_OF = "0x00fdd58e"  # balanceOf(address,uint256)
 ERC20_BALANCE_OF = "0x70a08231"  # balanceOf(address)
-# keccak("Transfer(address,address,uint256)")
+# keccak("Transfer(address,address,uint256)"): the ERC-20 Transfer event's public topic0, not a key
 TRANSFER_TOPIC = "0xddf252ad1be2c89b69c2b068fc378daa952ba7f163c4a11628f55a4df523b3ef"
 
 

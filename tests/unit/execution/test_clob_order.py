@@ -25,6 +25,7 @@ from copytrader.execution.clob_order import (
 from copytrader.execution.credentials import parse_credentials
 from copytrader.model import OrderType, Side
 from tests.support import builders as b
+from tests.support.clob_exchange import ORDER_FIELDS
 
 D = Decimal
 TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
@@ -74,22 +75,7 @@ def signed(exchange: str, *, token: str = TOKEN, signature_type: int = 0):
                 {"name": "chainId", "type": "uint256"},
                 {"name": "verifyingContract", "type": "address"},
             ],
-            "Order": [
-                {"name": n, "type": t}
-                for n, t in (
-                    ("salt", "uint256"),
-                    ("maker", "address"),
-                    ("signer", "address"),
-                    ("tokenId", "uint256"),
-                    ("makerAmount", "uint256"),
-                    ("takerAmount", "uint256"),
-                    ("side", "uint8"),
-                    ("signatureType", "uint8"),
-                    ("timestamp", "uint256"),
-                    ("metadata", "bytes32"),
-                    ("builder", "bytes32"),
-                )
-            ],
+            "Order": [{"name": n, "type": t} for n, t in ORDER_FIELDS],
         },
         "primaryType": "Order",
         "domain": {
