@@ -32,6 +32,9 @@ class ScoringSettings(_Section):
     bot_interval_cv: float = Field(0.2, ge=0, description="bot: coefficient of variation of gaps at most")
     bot_hour_entropy: float = Field(0.985, ge=0, le=1, description="bot: normalised hour-of-day entropy at least")
     cull_cooldown_days: int = Field(30, ge=0, le=3650, description="a culled wallet stays culled this long")
+    min_independent_events: int = Field(
+        10, ge=2, le=100000, description="distinct resolved events (copytrader.scoring.event_keys) before a test"
+    )
 
     @model_validator(mode="after")
     def _halflives(self) -> ScoringSettings:

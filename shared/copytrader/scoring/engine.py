@@ -110,8 +110,10 @@ def score_rows(
     activity: Iterable[object] | None = None,
     progress: Callable[[int], None] | None = None,
     on_loaded: Callable[[int], None] | None = None,
+    trials: int | None = None,
 ) -> ScoreRun:
-    """Score `rows` (Data API /trades rows) against `market_payloads` (Gamma market objects): both stages."""
+    """Score `rows` (Data API /trades rows) against `market_payloads` (Gamma market objects): both stages.
+    `trials`: every wallet screened (copytrader.scoring.universe.score_universe; default the wallets scored)."""
     rows = list(rows)
     market_payloads = list(market_payloads)
     if as_of is None:
@@ -121,7 +123,7 @@ def score_rows(
     stage1 = evidence_from_rows(
         rows, market_payloads, config, as_of=as_of, activity=activity, progress=progress, on_loaded=on_loaded
     )
-    universe = score_universe(stage1.evidence, config, as_of=as_of, prior=prior)
+    universe = score_universe(stage1.evidence, config, as_of=as_of, prior=prior, trials=trials)
     return ScoreRun(
         universe=universe,
         load=stage1.load,
@@ -223,7 +225,8 @@ def universe_from_records(
     *,
     as_of: int,
     prior: Mapping[str, PriorStatus] | None = None,
+    trials: int | None = None,
 ) -> Universe:
     """Stage 2 from stage-1 evidence records (the JSON the batch step wrote), e.g. after a Distributed Map."""
     evidence = [WalletEvidence.from_record(dict(r)) for r in records]
-    return score_universe(evidence, config, as_of=as_of, prior=prior)
+    return score_universe(evidence, config, as_of=as_of, prior=prior, trials=trials)

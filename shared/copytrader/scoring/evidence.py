@@ -8,9 +8,12 @@ looks at other wallets, so batches of wallets can be scored independently (the w
 their evidence concatenated; stage 2 (`copytrader.scoring.universe`) then compares them.
 
 Per-wallet statistics (formulas in the modules named):
-- edge: mean over scored trades of e (equal weights); z and p_value: the martingale null test (edge module);
+- edge: mean over scored trades of e (equal weights); z and p_value: the event-clustered t test on G - 1 degrees
+  of freedom (edge module), NaN with fewer than two events; independent_events = G, the events with scored trades.
   edge_ci_low / edge_ci_high: stationary-bootstrap percentile interval (two-sided level 2c - 1, so the low end is
-  the one-sided c lower bound) of the ratio sum(e) / count over the wallet's calendar of trade days; the seed mixes
+  the one-sided c lower bound) of the ratio sum(e) / count over the wallet's calendar of trade days; resamples
+  without a scored trade (an undefined ratio) are dropped and counted in edge_ci_dropped; with fewer than two
+  events the interval is undefined (NaN, null in JSON), never a zero-width interval around one event; the seed mixes
   the configured seed with the wallet address, so a wallet's interval does not depend on which batch it was
   scored in. The edge and the daily-Sharpe intervals share one set of blocks (`_intervals`), expected block length
   the larger of the Politis-White (2009 correction) estimates on the daily edge sums and on the daily P&L.
@@ -21,6 +24,8 @@ Per-wallet statistics (formulas in the modules named):
   convention), annualised Sharpe and Sortino (x sqrt(365), x 365), additive max drawdown in pUSD; the annualised
   Sharpe's stationary-bootstrap percentile interval (same level and blocks as the edge's; endpoints scaled by
   sqrt(365) after the interval, a monotone map).
+- per-event returns (copytrader.scoring.event_returns): event_returns, sharpe_event, skew_event, kurtosis_event,
+  the inputs of the universe's PSR / DSR.
 - diversity: distinct markets and events, and effective events 1 / HHI of traded notional across events.
 - categories: per category the scored trades, mean edge and its null z; specialties are categories with at least
   10 scored trades and z >= 2 (nominal, not multiplicity-controlled: a hint for category weighting, not a test).
@@ -38,6 +43,7 @@ import numpy.typing as npt
 from copytrader.scoring.activity import ActivityReport
 from copytrader.scoring.behaviour import detect
 from copytrader.scoring.edge import recency_weights, summarise, trade_edges
+from copytrader.scoring.event_returns import event_moments
 from copytrader.scoring.evidence_record import CategoryEdge, WalletEvidence
 from copytrader.scoring.ledger import SECONDS_PER_DAY, build_ledger
 from copytrader.scoring.market_table import TokenFacts
@@ -83,8 +89,11 @@ def _intervals(
     sums = stationary_block_sums(np.stack([edge_sum, edge_count, y, y * y]), b, config.bootstrap_reps, rng)
     edge: tuple[float, float, int] = (nan, nan, 0)
     if has_edge:
+        # the counts are integers: a resample without a scored trade has a zero count, which the centring in
+        # stationary_block_sums leaves as ~1e-12 rather than 0; round it so the ratio is undefined and dropped
+        count = np.rint(sums[:, 1])
         with np.errstate(divide="ignore", invalid="ignore"):
-            replicates = sums[:, 0] / sums[:, 1]
+            replicates = np.where(count > 0, sums[:, 0] / count, np.nan)
         ratio = ci_from_replicates(
             float(edge_sum.sum() / edge_count.sum()), replicates, level, "percentile", block_size=b
         )
@@ -169,6 +178,7 @@ def _chunk_evidence(
     w_long = recency_weights(tape, as_of, config.halflife_long_days)
     long = summarise(tape, facts, edges, w_long)
     behaviour = detect(tape, ledger, edges, config)
+    per_event = event_moments(tape, facts, edges)
 
     # returns on cost of resolved BUYs
     scored_buy = edges.scored & tape.buy
@@ -268,7 +278,7 @@ def _chunk_evidence(
             edge_sum[lo:hi],
             edge_count[lo:hi],
             x[lo:hi],
-            bool(flat.n[i] > 0),
+            bool(flat.clusters[i] >= 2),  # one event: the interval is undefined
             bool(math.isfinite(sharpe[i])),
             config,
             level,
@@ -349,6 +359,11 @@ def _chunk_evidence(
                 categories=categories,
                 specialties=specialties,
                 flags=tuple(flags),
+                independent_events=int(flat.clusters[i]),
+                event_returns=int(per_event.n[i]),
+                sharpe_event=float(per_event.sharpe[i]),
+                skew_event=float(per_event.skew[i]),
+                kurtosis_event=float(per_event.kurtosis[i]),
             )
         )
         if progress is not None:

@@ -90,6 +90,13 @@ class WalletEvidence:
     redeemed_usdc: float = 0.0  # REDEEM cash seen in /activity (audit against resolution_usdc)
     rewards_usdc: float = 0.0  # rewards and maker rebates: income that is not trading P&L
     conversions: int = 0  # neg-risk conversions (not modelled)
+    # the unit of evidence is the event (copytrader.scoring.event_keys): G of the edge test, and the per-event
+    # returns the Sharpe inference uses (copytrader.scoring.event_returns; NaN with fewer than two events)
+    independent_events: int = 0
+    event_returns: int = 0
+    sharpe_event: float = math.nan
+    skew_event: float = math.nan
+    kurtosis_event: float = math.nan
 
     def as_record(self) -> dict[str, Any]:
         record = asdict(self)

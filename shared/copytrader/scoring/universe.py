@@ -1,10 +1,15 @@
 """Stage 2 of scoring: compare wallets, correct for multiple testing, shrink, select and assign statuses.
 
 Given every candidate's stage-1 evidence (`copytrader.scoring.evidence`):
-1. Eligibility: enough resolved trades and markets to test (`min_scored_trades`, `min_markets`), and not screened out
-   as a market maker or bot. Ineligible wallets stay candidates, with the reason.
-2. False discoveries: the eligible wallets' one-sided p-values of "no calibrated edge" go through Benjamini-Hochberg
-   at `fdr_q` (copytrader.stats.multiple_testing); `q_value` is the BH-adjusted p-value.
+1. Eligibility: enough resolved trades, markets and independent events to test (`min_scored_trades`,
+   `min_markets`, `min_independent_events`: the unit of evidence is the event, copytrader.scoring.event_keys), and
+   not screened out as a market maker or bot. Ineligible wallets stay candidates, with the reason; a wallet short
+   of events carries the named reason `insufficient_events` ("not enough independent evidence").
+2. False discoveries: the eligible wallets' one-sided p-values of "no calibrated edge" (the event-clustered t test,
+   copytrader.scoring.edge) go through Benjamini-Yekutieli at `fdr_q` (copytrader.stats.multiple_testing), valid
+   under any dependence between wallets (they trade the same outcomes, buyers and sellers of one token are
+   negatively dependent: outside Benjamini-Hochberg's guarantee). m = `trials`, every wallet screened (default:
+   every wallet given; the untested count as p = 1), written in the summary; `q_value` is the BY-adjusted p-value.
 3. Shrinkage: each wallet's recency-weighted (90-day half-life) *net* edge - what a follower keeps after the taker
    fee and slippage - is shrunk toward the eligible population by nonparametric empirical Bayes: the prior is
    the NPMLE fitted to all eligible wallets' estimates and sampling variances (max of cluster-robust and null;
@@ -17,9 +22,13 @@ Given every candidate's stage-1 evidence (`copytrader.scoring.evidence`):
    may pull a wallet's bound down but never make it surer than its own data (the NPMLE puts an atom on an isolated
    leader, whose posterior is then too narrow).
    Plug-in: the fitted prior is treated as known.
-4. Deflated Sharpe: the eligible wallets with a daily Sharpe ratio are the trials; N = their number, V = the
-   cross-sectional variance (ddof 1) of their per-day Sharpe ratios; DSR = PSR(SR0) (copytrader.stats.
-   sharpe_inference). PSR against 0 is reported too.
+4. Deflated Sharpe on per-event returns (one return per resolved event, copytrader.scoring.event_returns; not the
+   zero-filled daily P&L, where one winning day looks like a lottery the skew term rewards): T = the wallet's
+   events, N = `trials` (every wallet screened), V = the cross-sectional variance (ddof 1) of the eligible
+   wallets' per-event Sharpe ratios; DSR = PSR(SR0) (copytrader.stats.sharpe_inference). The skew / kurtosis
+   adjustment is used only with at least MIN_EVENTS_FOR_MOMENTS events (sample skew and kurtosis of fewer binary
+   outcomes are noise); below it the normal-returns form (skew 0, kurtosis 3). Fewer than two events: undefined,
+   so a one-winning-event wallet never reaches ACTIVE. PSR against 0 is reported too.
 5. Selection: eligible, discovered by BH, and score_ci_low > 0; ranked by score_ci_low; at most `top_n`.
    Status ACTIVE when DSR >= `dsr_active`, else PROBATION (copied, with the reason; a short or lumpy daily P&L
    cannot yet pass the deflated Sharpe test). Everyone else is a CANDIDATE. "Nobody qualifies" is a normal answer.
@@ -40,11 +49,13 @@ from scipy.special import ndtri
 from copytrader.model import WhaleStatus
 from copytrader.scoring.evidence_record import WalletEvidence
 from copytrader.scoring_settings import ScoringSettings
-from copytrader.stats.multiple_testing import bh_adjusted
+from copytrader.stats.multiple_testing import by_adjusted
 from copytrader.stats.sharpe_inference import deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio
 from copytrader.stats.shrinkage import dersimonian_laird, npmle_prior
 
 SECONDS_PER_DAY = 86_400
+MIN_EVENTS_FOR_MOMENTS = 30  # per-event returns needed before the PSR's skew / kurtosis terms are used
+INSUFFICIENT_EVENTS = "insufficient_events"  # the named reason: not enough independent evidence
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,7 @@ class ScoredWallet:
     rank: int | None  # 1-based among the selected
     status: WhaleStatus
     reasons: tuple[str, ...]
+    lacks_evidence: str | None = None  # INSUFFICIENT_EVENTS when short of independent events, else None
 
     def as_record(self) -> dict[str, Any]:
         """The evidence plus the stage-2 figures, JSON-ready (NaN -> None)."""
@@ -87,6 +99,7 @@ class ScoredWallet:
             "rank": self.rank,
             "status": self.status.value,
             "reasons": list(self.reasons),
+            "evidence_reason": self.lacks_evidence,
         }
         record.update({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in extra.items()})
         return record
@@ -123,17 +136,25 @@ def score_universe(
     *,
     as_of: int,
     prior: Mapping[str, PriorStatus] | None = None,
+    trials: int | None = None,
 ) -> Universe:
+    """Stage 2 (module docstring). `trials`: every wallet screened to build `evidence` (at least len(evidence);
+    default len(evidence)), the m of the false-discovery control and the N of the Deflated Sharpe."""
     prior = prior or {}
     k = len(evidence)
+    m = k if trials is None else int(trials)
+    if m < k:
+        raise ValueError(f"trials = {m} is fewer than the {k} wallets scored")
     c = config
     scored = np.array([e.scored_trades for e in evidence], dtype=np.int64)
     scored_markets = np.array([e.scored_markets for e in evidence], dtype=np.int64)
     screened = np.array([e.market_maker or e.bot for e in evidence], dtype=bool)
     p = _f([e.p_value for e in evidence])
-    eligible = (scored >= c.min_scored_trades) & (scored_markets >= c.min_markets) & ~screened & np.isfinite(p)
+    events = np.array([e.independent_events for e in evidence], dtype=np.int64)
+    enough = (scored >= c.min_scored_trades) & (scored_markets >= c.min_markets) & (events >= c.min_independent_events)
+    eligible = enough & ~screened & np.isfinite(p)
 
-    q_values = bh_adjusted(np.where(eligible, p, np.nan))
+    q_values = by_adjusted(np.where(eligible, p, np.nan), m=max(m, 1))
     discovered = eligible & (np.nan_to_num(q_values, nan=2.0) <= c.fdr_q)
 
     y = _f([e.ewma_net_edge_90d for e in evidence])
@@ -157,19 +178,19 @@ def score_universe(
         with np.errstate(invalid="ignore", divide="ignore"):
             moved = (y[usable] - mean) / (y[usable] - prior_mean)
         shrink[usable] = np.clip(moved, 0.0, 1.0)
-    sharpe = _f([e.sharpe_daily for e in evidence])
-    days = _f([e.days for e in evidence])
-    skew = _f([e.skew for e in evidence])
-    kurt = _f([e.kurtosis for e in evidence])
-    trials = eligible & np.isfinite(sharpe) & np.isfinite(skew) & np.isfinite(kurt)
-    n_trials = int(trials.sum())
-    trial_var = float(np.var(sharpe[trials], ddof=1)) if n_trials >= 2 else 0.0
-    sr0 = expected_max_sharpe(n_trials, trial_var)
-    defined = np.isfinite(sharpe) & np.isfinite(skew) & np.isfinite(kurt)
-    psr = np.where(defined, probabilistic_sharpe_ratio(sharpe, 0.0, days, skew, kurt), np.nan)
+    sharpe = _f([e.sharpe_event for e in evidence])
+    periods = _f([e.event_returns for e in evidence])
+    supported = periods >= MIN_EVENTS_FOR_MOMENTS
+    skew = np.where(supported, _f([e.skew_event for e in evidence]), 0.0)
+    kurt = np.where(supported, _f([e.kurtosis_event for e in evidence]), 3.0)
+    defined = np.isfinite(sharpe) & np.isfinite(skew) & np.isfinite(kurt) & (periods >= 2)
+    with_sharpe = eligible & defined
+    trial_var = float(np.var(sharpe[with_sharpe], ddof=1)) if with_sharpe.sum() >= 2 else 0.0
+    sr0 = expected_max_sharpe(m, trial_var)
+    psr = np.where(defined, probabilistic_sharpe_ratio(sharpe, 0.0, periods, skew, kurt), np.nan)
     dsr = np.where(
         defined,
-        deflated_sharpe_ratio(sharpe, days, skew, kurt, n_trials=max(n_trials, 1), trial_variance=trial_var),
+        deflated_sharpe_ratio(sharpe, periods, skew, kurt, n_trials=max(m, 1), trial_variance=trial_var),
         np.nan,
     )
 
@@ -213,6 +234,7 @@ def score_universe(
                 rank=rank.get(i),
                 status=status,
                 reasons=tuple(reasons),
+                lacks_evidence=INSUFFICIENT_EVENTS if events[i] < c.min_independent_events else None,
             )
         )
     summary = {
@@ -222,10 +244,15 @@ def score_universe(
         "discovered": int(discovered.sum()),
         "selected": len(chosen),
         "fdr_q": c.fdr_q,
+        "fdr_method": "benjamini-yekutieli",
+        "trials": m,
+        "min_independent_events": c.min_independent_events,
+        "insufficient_events": int((events < c.min_independent_events).sum()),
         "prior_mean_net_edge": prior_mean,
         "normal_prior_mu": normal.mu,
         "normal_prior_tau2": normal.tau2,
-        "dsr_trials": n_trials,
+        "dsr_trials": m,
+        "dsr_sharpe_unit": "per event",
         "dsr_trial_sharpe_var": trial_var,
         "dsr_expected_max_sharpe": sr0,
         "as_of": as_of,
@@ -255,10 +282,17 @@ def _reasons(
         reasons.append(f"too little evidence: {e.scored_trades} resolved trades < {c.min_scored_trades}")
     if e.scored_markets < c.min_markets:
         reasons.append(f"too little evidence: {e.scored_markets} resolved markets < {c.min_markets}")
+    if e.independent_events < c.min_independent_events:
+        untestable = " (the edge test needs two)" if e.independent_events < 2 else ""
+        reasons.append(
+            f"{INSUFFICIENT_EVENTS}: not enough independent evidence: {e.independent_events} resolved events "
+            f"< {c.min_independent_events}{untestable}"
+        )
     if eligible[i]:
         verdict = "survives" if discovered[i] else "does not survive"
         reasons.append(
-            f"calibrated edge {e.edge:+.4f}/trade (z {e.z:.2f}, p {e.p_value:.2g}): {verdict} "
+            f"calibrated edge {e.edge:+.4f}/trade (t {e.z:.2f} on {e.independent_events - 1} df, "
+            f"p {e.p_value:.2g}): {verdict} "
             f"false-discovery control (q {q_values[i]:.3g} vs {c.fdr_q})"
         )
     if math.isfinite(score_low[i]) and eligible[i]:
