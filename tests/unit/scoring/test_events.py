@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pydantic
 import pytest
+from scipy.special import ndtr
 
 from copytrader.scoring.edge import summarise, trade_edges
 from copytrader.scoring.engine import evidence_from_rows
@@ -14,6 +15,7 @@ from copytrader.scoring.event_keys import event_aliases, join_events
 from copytrader.scoring.market_table import load_markets
 from copytrader.scoring.universe import INSUFFICIENT_EVENTS, score_universe
 from copytrader.scoring_settings import ScoringSettings
+from copytrader.stats.multiple_testing import bh_adjusted, by_adjusted
 from tests.support.event_worlds import AS_OF, HEDGER, gamma_market, hedged_event, spread_wallet
 from tests.unit.scoring.test_edge import DAY0, world
 from tests.unit.scoring.test_universe import population
@@ -125,3 +127,53 @@ def test_eligibility_counts_events_not_markets() -> None:
     assert "insufficient_events: not enough independent evidence: 9 resolved events < 10" in w.reasons
     again = score_universe([e], ScoringSettings(min_independent_events=9), as_of=AS_OF)
     assert again.wallets[0].eligible and again.wallets[0].lacks_evidence is None
+
+
+def test_a_dependent_null_keeps_its_size_and_makes_no_discoveries() -> None:
+    """Issue 12, hole 3: 2,000 no-skill wallets each bet two correlated legs (YES on one member, NO on another) in
+    15 four-member neg-risk events at calibrated prices. The per-market normal test rejected 7.8 % / 3.0 % /
+    0.55 % at nominal 5 % / 1 % / 0.1 % on this seed and BH at 0.10 made 3 false discoveries; the event-clustered
+    t test rejects 4.95 % / 0.9 % / 0.05 %, and Benjamini-Yekutieli (m = 2,000) none."""
+    rng = np.random.default_rng(12)
+    n_events, members, wallets, per = 3000, 4, 2000, 15
+    p = rng.dirichlet(np.full(members, 2.0), n_events).clip(0.02, 0.98)
+    p = (p / p.sum(1, keepdims=True)).round(3).clip(0.01, 0.99)
+    winner = np.array([rng.choice(members, p=row / row.sum()) for row in p])
+    yes = np.zeros(n_events * members)
+    yes[np.arange(n_events) * members + winner] = 1
+    rows = []
+    for w in range(wallets):
+        for e in rng.choice(n_events, per, replace=False):
+            a, b = rng.choice(members, 2, replace=False)
+            rows.append((w, e * members + a, 0, p[e, a], DAY0 + e))
+            rows.append((w, e * members + b, 1, 1 - p[e, b], DAY0 + e + 1))
+    arr = np.array(rows)
+    tape, facts = world(
+        arr[:, 0].astype(int),
+        arr[:, 1].astype(int),
+        arr[:, 2].astype(int),
+        np.ones(len(arr), dtype=bool),
+        arr[:, 3],
+        arr[:, 4].astype(np.int64),
+        yes,
+        events=np.repeat(np.arange(n_events), members),
+    )
+    s = summarise(tape, facts, trade_edges(tape, facts, slippage=0.0), np.ones(tape.n))
+    rates = [float(np.mean(s.p_value < a)) for a in (0.05, 0.01, 0.001)]
+    assert rates == pytest.approx([0.0495, 0.009, 0.0005], abs=1e-9)
+    per_market = ndtr(-s.mean / np.sqrt(s.var_null))  # the old test, for the record
+    assert float(np.mean(per_market < 0.05)) == pytest.approx(0.078)
+    assert int((bh_adjusted(per_market) <= 0.10).sum()) == 3
+    assert int((by_adjusted(s.p_value, m=wallets) <= 0.10).sum()) == 0
+
+
+def test_the_universe_controls_fdr_with_by_over_every_wallet_screened() -> None:
+    crowd = population(np.random.default_rng(3), k=40)
+    universe = score_universe(crowd, ScoringSettings(), as_of=AS_OF, trials=1000)
+    assert universe.summary["trials"] == 1000 and universe.summary["dsr_trials"] == 1000
+    assert universe.summary["fdr_method"] == "benjamini-yekutieli"
+    p = np.array([w.evidence.p_value for w in universe.wallets])
+    assert [w.q_value for w in universe.wallets] == pytest.approx(by_adjusted(p, m=1000).tolist())
+    assert score_universe(crowd, ScoringSettings(), as_of=AS_OF).summary["trials"] == 40  # default: those given
+    with pytest.raises(ValueError, match="fewer than the 40"):
+        score_universe(crowd, ScoringSettings(), as_of=AS_OF, trials=39)
