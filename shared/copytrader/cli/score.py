@@ -258,7 +258,7 @@ def _summary(report: dict[str, Any]) -> str:
             f"wallets {u['wallets']}: eligible {u['eligible']} (screened out as makers/bots {u['screened_out']}), "
             f"discovered at FDR {u['fdr_q']} {u['discovered']}, selected {u['selected']}"
             + ("" if u["selected"] else " - no wallet qualifies"),
-            f"deflated Sharpe: {u['dsr_trials']} trials, expected max daily Sharpe of luck "
+            f"deflated Sharpe: {u['dsr_trials']} trials, expected max per-event Sharpe x sqrt(events - 1) of luck "
             f"{_fmt(u['dsr_expected_max_sharpe'], '.3f')}",
         ]
     )

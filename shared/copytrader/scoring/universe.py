@@ -24,8 +24,13 @@ Given every candidate's stage-1 evidence (`copytrader.scoring.evidence`):
    Plug-in: the fitted prior is treated as known.
 4. Deflated Sharpe on per-event returns (one return per resolved event, copytrader.scoring.event_returns; not the
    zero-filled daily P&L, where one winning day looks like a lottery the skew term rewards): T = the wallet's
-   events, N = `trials` (every wallet screened), V = the cross-sectional variance (ddof 1) of the eligible
-   wallets' per-event Sharpe ratios; DSR = PSR(SR0) (copytrader.stats.sharpe_inference). The skew / kurtosis
+   events, N = `trials` (every wallet screened); DSR = PSR(SR0) (copytrader.stats.sharpe_inference). Wallets
+   have different numbers of events T, so the trials are compared on the standardised scale s = SR sqrt(T - 1)
+   (under no skill about N(0, 1) whatever T): V_s = the cross-sectional variance (ddof 1) of the eligible
+   wallets' s, SR0_s = expected_max_sharpe(N, V_s), and wallet i's benchmark SR0_i = SR0_s / sqrt(T_i - 1).
+   With equal T this is exactly Bailey & Lopez de Prado's SR0 = sqrt(V) E[max] (V = V_s / (T - 1)); with
+   unequal T the raw cross-sectional variance of SR would be dominated by the short records' sampling noise and
+   set one benchmark far above any long record's reach. The skew / kurtosis
    adjustment is used only with at least MIN_EVENTS_FOR_MOMENTS events (sample skew and kurtosis of fewer binary
    outcomes are noise); below it the normal-returns form (skew 0, kurtosis 3). Fewer than two events: undefined,
    so a one-winning-event wallet never reaches ACTIVE. PSR against 0 is reported too.
@@ -50,7 +55,7 @@ from copytrader.model import WhaleStatus
 from copytrader.scoring.evidence_record import WalletEvidence
 from copytrader.scoring_settings import ScoringSettings
 from copytrader.stats.multiple_testing import by_adjusted
-from copytrader.stats.sharpe_inference import deflated_sharpe_ratio, expected_max_sharpe, probabilistic_sharpe_ratio
+from copytrader.stats.sharpe_inference import expected_max_sharpe, probabilistic_sharpe_ratio
 from copytrader.stats.shrinkage import dersimonian_laird, npmle_prior
 
 SECONDS_PER_DAY = 86_400
@@ -115,10 +120,14 @@ class Universe:
         return sorted((w for w in self.wallets if w.selected), key=lambda w: w.rank or 0)
 
     def ranking(self) -> list[ScoredWallet]:
-        """Every wallet, best lower bound first (undefined bounds last), ties by address."""
+        """Every wallet: the selected in rank order, then the rest by best lower bound (undefined bounds last; a
+        wallet with a positive bound that false-discovery control did not pass ranks below every selected one),
+        ties by address."""
         return sorted(
             self.wallets,
             key=lambda w: (
+                not w.selected,
+                w.rank or 0,
                 not math.isfinite(w.score_ci_low),
                 -w.score_ci_low if math.isfinite(w.score_ci_low) else 0.0,
                 w.evidence.wallet,
@@ -185,14 +194,13 @@ def score_universe(
     kurt = np.where(supported, _f([e.kurtosis_event for e in evidence]), 3.0)
     defined = np.isfinite(sharpe) & np.isfinite(skew) & np.isfinite(kurt) & (periods >= 2)
     with_sharpe = eligible & defined
-    trial_var = float(np.var(sharpe[with_sharpe], ddof=1)) if with_sharpe.sum() >= 2 else 0.0
+    with np.errstate(invalid="ignore"):
+        root = np.sqrt(np.maximum(periods - 1.0, 1.0))
+    standard = sharpe * root
+    trial_var = float(np.var(standard[with_sharpe], ddof=1)) if with_sharpe.sum() >= 2 else 0.0
     sr0 = expected_max_sharpe(m, trial_var)
     psr = np.where(defined, probabilistic_sharpe_ratio(sharpe, 0.0, periods, skew, kurt), np.nan)
-    dsr = np.where(
-        defined,
-        deflated_sharpe_ratio(sharpe, periods, skew, kurt, n_trials=max(m, 1), trial_variance=trial_var),
-        np.nan,
-    )
+    dsr = np.where(defined, probabilistic_sharpe_ratio(sharpe, sr0 / root, periods, skew, kurt), np.nan)
 
     held: dict[int, str] = {}
     for i, e in enumerate(evidence):
@@ -252,7 +260,7 @@ def score_universe(
         "normal_prior_mu": normal.mu,
         "normal_prior_tau2": normal.tau2,
         "dsr_trials": m,
-        "dsr_sharpe_unit": "per event",
+        "dsr_sharpe_unit": "per event, standardised SR sqrt(T - 1)",
         "dsr_trial_sharpe_var": trial_var,
         "dsr_expected_max_sharpe": sr0,
         "as_of": as_of,

@@ -11,7 +11,12 @@ import pytest
 from copytrader.scoring.engine import evidence_from_rows
 from copytrader.scoring.universe import MIN_EVENTS_FOR_MOMENTS, score_universe
 from copytrader.scoring_settings import ScoringSettings
-from copytrader.stats.sharpe_inference import probabilistic_sharpe_ratio, sharpe_moments
+from copytrader.stats.sharpe_inference import (
+    deflated_sharpe_ratio,
+    expected_max_sharpe,
+    probabilistic_sharpe_ratio,
+    sharpe_moments,
+)
 from tests.support.event_worlds import (
     AS_OF,
     DAY0,
@@ -76,3 +81,23 @@ def test_skew_and_kurtosis_count_only_from_thirty_events(events: int) -> None:
     moments = (-2.0, 9.0) if events >= MIN_EVENTS_FOR_MOMENTS else (0.0, 3.0)
     assert scored.psr == pytest.approx(float(probabilistic_sharpe_ratio(0.4, 0.0, events, *moments)), rel=1e-12)
     assert scored.dsr == scored.psr  # one trial: SR0 = 0
+
+
+def test_dsr_with_equal_records_is_bailey_lopez_de_prado_and_standardises_unequal_ones() -> None:
+    """Equal T: SR0 = sqrt(V) E[max] with V the cross-sectional variance of SR (the paper's DSR, whose known
+    answers `copytrader.stats.sharpe_inference` matches). Unequal T: the variance is taken of SR sqrt(T - 1) and
+    each wallet's benchmark scaled back by its own sqrt(T - 1)."""
+    rng = np.random.default_rng(11)
+    sr = rng.normal(0.0, 0.07, 60)
+    same = [evidence(i, edge=0.0, n=200, sharpe=float(s)) for i, s in enumerate(sr)]
+    universe = score_universe(same, ScoringSettings(), as_of=AS_OF, trials=500)
+    classic = deflated_sharpe_ratio(sr, 200, 0.0, 3.0, n_trials=500, trial_variance=float(np.var(sr, ddof=1)))
+    assert [w.dsr for w in universe.wallets] == pytest.approx(classic.tolist(), rel=1e-10)
+
+    t = np.where(np.arange(60) % 2 == 0, 50, 800)
+    mixed = [evidence(i, edge=0.0, n=int(n), sharpe=float(s)) for i, (s, n) in enumerate(zip(sr, t, strict=True))]
+    universe = score_universe(mixed, ScoringSettings(), as_of=AS_OF, trials=500)
+    s0 = expected_max_sharpe(500, float(np.var(sr * np.sqrt(t - 1.0), ddof=1)))
+    expected = probabilistic_sharpe_ratio(sr, s0 / np.sqrt(t - 1.0), t, 0.0, 3.0)
+    assert [w.dsr for w in universe.wallets] == pytest.approx(expected.tolist(), rel=1e-10)
+    assert universe.summary["dsr_expected_max_sharpe"] == pytest.approx(s0)
