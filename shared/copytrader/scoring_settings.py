@@ -12,7 +12,7 @@ class ScoringSettings(_Section):
     """Whale scoring and selection (copytrader.scoring); statistics are floats, not money."""
 
     top_n: int = Field(50, ge=1, le=1000, description="largest tracked set")
-    fdr_q: float = Field(0.10, gt=0, lt=0.5, description="Benjamini-Hochberg false-discovery rate")
+    fdr_q: float = Field(0.10, gt=0, lt=0.5, description="Benjamini-Yekutieli false-discovery rate (any dependence)")
     confidence: float = Field(0.95, ge=0.5, lt=1, description="level of one-sided lower bounds and CIs")
     dsr_active: float = Field(0.95, ge=0, le=1, description="Deflated Sharpe needed for ACTIVE (else PROBATION)")
     min_scored_trades: int = Field(20, ge=2, le=100000, description="resolved trades before a wallet is tested")

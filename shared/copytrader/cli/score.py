@@ -38,7 +38,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--json", dest="json_out", help="write one object per wallet to this file")
     parser.add_argument("--as-of", help="score as of this time (ISO 8601 or epoch seconds); default: the data's latest")
     parser.add_argument("--top", type=int, help="largest tracked set (default from settings: 50)")
-    parser.add_argument("--fdr", type=float, help="Benjamini-Hochberg false-discovery rate (default 0.10)")
+    parser.add_argument("--fdr", type=float, help="Benjamini-Yekutieli false-discovery rate (default 0.10)")
     parser.add_argument("--reps", type=int, help="bootstrap resamples (default 1000)")
     parser.add_argument("--wallets", type=int, default=1000, help="simulated wallets (default 1000)")
     parser.add_argument("--skilled", type=int, default=20, help="simulated skilled wallets (default 20)")

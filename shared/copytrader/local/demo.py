@@ -1,7 +1,7 @@
 """`copytrader demo`: one simulated trading day through the real copy pipeline on an embedded AWS.
 
 1. Build a seeded simulated Polymarket (`copytrader.sim`) whose skilled wallets are known.
-2. Select the tracked wallets from their resolved history (calibrated-edge test with BH control).
+2. Select the tracked wallets from their resolved history (calibrated-edge test with BY control).
 3. Start moto server with the deployed resources and a loopback server speaking Polymarket's CLOB,
    Gamma and Data API protocols for the simulated market.
 4. Replay the day in time order (`copytrader.local.timeline`): each tracked wallet's fill is claimed in the trades

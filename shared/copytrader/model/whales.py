@@ -51,7 +51,7 @@ class WhaleProfile(Frozen):
     resolved_trades: int = Field(default=0, ge=0)
     wins: int = Field(default=0, ge=0)
     mean_entry_price: Probability = Decimal("0.5")
-    # calibrated edge per trade (outcome - price) and its bootstrap lower bound; Benjamini-Hochberg q-value;
+    # calibrated edge per trade (outcome - price) and its bootstrap lower bound; Benjamini-Yekutieli q-value;
     # Deflated Sharpe ratio of the daily P&L; categories where the wallet's edge stands out
     edge: Decimal | None = None
     edge_ci_low: Decimal | None = None

@@ -34,7 +34,7 @@ Given every candidate's stage-1 evidence (`copytrader.scoring.evidence`):
    adjustment is used only with at least MIN_EVENTS_FOR_MOMENTS events (sample skew and kurtosis of fewer binary
    outcomes are noise); below it the normal-returns form (skew 0, kurtosis 3). Fewer than two events: undefined,
    so a one-winning-event wallet never reaches ACTIVE. PSR against 0 is reported too.
-5. Selection: eligible, discovered by BH, and score_ci_low > 0; ranked by score_ci_low; at most `top_n`.
+5. Selection: eligible, discovered by BY, and score_ci_low > 0; ranked by score_ci_low; at most `top_n`.
    Status ACTIVE when DSR >= `dsr_active`, else PROBATION (copied, with the reason; a short or lumpy daily P&L
    cannot yet pass the deflated Sharpe test). Everyone else is a CANDIDATE. "Nobody qualifies" is a normal answer.
 6. Statuses set by the decay monitor are respected: PAUSED stays paused; CULLED stays culled for

@@ -9,7 +9,7 @@ Bulk data goes through the run's S3 objects (`copytrader.workflows.scoring.plan.
 - `evidence`: one batch: each wallet's `/trades` and `/activity` history through the S3 cache (a refresh reads
   only rows newer than the cached high-water mark), the Gamma markets they touch (cached; resolved ones for
   good), stage 1 (`copytrader.scoring.engine.evidence_from_rows`) -> `evidence/<batch>.json`.
-- `select`: every batch's evidence, stage 2 (`universe_from_records`: eligibility, Benjamini-Hochberg,
+- `select`: every batch's evidence, stage 2 (`universe_from_records`: eligibility, Benjamini-Yekutieli,
   shrinkage, Deflated Sharpe, selection, held statuses) -> whales table, `universe.json`; when the set of
   copied wallets changes, a short alert in the output, which the state machine's Notify state publishes.
 
