@@ -28,9 +28,14 @@ from tests.support.fake_data_api import FakeDataApi, serve
 from tests.support.scoring_world import ServedWorld, serve_world
 from tests.support.sim_worlds import SMALL_WORLD
 
-# A deliberately low bar for ACTIVE, so that this small world's selection holds both statuses (its histories are
-# three weeks long: too short for the default 0.95 Deflated Sharpe ratio).
-DSR_ACTIVE = "0.5"
+# What is under test is the deployed workflow's equivalence to the single-machine scorer, not selection power, so
+# this small world (30 wallets, three weeks: its skilled wallets have ~90 independent events each, the best
+# t = 2.82, Benjamini-Yekutieli q = 0.32 with m = 28) is scored with deliberately low bars, set as settings, so that
+# the selection is non-empty and holds both statuses:
+# - a false-discovery level of 0.45 instead of 0.10 (it discovers three skilled wallets at q 0.32 and 0.40, and one
+#   unskilled wallet whose shrunk lower bound is negative, so it is not selected);
+# - a Deflated Sharpe of 0.75 for ACTIVE instead of 0.95 (the selected have DSR 0.89, 0.63 and 0.50).
+SCORING_ENV = {"COPYTRADER_SCORING__DSR_ACTIVE": "0.75", "COPYTRADER_SCORING__FDR_Q": "0.45"}
 OVERLAP_S = 3600  # copytrader.discovery.defaults.DEFAULT_OVERLAP
 
 
@@ -45,7 +50,8 @@ def scoring_env(aws: LocalAws, api: FakeDataApi, monkeypatch: pytest.MonkeyPatch
     assert aws.resources is not None
     monkeypatch.setenv(runtime_env.DATA_API_URL, f"{api.url}/data")
     monkeypatch.setenv("COPYTRADER_GAMMA_URL", f"{api.url}/gamma")
-    monkeypatch.setenv("COPYTRADER_SCORING__DSR_ACTIVE", DSR_ACTIVE)
+    for name, value in SCORING_ENV.items():
+        monkeypatch.setenv(name, value)
     wiring.install(None)  # the handlers build their dependencies from this environment
     yield
     wiring.install(None)
@@ -67,7 +73,7 @@ def _s3_json(aws: LocalAws, key: str) -> Any:
 
 
 def _expected(served: ServedWorld, wallets: set[str], prior: dict[str, Any]) -> Any:
-    settings = load_settings(environ={"COPYTRADER_SCORING__DSR_ACTIVE": DSR_ACTIVE})
+    settings = load_settings(environ=SCORING_ENV)
     rows = [r for r in served.world.history_trade_rows() if r["proxyWallet"] in wallets]
     return score_rows(
         rows,
