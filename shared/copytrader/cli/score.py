@@ -4,7 +4,12 @@
     copytrader score --simulate [--wallets N --skilled K --seed S --history-days D] [--json OUT]
 
 Prints the ranked table (best lower bound first) and what cleaning dropped; `--json` writes one object per wallet
-(a JSON array, or JSON lines when OUT ends in .jsonl) with the evidence, the score and the reasons. With
+(a JSON array, or JSON lines when OUT ends in .jsonl) with the evidence, the score and the reasons: among them
+`events` and `independent_events` (the events traded, and those with resolved trades: the clusters of the edge
+test), `test` (the edge test's name, statistic, degrees of freedom and p-value), `trials` (every wallet screened:
+the m of the false-discovery control and the N of the Deflated Sharpe) and `evidence_reason` (`insufficient_events`
+when the wallet has too few independent events to be tested, else null). A trades file in which no row has one of
+the required Data API columns exits 2 naming them. With
 `--simulate` it also prints precision and recall of the selection against the simulation's truth, the number of
 false discoveries, and precision@20 of the ranking; each JSON object then carries `sim_kind`.
 """
@@ -189,7 +194,7 @@ def _score(
 
 def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
     from copytrader.scoring.market_table import read_markets
-    from copytrader.scoring.tape import read_rows
+    from copytrader.scoring.tape import missing_columns, read_rows
 
     if not args.markets:
         print("--trades needs --markets (a JSON array of Gamma market objects)", file=sys.stderr)
@@ -205,6 +210,12 @@ def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
         activity = read_rows(Path(args.activity)) if args.activity else None
     except (ValueError, UnicodeDecodeError) as exc:
         print(f"unreadable input: {exc}", file=sys.stderr)
+        return 2
+    missing = missing_columns(rows)
+    if missing:  # not Data API /trades rows at all: say so rather than reject every row as malformed
+        print(
+            f"{args.trades}: no row has the column(s) {', '.join(missing)} (Data API /trades fields)", file=sys.stderr
+        )
         return 2
     run = _score(rows, markets, config, as_of, args.quiet, activity)
     print(render_table(run.universe))
@@ -247,7 +258,7 @@ def render_check(check: SimulationCheck, seed: int) -> str:
 def _summary(report: dict[str, Any]) -> str:
     rows, markets, u = report["rows"], report["markets"], report["universe"]
     rejected = ", ".join(f"{k} {v}" for k, v in rows["rejected"].items()) or "none"
-    when = datetime.fromtimestamp(report["as_of"], tz=UTC).isoformat()
+    when = datetime.fromtimestamp(report["as_of"], tz=UTC).isoformat() if report["as_of"] else "- (no dated data)"
     return "\n".join(
         [
             f"as of {when}: {rows['rows']} rows -> {rows['trades']} trades ({rows['duplicates']} repeats dropped, "
@@ -256,8 +267,9 @@ def _summary(report: dict[str, Any]) -> str:
             f"markets: {markets['markets']} ({markets['resolved']} resolved, {markets['fifty_fifty']} 50/50, "
             f"{markets['unresolved']} open); {report['unknown_market_trades']} trades in markets not given",
             f"wallets {u['wallets']}: eligible {u['eligible']} (screened out as makers/bots {u['screened_out']}), "
-            f"discovered at FDR {u['fdr_q']} {u['discovered']}, selected {u['selected']}"
-            + ("" if u["selected"] else " - no wallet qualifies"),
+            f"discovered at FDR {u['fdr_q']} (Benjamini-Yekutieli, m = {u['trials']} trials) {u['discovered']}, "
+            f"selected {u['selected']}; {u['insufficient_events']} with fewer than {u['min_independent_events']} "
+            "independent events" + ("" if u["selected"] else " - no wallet qualifies"),
             f"deflated Sharpe: {u['dsr_trials']} trials, expected max per-event Sharpe x sqrt(events - 1) of luck "
             f"{_fmt(u['dsr_expected_max_sharpe'], '.3f')}",
         ]

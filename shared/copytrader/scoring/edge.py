@@ -54,6 +54,8 @@ from copytrader.stats.moments import halflife_weights
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 SECONDS_PER_DAY = 86_400.0
+# The test's name as written in each wallet's JSON (`copytrader.scoring.universe.ScoredWallet.as_record`)
+EDGE_TEST_NAME = "one-sided event-clustered t (CR1 or martingale null variance, the larger), t(G - 1) reference"
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from copytrader.model import WhaleStatus
+from copytrader.scoring.edge import EDGE_TEST_NAME
 from copytrader.scoring.evidence_record import WalletEvidence
 from copytrader.scoring_settings import ScoringSettings
 from copytrader.stats.multiple_testing import by_adjusted
@@ -87,6 +88,7 @@ class ScoredWallet:
     status: WhaleStatus
     reasons: tuple[str, ...]
     lacks_evidence: str | None = None  # INSUFFICIENT_EVENTS when short of independent events, else None
+    trials: int = 0  # every wallet screened: the m of the false-discovery control and the N of the DSR
 
     def as_record(self) -> dict[str, Any]:
         """The evidence plus the stage-2 figures, JSON-ready (NaN -> None)."""
@@ -105,9 +107,23 @@ class ScoredWallet:
             "status": self.status.value,
             "reasons": list(self.reasons),
             "evidence_reason": self.lacks_evidence,
+            "trials": self.trials,
+            "test": self.test(),
         }
         record.update({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in extra.items()})
         return record
+
+    def test(self) -> dict[str, Any]:
+        """The edge test as run: its name, statistic and degrees of freedom (G - 1), and its one-sided p-value;
+        statistic, df and p are None when the wallet has fewer than two events (the test is undefined)."""
+        e = self.evidence
+        defined = e.independent_events >= 2 and math.isfinite(e.z) and math.isfinite(e.p_value)
+        return {
+            "name": EDGE_TEST_NAME,
+            "statistic": e.z if defined else None,
+            "df": e.independent_events - 1 if defined else None,
+            "p_value": e.p_value if defined else None,
+        }
 
 
 @dataclass(frozen=True)
@@ -243,6 +259,7 @@ def score_universe(
                 status=status,
                 reasons=tuple(reasons),
                 lacks_evidence=INSUFFICIENT_EVENTS if events[i] < c.min_independent_events else None,
+                trials=m,
             )
         )
     summary = {
