@@ -2,6 +2,7 @@
 
     copytrader score --trades FILE --markets FILE [--activity FILE] [--json OUT] [--as-of T] [--top N] [--fdr Q]
     copytrader score --simulate [--wallets N --skilled K --seed S --history-days D] [--json OUT]
+                               [--hedged H --insiders I --selected-lucky L]
 
 Prints the ranked table (best lower bound first) and what cleaning dropped; `--json` writes one object per wallet
 (a JSON array, or JSON lines when OUT ends in .jsonl) with the evidence, the score and the reasons: among them
@@ -11,7 +12,10 @@ the m of the false-discovery control and the N of the Deflated Sharpe) and `evid
 when the wallet has too few independent events to be tested, else null). A trades file in which no row has one of
 the required Data API columns exits 2 naming them. With
 `--simulate` it also prints precision and recall of the selection against the simulation's truth, the number of
-false discoveries, and precision@20 of the ranking; each JSON object then carries `sim_kind`.
+false discoveries (in total and for each unskilled kind separately), and precision@20 of the ranking; each JSON
+object then carries `sim_kind`. `--hedged`, `--insiders` and `--selected-lucky` add the selection's adversaries
+(copytrader.sim.adversaries: two-leg hedged null bettors, one-event lucky wallets, leaderboard survivors) beyond
+the `--wallets`.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,6 +53,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--skilled", type=int, default=20, help="simulated skilled wallets (default 20)")
     parser.add_argument("--seed", type=int, default=20, help="simulation seed (default 20)")
     parser.add_argument("--history-days", type=int, default=30, help="simulated days of resolved history (default 30)")
+    parser.add_argument("--hedged", type=int, default=0, help="simulated two-leg hedged null bettors (default 0)")
+    parser.add_argument("--insiders", type=int, default=0, help="simulated one-event lucky 'insiders' (default 0)")
+    parser.add_argument(
+        "--selected-lucky", type=int, default=0, help="simulated leaderboard-selected lucky wallets (default 0)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 
@@ -71,6 +80,7 @@ class SimulationCheck:
     false_discoveries: int
     skilled: int
     precision_at_20: float
+    by_kind: dict[str, int] = field(default_factory=dict)  # false discoveries per simulated kind (every unskilled one)
 
     @property
     def precision(self) -> float:
@@ -81,10 +91,19 @@ class SimulationCheck:
         return self.true_positives / self.skilled if self.skilled else math.nan
 
 
-def check_against_truth(universe: Universe, skilled: frozenset[str]) -> SimulationCheck:
-    """Precision / recall of the selected set, false discoveries, and precision@20 of the ranking."""
+def check_against_truth(
+    universe: Universe, skilled: frozenset[str], kinds: dict[str, str] | None = None
+) -> SimulationCheck:
+    """Precision / recall of the selected set, false discoveries (in total, and per unskilled kind when `kinds`
+    maps wallets to their simulated kind), and precision@20 of the ranking."""
     chosen = [w.evidence.wallet for w in universe.selected]
     hits = sum(w in skilled for w in chosen)
+    by_kind: dict[str, int] = {}
+    if kinds is not None:
+        by_kind = {k: 0 for k in sorted(set(kinds.values())) if k != "skilled"}
+        for wallet in chosen:
+            if wallet not in skilled:
+                by_kind[kinds[wallet]] += 1
     top = [w.evidence.wallet for w in universe.ranking()[:20]]
     return SimulationCheck(
         selected=len(chosen),
@@ -92,6 +111,7 @@ def check_against_truth(universe: Universe, skilled: frozenset[str]) -> Simulati
         false_discoveries=len(chosen) - hits,
         skilled=len(skilled),
         precision_at_20=sum(w in skilled for w in top) / 20,
+        by_kind=by_kind,
     )
 
 
@@ -229,7 +249,15 @@ def _simulate(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
     from copytrader.sim import SimConfig, build_world
 
     try:
-        sim = SimConfig(seed=args.seed, n_wallets=args.wallets, n_skilled=args.skilled, history_days=args.history_days)
+        sim = SimConfig(
+            seed=args.seed,
+            n_wallets=args.wallets,
+            n_skilled=args.skilled,
+            history_days=args.history_days,
+            n_hedged=args.hedged,
+            n_insiders=args.insiders,
+            n_selected_lucky=args.selected_lucky,
+        )
     except ValueError as exc:
         print(f"invalid simulation: {exc}", file=sys.stderr)
         return 2
@@ -239,7 +267,7 @@ def _simulate(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
     kinds = {w.address: w.kind.value for w in world.wallets}
     print(render_table(run.universe, kinds=kinds))
     print(_summary(run.report()))
-    check = check_against_truth(run.universe, world.skilled_addresses)
+    check = check_against_truth(run.universe, world.skilled_addresses, kinds)
     print(render_check(check, sim.seed))
     if args.json_out:
         records = [w.as_record() | {"sim_kind": kinds[w.evidence.wallet]} for w in run.universe.ranking()]
@@ -252,6 +280,10 @@ def render_check(check: SimulationCheck, seed: int) -> str:
         f"simulation seed {seed}: selected {check.selected}, skilled among them {check.true_positives} "
         f"(precision {_fmt(check.precision, '.2f')}, recall {_fmt(check.recall, '.2f')} of {check.skilled}), "
         f"false discoveries {check.false_discoveries}, precision@20 of the ranking {check.precision_at_20:.2f}"
+    ) + (
+        "\nfalse discoveries by kind: " + ", ".join(f"{kind} {n}" for kind, n in check.by_kind.items())
+        if check.by_kind
+        else ""
     )
 
 
