@@ -1,13 +1,15 @@
 """The adversaries of a selection procedure (issue 12, item 6): three kinds of null wallet, none with any skill,
 each built to fool one weakness. All three trade only in the resolved history, and only BUYs held to resolution,
-at the impact-free ask of the moment (the same quotes every other kind trades at), before a market's last
-`PriceParams.info_window_min` (when prices converge to the outcome):
+at the impact-free quotes of the moment (the ask, as every other kind pays; the hedgers at the mid), before a
+market's last `PriceParams.info_window_min` (when prices converge to the outcome):
 
 - hedged (`n_hedged`): two correlated legs inside one event. Per action (Poisson(`hedged_events_per_day` x days)
   per wallet) it picks a multi-market event and two distinct members A and B, and buys YES of A and NO of B at
-  the same moment. Each leg alone has no edge, but the legs are positively dependent (A winning makes B lose):
-  per market they look like two independent bets, per event they are one. Hedgers pick events at random, so
-  several hedgers often share an event: dependence between wallets too.
+  the same moment, at the mid (on the tick grid; as patient limit orders fill), so that each leg has no edge
+  and no cost: whether hedgers are discovered is decided by the test's size under dependence, not by the spread
+  they would pay as takers. The legs are positively dependent (A winning makes B lose): per market they look
+  like two independent bets, per event they are one. Hedgers pick events at random, so several hedgers often
+  share an event: dependence between wallets too.
 - insider (`n_insiders`): one lucky event. It picks one event and buys the token that turned out to win in each
   of its markets, in U{`insider_fills`} fills spread over the members and their trading windows: a large,
   many-fill, one-fact record (we see it because it won: the "insider" whose information was luck).
@@ -30,7 +32,7 @@ import numpy as np
 from copytrader.sim import ids
 from copytrader.sim.config import SimConfig
 from copytrader.sim.markets import MarketSet
-from copytrader.sim.prices import token_price_ticks
+from copytrader.sim.prices import sigmoid, token_price_ticks
 from copytrader.sim.wallets import AdversaryKind, WalletSet
 
 Quote = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -94,11 +96,23 @@ class _Draw:
         hi = np.maximum(self.markets.end_at[market] - round(self.config.prices.info_window_min * 60), lo + 1)
         return np.asarray(lo + np.floor(self.rng.random(len(market)) * (hi - lo)).astype(np.int64))
 
-    def buys(self, wallet: np.ndarray, market: np.ndarray, token: np.ndarray, time: np.ndarray, median: float) -> _Buys:
-        """BUYs at the ask of the moment, lognormal notional around `median`."""
-        _, bid, ask = self.quote(market, time)
+    def buys(
+        self,
+        wallet: np.ndarray,
+        market: np.ndarray,
+        token: np.ndarray,
+        time: np.ndarray,
+        median: float,
+        at_mid: bool = False,
+    ) -> _Buys:
+        """BUYs at the ask of the moment (or at the mid on the tick grid), lognormal notional around `median`."""
+        z, bid, ask = self.quote(market, time)
         tick_n = self.markets.tick_n[market]
-        price = token_price_ticks(token, np.zeros(len(market), dtype=bool), bid, ask, tick_n) / tick_n
+        if at_mid:
+            yes_ticks = np.clip(np.round(sigmoid(z) * tick_n), 1, tick_n - 1)
+            price = np.where(token == 0, yes_ticks, tick_n - yes_ticks) / tick_n
+        else:
+            price = token_price_ticks(token, np.zeros(len(market), dtype=bool), bid, ask, tick_n) / tick_n
         sigma = self.config.adversaries.notional_sigma
         notional = median * np.exp(self.rng.normal(0.0, sigma, size=len(market)))
         size = np.maximum(np.round(notional / price, 2), float(self.config.min_order_size))
@@ -115,7 +129,7 @@ class _Draw:
         time = self.times(a)
         yes, no = np.zeros(len(a), np.int64), np.ones(len(b), np.int64)
         two = (np.concatenate([wallet, wallet]), np.concatenate([a, b]), np.concatenate([yes, no]))
-        return self.buys(*two, np.concatenate([time, time + 1]), params.hedged_notional_median)
+        return self.buys(*two, np.concatenate([time, time + 1]), params.hedged_notional_median, at_mid=True)
 
     def insiders(self, who: np.ndarray) -> _Buys:
         low, high = self.config.adversaries.insider_fills
