@@ -60,6 +60,8 @@ class AdversaryFills:
 
 @dataclass(frozen=True)
 class _Buys:
+    """One kind's BUYs as columns, in the order `columns` gives them."""
+
     wallet: np.ndarray
     market: np.ndarray
     token: np.ndarray
@@ -67,12 +69,11 @@ class _Buys:
     price: np.ndarray
     size: np.ndarray
 
+    def columns(self) -> tuple[np.ndarray, ...]:
+        return self.wallet, self.market, self.token, self.time, self.price, self.size
+
     def take(self, mask: np.ndarray) -> _Buys:
-        return _Buys(*(column[mask] for column in astuple_columns(self)))
-
-
-def astuple_columns(buys: _Buys) -> tuple[np.ndarray, ...]:
-    return buys.wallet, buys.market, buys.token, buys.time, buys.price, buys.size
+        return _Buys(*(column[mask] for column in self.columns()))
 
 
 def has_adversaries(config: SimConfig) -> bool:
@@ -84,7 +85,6 @@ class _Draw:
 
     def __init__(self, rng: np.random.Generator, config: SimConfig, markets: MarketSet, quote: Quote) -> None:
         self.rng, self.config, self.markets, self.quote = rng, config, markets, quote
-        self.events: list[np.ndarray] = []
         members: dict[str, list[int]] = {}
         for i, event in enumerate(markets.event_id):
             members.setdefault(event, []).append(i)
@@ -176,9 +176,7 @@ def adversary_fills(
         draw.insiders(wallets.of_kind(AdversaryKind.INSIDER)),
         draw.selected(wallets.of_kind(AdversaryKind.SELECTED_LUCKY), pnl, fee_rate),
     ]
-    wallet, market, token, time, price, size = (
-        np.concatenate([astuple_columns(p)[k] for p in parts]) for k in range(6)
-    )
+    wallet, market, token, time, price, size = (np.concatenate([p.columns()[k] for p in parts]) for k in range(6))
     market, token = market.astype(np.int64), token.astype(np.int64)
     won = np.where(token == 0, markets.yes_wins[market], ~markets.yes_wins[market]).astype(bool)
     return AdversaryFills(

@@ -87,3 +87,9 @@ def test_leaderboard_survivors_are_null_bettors_that_came_out_ahead(attacked: Si
             for r in rows
         )
         assert rows and pnl > 0
+
+
+def test_a_world_with_adversaries_is_a_pure_function_of_its_config(attacked: SimWorld) -> None:
+    again = build_world(ADVERSARIES)
+    assert again.wallets == attacked.wallets
+    assert again.history_trade_rows() == attacked.history_trade_rows()
