@@ -13,7 +13,7 @@ and resolutions after it do not count (no look-ahead).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,9 +21,11 @@ from typing import Any
 import numpy as np
 
 from copytrader.model import CategoryRecord, WhaleProfile
+from copytrader.scoring import holdout
 from copytrader.scoring.activity import ActivityReport, position_rows
 from copytrader.scoring.evidence import wallet_evidence
 from copytrader.scoring.evidence_record import WalletEvidence
+from copytrader.scoring.holdout import SelectionWindow
 from copytrader.scoring.market_table import MarketFacts, MarketReport, load_markets, token_facts
 from copytrader.scoring.population import PopulationPrior, population_prior
 from copytrader.scoring.tape import LoadReport, load_rows
@@ -80,9 +82,12 @@ def evidence_from_rows(
     activity: Iterable[object] | None = None,
     progress: Callable[[int], None] | None = None,
     on_loaded: Callable[[int], None] | None = None,
+    windows: Mapping[str, SelectionWindow] | None = None,
 ) -> EvidenceRun:
     """Stage 1 only: clean `rows` (plus splits and merges from `activity` rows, when given), resolve them against
-    `market_payloads`, evidence per wallet as of `as_of`."""
+    `market_payloads`, evidence per wallet as of `as_of`. With `windows` (wallet -> what named it), each wallet is
+    tested on its test sample only (copytrader.scoring.holdout); a wallet with a window and no test sample left
+    gets an empty record, so it is still scored (and counted) as short of evidence."""
     markets, market_report = load_markets(market_payloads)
     extra: list[dict[str, object]] = []
     activity_report = None
@@ -93,11 +98,41 @@ def evidence_from_rows(
     if late.any():
         tape = tape.take(~late)
     facts = token_facts(tape, markets, as_of)
+    post = None
+    in_sample: dict[str, int] = {}
+    named = tape.wallets
+    if windows:
+        cut = holdout.split(tape, facts, windows)
+        in_sample = dict(zip(tape.wallets, cut.in_sample_events.tolist(), strict=True))
+        post = cut.post_selection[cut.test]
+        tape = tape.take(cut.test)
+        facts = token_facts(tape, markets, as_of)
     if on_loaded is not None:
         on_loaded(len(tape.wallets))
-    evidence = wallet_evidence(tape, facts, as_of, config, progress, activity_report)
+    evidence = wallet_evidence(tape, facts, as_of, config, progress, activity_report, post)
+    if windows:
+        evidence = _with_windows(named, evidence, windows, in_sample)
     unknown = int(np.count_nonzero(~facts.known[tape.token])) if tape.n else 0
     return EvidenceRun(evidence, load, market_report, int(late.sum()), unknown, activity_report)
+
+
+def _with_windows(
+    named: Sequence[str],
+    evidence: Sequence[WalletEvidence],
+    windows: Mapping[str, SelectionWindow],
+    in_sample: Mapping[str, int],
+) -> list[WalletEvidence]:
+    """Every wallet of the tape (its order), with its window and in-sample events: an empty record for a wallet
+    whose every event the naming saw."""
+    found = {e.wallet: e for e in evidence}
+    out: list[WalletEvidence] = []
+    for wallet in named:
+        e = found.get(wallet) or WalletEvidence.empty(wallet)
+        w = windows.get(wallet)
+        if w is not None:
+            e = replace(e, named_at=w.named_at, looked_from=w.looked_from, selected_at=w.selected_at)
+        out.append(replace(e, in_sample_events=in_sample.get(wallet, 0)))
+    return out
 
 
 def score_rows(
@@ -111,6 +146,7 @@ def score_rows(
     progress: Callable[[int], None] | None = None,
     on_loaded: Callable[[int], None] | None = None,
     trials: int | None = None,
+    windows: Mapping[str, SelectionWindow] | None = None,
 ) -> ScoreRun:
     """Score `rows` (Data API /trades rows) against `market_payloads` (Gamma market objects): both stages.
     `trials`: every wallet screened (copytrader.scoring.universe.score_universe; default the wallets scored)."""
@@ -121,7 +157,14 @@ def score_rows(
         markets, _ = load_markets(market_payloads)
         as_of = default_as_of(tape.timestamp.tolist(), markets)
     stage1 = evidence_from_rows(
-        rows, market_payloads, config, as_of=as_of, activity=activity, progress=progress, on_loaded=on_loaded
+        rows,
+        market_payloads,
+        config,
+        as_of=as_of,
+        activity=activity,
+        progress=progress,
+        on_loaded=on_loaded,
+        windows=windows,
     )
     universe = score_universe(stage1.evidence, config, as_of=as_of, prior=prior, trials=trials)
     return ScoreRun(

@@ -26,6 +26,8 @@ Per-wallet statistics (formulas in the modules named):
   sqrt(365) after the interval, a monotone map).
 - per-event returns (copytrader.scoring.event_returns): event_returns, sharpe_event, skew_event, kurtosis_event,
   the inputs of the universe's PSR / DSR.
+- post_selection_events / post_selection_p: the edge test (same form) on the events entered after the wallet was
+  selected only (copytrader.scoring.holdout), when the caller marks them; 0 / NaN otherwise.
 - diversity: distinct markets and events, and effective events 1 / HHI of traded notional across events.
 - categories: per category the scored trades, mean edge and its null z; specialties are categories with at least
   10 scored trades and z >= 2 (nominal, not multiplicity-controlled: a hint for category weighting, not a test).
@@ -125,8 +127,11 @@ def wallet_evidence(
     config: ScoringSettings,
     progress: Callable[[int], None] | None = None,
     activity: ActivityReport | None = None,
+    post_selection: npt.NDArray[np.bool_] | None = None,
 ) -> list[WalletEvidence]:
-    """Stage-1 evidence for every wallet of `tape` (in `tape.wallets` order); `activity` adds the audit figures.
+    """Stage-1 evidence for every wallet of `tape` (in `tape.wallets` order); `activity` adds the audit figures;
+    `post_selection` (per trade) marks the evidence collected after each wallet was selected, tested on its own
+    (post_selection_events, post_selection_p; copytrader.scoring.holdout).
 
     Wallets are processed in chunks of about CHUNK_TRADES trades: each wallet's evidence depends only on its own
     trades, and small chunks keep the working set in cache (10 million trades at once ran 2.5x slower).
@@ -140,7 +145,8 @@ def wallet_evidence(
     while lo < wallets:
         hi = int(np.searchsorted(bounds, bounds[lo] + CHUNK_TRADES, side="right")) - 1
         hi = min(max(hi, lo + 1), wallets)
-        results.extend(_chunk_evidence(tape.wallet_slice(lo, hi), facts, as_of, config, progress))
+        post = None if post_selection is None else post_selection[int(bounds[lo]) : int(bounds[hi])]
+        results.extend(_chunk_evidence(tape.wallet_slice(lo, hi), facts, as_of, config, progress, post))
         lo = hi
     if activity is not None:
         results = [_with_activity(e, activity) for e in results]
@@ -167,6 +173,7 @@ def _chunk_evidence(
     as_of: int,
     config: ScoringSettings,
     progress: Callable[[int], None] | None,
+    post_selection: npt.NDArray[np.bool_] | None = None,
 ) -> list[WalletEvidence]:
     wallets = len(tape.wallets)
     w = tape.wallet
@@ -179,6 +186,9 @@ def _chunk_evidence(
     long = summarise(tape, facts, edges, w_long)
     behaviour = detect(tape, ledger, edges, config)
     per_event = event_moments(tape, facts, edges)
+    confirm = None
+    if post_selection is not None:
+        confirm = summarise(tape, facts, replace(edges, scored=edges.scored & post_selection), ones)
 
     # returns on cost of resolved BUYs
     scored_buy = edges.scored & tape.buy
@@ -364,6 +374,8 @@ def _chunk_evidence(
                 sharpe_event=float(per_event.sharpe[i]),
                 skew_event=float(per_event.skew[i]),
                 kurtosis_event=float(per_event.kurtosis[i]),
+                post_selection_events=int(confirm.clusters[i]) if confirm is not None else 0,
+                post_selection_p=float(confirm.p_value[i]) if confirm is not None else math.nan,
             )
         )
         if progress is not None:

@@ -35,8 +35,17 @@ Given every candidate's stage-1 evidence (`copytrader.scoring.evidence`):
    outcomes are noise); below it the normal-returns form (skew 0, kurtosis 3). Fewer than two events: undefined,
    so a one-winning-event wallet never reaches ACTIVE. PSR against 0 is reported too.
 5. Selection: eligible, discovered by BY, and score_ci_low > 0; ranked by score_ci_low; at most `top_n`.
-   Status ACTIVE when DSR >= `dsr_active`, else PROBATION (copied, with the reason; a short or lumpy daily P&L
-   cannot yet pass the deflated Sharpe test). Everyone else is a CANDIDATE. "Nobody qualifies" is a normal answer.
+   Status ACTIVE when DSR >= `dsr_active` AND the evidence collected after the wallet was selected confirms it:
+   at least `min_independent_events` events entered after `selected_at` (copytrader.scoring.holdout), whose
+   event-clustered edge test passes Benjamini-Yekutieli at `fdr_q` among the selected wallets (m = the number
+   selected: the confirmatory family). Else PROBATION (copied at the probation stake, with the reason). A wallet
+   selected for the first time is always PROBATION: the history that selected it cannot also promote it. Everyone
+   else is a CANDIDATE. "Nobody qualifies" is a normal answer.
+
+All of the above is computed on each wallet's test sample when its evidence carries a selection window
+(copytrader.scoring.holdout: the events that whatever named the wallet could not have seen); the summary says
+whether the run had windows (`split`), how many events they kept out (`in_sample_events`) and how many named
+wallets had no test sample left (`without_test_sample`, counted in `trials` and reported `insufficient_events`).
 6. Statuses set by the decay monitor are respected: PAUSED stays paused; CULLED stays culled for
    `cull_cooldown_days`, after which the wallet is judged afresh.
 """
@@ -89,6 +98,8 @@ class ScoredWallet:
     reasons: tuple[str, ...]
     lacks_evidence: str | None = None  # INSUFFICIENT_EVENTS when short of independent events, else None
     trials: int = 0  # every wallet screened: the m of the false-discovery control and the N of the DSR
+    post_selection_q: float = math.nan  # BY over the selected wallets' post-selection p-values
+    confirmed: bool = False  # the evidence collected after selection confirms the edge (needed for ACTIVE)
 
     def as_record(self) -> dict[str, Any]:
         """The evidence plus the stage-2 figures, JSON-ready (NaN -> None)."""
@@ -109,6 +120,8 @@ class ScoredWallet:
             "evidence_reason": self.lacks_evidence,
             "trials": self.trials,
             "test": self.test(),
+            "post_selection_q": self.post_selection_q,
+            "confirmed": self.confirmed,
         }
         record.update({k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in extra.items()})
         return record
@@ -234,13 +247,24 @@ def score_universe(
     chosen = candidates[: c.top_n]
     rank = {i: r + 1 for r, i in enumerate(chosen)}
 
+    # promotion needs evidence collected after selection: the chosen wallets' post-selection tests, through BY
+    post_events = np.array([e.post_selection_events for e in evidence], dtype=np.int64)
+    post_p = _f([e.post_selection_p for e in evidence])
+    in_rank = np.zeros(k, dtype=bool)
+    in_rank[chosen] = True
+    confirmable = in_rank & (post_events >= c.min_independent_events) & np.isfinite(post_p)
+    post_q = by_adjusted(np.where(confirmable, post_p, np.nan), m=max(len(chosen), 1))
+    confirmed = confirmable & (np.nan_to_num(post_q, nan=2.0) <= c.fdr_q)
+
     wallets: list[ScoredWallet] = []
     for i, e in enumerate(evidence):
         reasons = _reasons(i, e, c, eligible, q_values, discovered, score_low, dsr, rank, candidates, held)
+        if i in rank:
+            reasons.extend(_promotion(e, c, bool(confirmed[i]), float(post_q[i])))
         if i in held:
             status = prior[e.wallet].status
         elif i in rank:
-            status = WhaleStatus.ACTIVE if dsr[i] >= c.dsr_active else WhaleStatus.PROBATION
+            status = WhaleStatus.ACTIVE if dsr[i] >= c.dsr_active and confirmed[i] else WhaleStatus.PROBATION
         else:
             status = WhaleStatus.CANDIDATE
         wallets.append(
@@ -260,8 +284,11 @@ def score_universe(
                 reasons=tuple(reasons),
                 lacks_evidence=INSUFFICIENT_EVENTS if events[i] < c.min_independent_events else None,
                 trials=m,
+                post_selection_q=float(post_q[i]),
+                confirmed=bool(confirmed[i]),
             )
         )
+    windows = [e for e in evidence if e.named_at is not None]
     summary = {
         "wallets": k,
         "eligible": int(eligible.sum()),
@@ -280,9 +307,28 @@ def score_universe(
         "dsr_sharpe_unit": "per event, standardised SR sqrt(T - 1)",
         "dsr_trial_sharpe_var": trial_var,
         "dsr_expected_max_sharpe": sr0,
+        "split": "selection windows" if windows else "none: where the wallets came from is unknown",
+        "split_wallets": len(windows),
+        "in_sample_events": int(sum(e.in_sample_events for e in evidence)),
+        "without_test_sample": sum(1 for e in windows if e.independent_events == 0),
+        "confirmed_after_selection": int(confirmed.sum()),
         "as_of": as_of,
     }
     return Universe(wallets=wallets, summary=summary)
+
+
+def _promotion(e: WalletEvidence, c: ScoringSettings, confirmed: bool, q: float) -> list[str]:
+    """Why a selected wallet is or is not confirmed by the evidence collected after it was selected."""
+    if confirmed:
+        return [f"confirmed after selection: {e.post_selection_events} events, q {q:.3g} <= {c.fdr_q}"]
+    if e.selected_at is None:
+        return ["probation: no evidence after selection yet (selected by this run)"]
+    if e.post_selection_events < c.min_independent_events:
+        return [
+            f"probation: {e.post_selection_events} events since selection < {c.min_independent_events} "
+            "(promotion needs evidence collected after the wallet was selected)"
+        ]
+    return [f"probation: the edge since selection is not confirmed (p {e.post_selection_p:.2g}, q {q:.3g})"]
 
 
 def _reasons(

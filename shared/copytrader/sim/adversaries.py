@@ -13,8 +13,8 @@ market's last `PriceParams.info_window_min` (when prices converge to the outcome
 - insider (`n_insiders`): one lucky event. It picks one event and buys the token that turned out to win in each
   of its markets, in U{`insider_fills`} fills spread over the members and their trading windows: a large,
   many-fill, one-fact record (we see it because it won: the "insider" whose information was luck).
-- selected_lucky (`n_selected_lucky`): a leaderboard's survivor. Each one is the best, by realised P&L after fees,
-  of `selected_draws` independent null bettors (Poisson(`selected_bets_per_day` x days) buys of a random token of
+- selected_lucky (`n_selected_lucky`): a leaderboard's survivor. Each one is the best, by P&L after fees realised
+  before the simulated discovery named it (`SimConfig.named_at`), of `selected_draws` independent null bettors (Poisson(`selected_bets_per_day` x days) buys of a random token of
   a random market): what a P&L leaderboard shows, and why the history that picked a wallet cannot test it.
 
 Notional per buy is lognormal(log median, `adversary_notional_sigma`); shares = notional / price, at least the
@@ -144,7 +144,8 @@ class _Draw:
         return self.buys(wallet, market, token, self.times(market), self.config.adversaries.insider_notional_median)
 
     def selected(self, who: np.ndarray, pnl: PnL, fee_rate: np.ndarray) -> _Buys:
-        """Each wallet keeps the best of `selected_draws` null histories (by realised P&L after fees)."""
+        """Each wallet keeps the best of `selected_draws` null histories by P&L after fees realised before the
+        discovery named it (`SimConfig.named_at`: what the leaderboard could see), all of that history kept."""
         params = self.config.adversaries
         draws = params.selected_draws
         per = self.rng.poisson(params.selected_bets_per_day * self.config.history_days, size=len(who) * draws)
@@ -154,6 +155,7 @@ class _Draw:
         buys = self.buys(who[candidate // draws], market, token, self.times(market), params.selected_notional_median)
         won = np.where(token == 0, self.markets.yes_wins[market], ~self.markets.yes_wins[market]).astype(np.float64)
         gain = pnl(np.zeros(len(candidate), dtype=bool), buys.price, buys.size, won, fee_rate[market])
+        gain = np.where(self.markets.end_at[market] <= int(self.config.named_at.timestamp()), gain, 0.0)
         totals = np.bincount(candidate, weights=gain, minlength=len(who) * draws).reshape(len(who), draws)
         best = np.argmax(totals, axis=1) + np.arange(len(who)) * draws if len(who) else np.zeros(0, np.int64)
         return buys.take(np.isin(candidate, best))

@@ -16,7 +16,7 @@ The default seed (20) gives a typical day: +0.042 per share copying the skilled 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -214,6 +214,16 @@ class SimConfig:
     n_insiders: int = 0
     n_selected_lucky: int = 0
     adversaries: AdversaryParams = field(default_factory=AdversaryParams)
+    # when the simulated discovery names every wallet, in days into the history (None: a third of it): the
+    # leaderboard survivors are the best by P&L resolved before it, and the scorer's selection split
+    # (copytrader.scoring.holdout) tests only what the wallets did after it
+    named_after_days: float | None = None
+
+    @property
+    def named_at(self) -> datetime:
+        """When the simulated discovery named the wallets (`named_after_days` into the history)."""
+        days = self.history_days / 3 if self.named_after_days is None else self.named_after_days
+        return self.day_start - timedelta(days=self.history_days - days)
 
     def __post_init__(self) -> None:
         special = self.n_skilled + self.n_makers + self.n_lucky
@@ -223,6 +233,8 @@ class SimConfig:
             raise ValueError("need live markets, history days with markets, and lucky_survivorship >= 1")
         if min(self.n_hedged, self.n_insiders, self.n_selected_lucky) < 0 or self.adversaries.selected_draws < 1:
             raise ValueError("adversary counts are >= 0 and a leaderboard survivor is the best of >= 1 draws")
+        if self.named_after_days is not None and not 0 <= self.named_after_days <= self.history_days:
+            raise ValueError("the wallets are named within the history: 0 <= named_after_days <= history_days")
         if self.day_start.tzinfo is None:
             raise ValueError("day_start must carry a timezone")
         if not self.categories or any(c.fee_rate < 0 or c.weight <= 0 for c in self.categories):

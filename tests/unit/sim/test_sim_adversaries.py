@@ -79,14 +79,18 @@ def test_insiders_won_every_fill_of_one_event(attacked: SimWorld) -> None:
 
 
 def test_leaderboard_survivors_are_null_bettors_that_came_out_ahead(attacked: SimWorld) -> None:
-    # the best of 20 null histories: positive P&L held to resolution, though no skill (random token, at the ask)
+    # the best of 20 null histories by the P&L the leaderboard could see, in markets that ended before the
+    # discovery named them: positive there, though no skill (random token, at the ask); their later bets are fresh
+    named_at = ADVERSARIES.named_at
     for rows in _rows_of(attacked, AdversaryKind.SELECTED_LUCKY).values():
+        seen = [r for r in rows if attacked.truth(str(r["conditionId"])).end_at <= named_at]
         pnl = sum(
             float(r["size"])
             * (float(attacked.truth(str(r["conditionId"])).winning_token == r["asset"]) - float(r["price"]))  # type: ignore[arg-type]
-            for r in rows
+            for r in seen
         )
-        assert rows and pnl > 0
+        assert seen and pnl > 0
+        assert any(attacked.truth(str(r["conditionId"])).end_at > named_at for r in rows)
 
 
 def test_a_world_with_adversaries_is_a_pure_function_of_its_config(attacked: SimWorld) -> None:
