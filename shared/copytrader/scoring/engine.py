@@ -20,13 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from copytrader.model import CategoryRecord, WhaleProfile
+from copytrader.model import COPYABLE_STATUSES, CategoryRecord, WhaleProfile, WhaleStatus
 from copytrader.scoring import holdout
 from copytrader.scoring.activity import ActivityReport, position_rows
 from copytrader.scoring.evidence import wallet_evidence
 from copytrader.scoring.evidence_record import WalletEvidence
-from copytrader.scoring.holdout import SelectionWindow
 from copytrader.scoring.market_table import MarketFacts, MarketReport, load_markets, token_facts
+from copytrader.scoring.naming import SelectionWindow
 from copytrader.scoring.population import PopulationPrior, population_prior
 from copytrader.scoring.tape import LoadReport, load_rows
 from copytrader.scoring.universe import PriorStatus, Universe, score_universe
@@ -209,7 +209,9 @@ def profiles(
 ) -> list[WhaleProfile]:
     """The whales-table rows for a scored universe: status, score and the evidence the copy pipeline sizes on.
 
-    `status_since` moves only when the status changes. `resolved_trades`, `wins` and `mean_entry_price` describe
+    `status_since` moves only when the status changes. The selection window is carried over from the evidence;
+    `selected_at` is set when a wallet is first selected, kept while it stays copyable (or paused), cleared when it
+    falls back to a candidate. `resolved_trades`, `wins` and `mean_entry_price` describe
     the resolved BUYs (the Beta-posterior inputs of `copytrader.copying.sizing`); `categories` the same per category.
     """
     prior = prior or {}
@@ -227,6 +229,11 @@ def profiles(
             else when
         )
         breakeven = e.breakeven_win_rate if np.isfinite(e.breakeven_win_rate) else 0.5
+        selected_at = _when(e.selected_at)
+        if w.status in COPYABLE_STATUSES:
+            selected_at = selected_at or when  # selected by this run: its post-selection evidence starts now
+        elif w.status is not WhaleStatus.PAUSED:
+            selected_at = None  # no longer selected: a later selection starts afresh
         out.append(
             WhaleProfile(
                 wallet=e.wallet,
@@ -247,9 +254,16 @@ def profiles(
                 status_since=since,
                 scored_at=when,
                 reasons=w.reasons[:8],
+                named_at=_when(e.named_at),
+                looked_from=_when(e.looked_from),
+                selected_at=selected_at,
             )
         )
     return out
+
+
+def _when(epoch: int | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def _population(universe: Universe) -> PopulationPrior | None:

@@ -5,6 +5,8 @@ global feed, an operator's list. Whatever named it looked at part of its history
 survivors: on that part a lucky wallet looks skilled, and a p-value computed there is conditional on having
 ranked high. So every wallet carries a `SelectionWindow`:
 
+(The window and what each source looked at: copytrader.scoring.naming, which imports no numpy.)
+
     named_at      when discovery first named it (kept in the whales table: later runs keep the first naming);
     looked_from   where the naming's look began: named_at - the ranking's period (DAY 1 d, WEEK 7 d, MONTH 30 d;
                   a large trade of the feed LARGE_TRADE_LOOKBACK); None for an all-time ranking or an unknown
@@ -30,60 +32,20 @@ also those left with no test sample (copytrader.scoring.universe).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 
 import numpy as np
 import numpy.typing as npt
 
 from copytrader.scoring.market_table import TokenFacts
+from copytrader.scoring.naming import SelectionWindow
 from copytrader.scoring.tape import TradeTape
 
-PERIOD_LOOKBACK = {"DAY": timedelta(days=1), "WEEK": timedelta(days=7), "MONTH": timedelta(days=30)}
-LARGE_TRADE_LOOKBACK = timedelta(days=7)  # the feed's newest large fills span hours to days: a week bounds them
+__all__ = ["SelectionWindow", "Split", "split"]
+
 _NEVER = np.iinfo(np.int64).max
 _ALWAYS = np.iinfo(np.int64).min
-
-
-@dataclass(frozen=True)
-class SelectionWindow:
-    """What named a wallet looked at, [looked_from, named_at] (epoch seconds; looked_from None: from the start),
-    and when the wallet was first selected (None: never)."""
-
-    named_at: int
-    looked_from: int | None = None
-    selected_at: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.looked_from is not None and self.looked_from > self.named_at:
-            raise ValueError("a naming cannot look at history after it")
-
-
-def lookback(provenance: Iterable[str]) -> timedelta | None:
-    """How far back the sources that named a wallet looked: the widest of them; None when any looked at all of its
-    history (an ALL-time ranking, an operator's list, a source this code does not know) or there is none."""
-    widest = timedelta(0)
-    seen = False
-    for source in provenance:
-        seen = True
-        if source.startswith("leaderboard:"):
-            period = source.removeprefix("leaderboard:").split("/")[1] if source.count("/") >= 2 else ""
-            span = PERIOD_LOOKBACK.get(period)
-        elif source.startswith("large_trade:"):
-            span = LARGE_TRADE_LOOKBACK
-        else:
-            span = None
-        if span is None:
-            return None
-        widest = max(widest, span)
-    return widest if seen else None
-
-
-def first_naming(provenance: Iterable[str], named_at: int) -> SelectionWindow:
-    """The window of a wallet named now (at `named_at`) by these sources."""
-    span = lookback(provenance)
-    return SelectionWindow(named_at, None if span is None else named_at - int(span.total_seconds()))
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ market's last `PriceParams.info_window_min` (when prices converge to the outcome
   of its markets, in U{`insider_fills`} fills spread over the members and their trading windows: a large,
   many-fill, one-fact record (we see it because it won: the "insider" whose information was luck).
 - selected_lucky (`n_selected_lucky`): a leaderboard's survivor. Each one is the best, by P&L after fees realised
-  before the simulated discovery named it (`SimConfig.named_at`), of `selected_draws` independent null bettors (Poisson(`selected_bets_per_day` x days) buys of a random token of
-  a random market): what a P&L leaderboard shows, and why the history that picked a wallet cannot test it.
+  before the simulated discovery named it (`SimConfig.named_at`), of `selected_draws` independent null bettors
+  (Poisson(`selected_bets_per_day` x days) buys of a random token of a random market, over the whole history):
+  what a P&L leaderboard shows, and why the history that picked a wallet cannot test it.
 
 Notional per buy is lognormal(log median, `adversary_notional_sigma`); shares = notional / price, at least the
 minimum order, on the 0.01-share grid. Drawn from the history's generator after every other draw, and only when

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from copytrader.scoring.engine import score_rows
-from copytrader.scoring.holdout import SelectionWindow, first_naming, lookback, split
+from copytrader.scoring.holdout import split
 from copytrader.scoring.market_table import TokenFacts
+from copytrader.scoring.naming import SelectionWindow, first_naming, lookback
 from copytrader.scoring.tape import TradeTape
 from copytrader.scoring.universe import INSUFFICIENT_EVENTS
 from copytrader.scoring_settings import ScoringSettings
