@@ -90,3 +90,24 @@ def test_the_price_crash_sells_the_position_once_at_its_stop(faulted):
     assert crash["sells_by_reason"] == crash["filled_by_reason"] == {"stop_loss": 1}
     assert 0 < crash["first_sell_after_s"] <= EXITS_EVERY.total_seconds() + 1
     assert "stop_loss" in result.exits_by_reason
+
+
+def test_a_redemption_that_burned_nothing_is_not_booked_and_the_next_run_books_it_once(faulted):
+    result, _ = faulted
+    redeemed = result.faults["redemption"]
+    assert result.faults["injected"][faults.REDEEM_NO_BURN] == 1
+    first, retry = redeemed["first"], redeemed["retry"]
+    # the relayer confirmed the first transaction, but the tokens were all still there: nothing booked
+    assert first["outcome"] == "redemption_burned_nothing" and Decimal(first["booked_payout"]) == 0
+    still = {token: Decimal(v) for token, v in first["tokens_on_chain_after"].items()}
+    assert still == {token: Decimal(v) for token, v in redeemed["shares"].items()}
+    # the next run sent a second transaction, which burned them and paid: booked once, at the expected payout
+    assert (
+        retry["outcome"] == "redeemed" and Decimal(retry["booked_payout"]) == Decimal(redeemed["expected_payout"]) > 0
+    )
+    assert all(Decimal(v) == 0 for v in retry["tokens_on_chain_after"].values())
+    assert redeemed["transactions_sent"] == 2 and first["transaction"] != retry["transaction"]
+    # one ledger entry, for the transaction that burned: none for the one that reported success and burned nothing
+    (entry,) = redeemed["ledger_entries"]
+    assert entry["entry"] == f"REDEEM#{retry['transaction']}"
+    assert Decimal(entry["cash"]) == Decimal(redeemed["expected_payout"])

@@ -14,6 +14,8 @@ Events, in time order (ties broken by kind, then by the order they were added):
     exits      the held tokens' marks from the simulated books, marked equity, then the exits job through its function
                (`copytrader.local.day_exits`), every 15 minutes; the queue is drained after it
     crash      (faults) a held token's price falls sharply (the sim's book), through its stop
+    resolve_early (faults) a held winning token's market resolves before its end date; its redemption burns nothing
+    redeem_retry  (faults) the next settle run of that market, one exits period later
     retag      (faults) Gamma moves a market to another event and category
     malformed  (faults) a message that is not a usable WhaleTrade reaches the queue
 
@@ -54,7 +56,8 @@ EXITS_EVERY = timedelta(minutes=15)
 # back after this, which is longer than the trade's freshness window
 VISIBILITY_TIMEOUT = timedelta(seconds=330)
 _TIES = {"resolve": 0, "retag": 0, "trade": 1, "malformed": 1, "echo": 2, "redeliver": 3, "release": 3,
-         "snapshot": 4, "sweep": 5, "crash": 0, "exits": 6}  # fmt: skip
+         "snapshot": 4, "sweep": 5, "crash": 0, "exits": 6,
+         "resolve_early": 0, "redeem_retry": 0}  # fmt: skip
 PIPELINE_KINDS = ("trade", "echo", "redeliver", "release", "malformed")
 
 
@@ -124,6 +127,8 @@ def day_timeline(world: SimWorld, feed: list[WhaleTrade], plan: FaultPlan | None
             timeline.add(malformed.at, "malformed", malformed)
         if plan.crash is not None:
             timeline.add(plan.crash.at, "crash", plan.crash)
+        if plan.early_resolution is not None:
+            timeline.add(plan.early_resolution, "resolve_early")
     return timeline
 
 
