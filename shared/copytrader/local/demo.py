@@ -116,11 +116,11 @@ class Day:
     """The replay of one day's events against the local AWS and the simulated Polymarket."""
 
     def __init__(self, world: SimWorld, aws: LocalAws, polymarket: SimPolymarketServer, deps: wiring.Deps,
-                 clock: SimClock, injected: Injected | None) -> None:  # fmt: skip
+                 clock: SimClock, injected: Injected | None, exits_every: timedelta = EXITS_EVERY) -> None:  # fmt: skip
         resources = aws.resources
         assert resources is not None
         self.world, self.aws, self.polymarket, self.deps, self.clock = world, aws, polymarket, deps, clock
-        self.injected = injected
+        self.injected, self.exits_every = injected, exits_every
         self.resources = resources
         self.sqs = aws.client("sqs")
         self.publisher = TradePublisher(self.sqs, resources.queue_url, aws.client("events"), resources.bus_name)
@@ -137,10 +137,16 @@ class Day:
         self.executions: list[float] = []
         self.timeline = Timeline()  # the day's, once `replay` starts
 
-    def replay(self, feed: list[WhaleTrade], plan: FaultPlan | None, progress: Any = None) -> None:
-        self.timeline = day_timeline(self.world, feed, plan)
+    def replay(
+        self, feed: list[WhaleTrade], plan: FaultPlan | None, progress: Any = None, stop_after: timedelta | None = None
+    ) -> None:
+        """Replay the day's events in time order; with `stop_after`, only those of the day's first `stop_after`."""
+        self.timeline = day_timeline(self.world, feed, plan, self.exits_every)
         events = progress(iter(self.timeline), len(self.timeline)) if progress else iter(self.timeline)
+        end = self.world.day_start + stop_after if stop_after is not None else None
         for event in events:
+            if end is not None and event.at > end:
+                break
             delay = PROCESSING_DELAY if event.kind in PIPELINE_KINDS else timedelta(0)
             self.clock.now = event.at + delay
             self.polymarket.set_time(self.clock.now)
@@ -209,7 +215,7 @@ class Day:
             assert self.injected is not None
             outcome = self.redeem_fault.attempt(market, burn=False)
             self.injected.note(fault_kinds.REDEEM_NO_BURN, f"{condition_id[:12]}: relayer confirmed, {outcome}")
-            self.timeline.add(self.clock.now + EXITS_EVERY, "redeem_retry", market)
+            self.timeline.add(self.clock.now + self.exits_every, "redeem_retry", market)
             return
         settle_resolved(market, deps)
 
@@ -221,7 +227,7 @@ class Day:
         if condition_id is None:
             self.feed_counts["early_resolution_tries"] += 1
             if self.feed_counts["early_resolution_tries"] < CRASH_TRIES:
-                self.timeline.add(self.clock.now + EXITS_EVERY, "resolve_early")
+                self.timeline.add(self.clock.now + self.exits_every, "resolve_early")
             return
         self.world.resolve_early(condition_id, self.clock.now)
         self._resolve(condition_id)
@@ -252,7 +258,7 @@ class Day:
         if token is None:
             self.feed_counts["crash_tries"] += 1
             if self.feed_counts["crash_tries"] < CRASH_TRIES:
-                self.timeline.add(self.clock.now + EXITS_EVERY, "crash", crash)
+                self.timeline.add(self.clock.now + self.exits_every, "crash", crash)
             return
         before = self.world.book(token, self.clock.now).best_bid
         self.injected.crashed_token = token
@@ -313,9 +319,13 @@ def run_demo(
     log: Callable[[str], None] = print,
     inspect: Callable[[], None] | None = None,
     faults: bool = False,
+    exits_every: timedelta = EXITS_EVERY,
+    stop_after: timedelta | None = None,
 ) -> tuple[DemoResult, Path]:
     """Run the day (with `faults`, the seed's fault plan); `inspect` is called at the end while the local AWS still
-    holds the day's state."""
+    holds the day's state. `exits_every`: the exits job's period (the deployed job runs every minute; the demo's
+    default is 15 minutes, the tests' may be longer). `stop_after`: replay only the day's first hours, then close as
+    usual (the determinism test's shorter day)."""
     started = time.perf_counter()
     config = sim or SimConfig(seed=seed)
     world = build_world(config)
@@ -356,10 +366,10 @@ def run_demo(
             deps.account.items.open_account(settings.paper_bankroll, clock.now)
             for profile in chosen:
                 deps.whales.put(profile, clock.now)
-            day = Day(world, aws, polymarket, deps, clock, injected)
+            day = Day(world, aws, polymarket, deps, clock, injected, exits_every)
             if injected is not None:
                 day.redeem_fault = stack.enter_context(RedemptionFault(deps, config.seed))
-            day.replay(feed, plan, progress)
+            day.replay(feed, plan, progress, stop_after)
             closing = day.close()
             polymarket.set_time(world.day_end)  # open positions are marked at the day's end, as the curve's last point
             result = summarise(world, config.seed, chosen, feed, day.outputs, day.feed_counts, deps, day.curve,

@@ -91,8 +91,11 @@ class Timeline:
             yield heapq.heappop(self._heap)
 
 
-def day_timeline(world: SimWorld, feed: list[WhaleTrade], plan: FaultPlan | None = None) -> Timeline:
-    """The day's events (see the module docstring); with `plan`, its faults that are events of their own."""
+def day_timeline(
+    world: SimWorld, feed: list[WhaleTrade], plan: FaultPlan | None = None, exits_every: timedelta = EXITS_EVERY
+) -> Timeline:
+    """The day's events (see the module docstring); with `plan`, its faults that are events of their own; the exits
+    job every `exits_every`."""
     timeline = Timeline()
     rng = np.random.default_rng(world.config.seed ^ 0x5EED)
     for trade in feed:
@@ -112,10 +115,10 @@ def day_timeline(world: SimWorld, feed: list[WhaleTrade], plan: FaultPlan | None
     while t <= world.day_end:
         timeline.add(t, "sweep")
         t += SWEEP_EVERY
-    t = world.day_start + EXITS_EVERY
+    t = world.day_start + exits_every
     while t <= world.day_end:
         timeline.add(t, "exits")
-        t += EXITS_EVERY
+        t += exits_every
     if plan is not None:
         by_key = {trade.key: trade for trade in feed}
         for redelivery in plan.redeliveries:
