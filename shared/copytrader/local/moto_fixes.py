@@ -17,6 +17,9 @@ runs.
    that lets go of the GIL, and under load (the Lambda tasks run in the server's threads, beside the state machines
    and the clients) each release can cost a thread switch interval: measured in the demo's day, the listing was the
    largest single cost of the server. Local mode lists the directory once.
+4. Parsing. moto's Step Functions parses a state machine's definition with its ANTLR grammar (pure Python) at the
+   start of every execution. The parsed program holds no execution's state (that is the evaluation environment's),
+   so local mode parses each definition once (`AmazonStateLanguageParser.parse`, keyed by the definition's text).
 """
 
 from __future__ import annotations
@@ -95,10 +98,13 @@ def apply() -> Callable[[], None]:
     """Install the corrections; returns a function that removes them."""
     import moto.backends as moto_backends
     import moto.dynamodb.models as backend_module
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
     list_modules = moto_backends.list_of_moto_modules
     modules = tuple(list_modules())
-    moto_backends.list_of_moto_modules = lambda: iter(modules)  # type: ignore[assignment]
+    setattr(moto_backends, "list_of_moto_modules", lambda: iter(modules))  # noqa: B010
+    parse = AmazonStateLanguageParser.__dict__["parse"]  # the staticmethod itself, put back by `undo`
+    setattr(AmazonStateLanguageParser, "parse", staticmethod(functools.lru_cache(maxsize=32)(parse.__func__)))  # noqa: B010
 
     backend = backend_module.DynamoDBBackend
     originals = {name: getattr(backend, name) for name in (*_WRITES, "transact_write_items")}
@@ -109,7 +115,8 @@ def apply() -> Callable[[], None]:
     setattr(backend_module, "copy", _NoTableCopy())  # noqa: B010
 
     def undo() -> None:
-        moto_backends.list_of_moto_modules = list_modules  # type: ignore[assignment]
+        setattr(moto_backends, "list_of_moto_modules", list_modules)  # noqa: B010
+        setattr(AmazonStateLanguageParser, "parse", parse)  # noqa: B010
         for name, method in originals.items():
             setattr(backend, name, method)
         setattr(backend_module, "copy", original_copy)  # noqa: B010
