@@ -134,7 +134,8 @@ def test_the_exits_job_ran_and_its_exits_are_in_the_ledger(day):
     )
     # the pUSD by exit kind are the ledger's FILL_SELL entries, every one of them (each SELL is an exit)
     sold = sum((e["cash_delta"] for e in snapshot["ledger"] if e["kind"] == "FILL_SELL"), Decimal(0))
-    assert sum(Decimal(row["pusd"]) for row in exits.values()) == sold.quantize(Decimal("0.01"))
+    # (each kind's figure is rounded to the cent, so their sum may differ from the rounded total by half a cent each)
+    assert abs(sum(Decimal(row["pusd"]) for row in exits.values()) - sold) <= Decimal("0.005") * len(exits)
     assert all(0 < row["filled"] <= row["orders"] and Decimal(row["pusd"]) > 0 for row in exits.values())
     redeemed = [e for e in snapshot["ledger"] if e["kind"] == "REDEEM"]
     assert result.redemptions["count"] == len(redeemed)
