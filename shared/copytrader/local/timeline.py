@@ -167,6 +167,21 @@ def redelivery_record(trade: WhaleTrade, redelivery: Redelivery | None) -> dict[
     return {"MessageId": f"redelivery-{trade.key}{suffix}", "ReceiptHandle": "-", "Body": trade.model_dump_json()}
 
 
+def invoke_counted(
+    lambda_client: Any, function_arn: str, event: dict[str, Any], totals: Counter[str], errors: list[str]
+) -> dict[str, Any] | None:
+    """Invoke a scheduled function as EventBridge Scheduler would and count the run in `totals` (`runs`, `errors`);
+    its answer, or None when the function failed (its error message kept in `errors`)."""
+    answer = lambda_client.invoke(FunctionName=function_arn, Payload=json.dumps(event).encode())
+    payload = json.loads(answer["Payload"].read() or b"null")
+    totals["runs"] += 1
+    if answer.get("FunctionError"):
+        totals["errors"] += 1
+        errors.append(str((payload or {}).get("errorMessage", payload))[:300])
+        return None
+    return dict(payload)
+
+
 class Sweeps:
     """Runs the scheduled reconcile sweep through the execute function and keeps its totals."""
 
@@ -177,12 +192,8 @@ class Sweeps:
 
     def run(self, limit: int = SWEEP_LIMIT) -> dict[str, Any]:
         """One sweep; its report (empty when the function failed, which is counted)."""
-        answer = self._lambda.invoke(FunctionName=self._arn, Payload=json.dumps({"sweep": {"limit": limit}}).encode())
-        payload = json.loads(answer["Payload"].read() or b"null")
-        self.totals["runs"] += 1
-        if answer.get("FunctionError"):
-            self.totals["errors"] += 1
-            self.errors.append(str((payload or {}).get("errorMessage", payload))[:300])
+        payload = invoke_counted(self._lambda, self._arn, {"sweep": {"limit": limit}}, self.totals, self.errors)
+        if payload is None:
             return {}
         for status, n in payload["settled"].items():
             self.totals[f"settled_{status.lower()}"] += n
