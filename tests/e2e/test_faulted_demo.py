@@ -67,9 +67,16 @@ def test_each_fault_was_recovered_the_way_it_should_be(faulted):
     )
     assert result.feed["failed_executions"] == result.feed["redelivered_after_failure"] == crashes
     assert result.feed["dead_letters"] == 0
-    # the sweep released the reservations a crash before the ledger write left behind, and settled the rest
+    # a crash before the ledger write left its reservation behind: a redelivery inside the freshness window took it
+    # (risk_check answered "already reserved (retry)" and execute began the order on it); any other was stale at
+    # score, and the sweep released its reservation as an orphan. Exactly those, and nothing else, were released.
+    crashed = result.faults["crashes_before_ledger"]
+    assert len(crashed) == result.faults["injected"][faults.CRASH_BEFORE_LEDGER]
+    taken = [c for c in crashed if c["order_begun"]]
+    assert all(c["next_answer"] == "already reserved (retry)" for c in taken), taken
+    assert all(c["order_begun"] != c["released_by_sweep"] for c in crashed), crashed
     sweeps = result.closing["sweeps"]
-    assert sweeps["released_orphans"] == result.faults["injected"][faults.CRASH_BEFORE_LEDGER]
+    assert sweeps["released_orphans"] == len(crashed) - len(taken)
     assert "executed_unknown" not in result.outcomes  # every ambiguous order was settled, by a redelivery or the sweep
     # every malformed message was answered invalid_trade
     assert result.malformed == {"invalid_trade": result.faults["injected"][faults.MALFORMED]}
