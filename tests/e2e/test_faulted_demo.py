@@ -67,9 +67,11 @@ def test_each_fault_was_recovered_the_way_it_should_be(faulted):
     )
     assert result.feed["failed_executions"] == result.feed["redelivered_after_failure"] == crashes
     assert result.feed["dead_letters"] == 0
-    # a crash before the ledger write left its reservation behind: a redelivery inside the freshness window took it
-    # (risk_check answered "already reserved (retry)" and execute began the order on it); any other was stale at
-    # score, and the sweep released its reservation as an orphan. Exactly those, and nothing else, were released.
+    # a crash before the ledger write left its reservation behind: an SQS redelivery inside the freshness window (the
+    # day's at-least-once duplicates come 60-120 s after the fill, planned ones 20-240 s) took it: risk_check answered
+    # "already reserved (retry)" and execute began the order on it. The redelivery after the failed execution's
+    # visibility timeout (330 s) is stale at score, so any other crash left an orphan, which the sweep released.
+    # Exactly those, and nothing else, were released (seed 22: one of each).
     crashed = result.faults["crashes_before_ledger"]
     assert len(crashed) == result.faults["injected"][faults.CRASH_BEFORE_LEDGER]
     taken = [c for c in crashed if c["order_begun"]]
