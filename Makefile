@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 EXTRAS := local,infra,venue,listener,quant,dev
 SEED ?=
 # the suite runs on this many processes, one test file per process at a time (module fixtures: one synth, one moto)
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 PYTEST := $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20

@@ -7,6 +7,7 @@ A small world whose day has SELLs of tokens bought earlier (seed 22: three), so 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,18 +17,18 @@ from copytrader.local import faults
 from copytrader.local.demo import run_demo, tracked_wallets
 from copytrader.local.faults import plan_faults
 from copytrader.local.report import DemoResult, render_summary, summary_json
-from copytrader.local.timeline import EXITS_EVERY
 from copytrader.sim.config import SimConfig
 from copytrader.sim.world import build_world
 
 pytestmark = pytest.mark.e2e
 FAULTED = {"seed": 22, "n_wallets": 200, "n_skilled": 6, "n_markets_live": 20}
+EXITS_EVERY = timedelta(minutes=30)  # the exits job's period in this day (the demo's is 15 minutes): half the runs
 
 
 @pytest.fixture(scope="module")
 def faulted(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path]:
     out = tmp_path_factory.mktemp("faulted")
-    return run_demo(sim=SimConfig(**FAULTED), out_dir=out, log=lambda _: None, faults=True)
+    return run_demo(sim=SimConfig(**FAULTED), out_dir=out, log=lambda _: None, faults=True, exits_every=EXITS_EVERY)
 
 
 def test_every_kind_of_fault_is_injected(faulted):
@@ -66,9 +67,18 @@ def test_each_fault_was_recovered_the_way_it_should_be(faulted):
     )
     assert result.feed["failed_executions"] == result.feed["redelivered_after_failure"] == crashes
     assert result.feed["dead_letters"] == 0
-    # the sweep released the reservations a crash before the ledger write left behind, and settled the rest
+    # a crash before the ledger write left its reservation behind: an SQS redelivery inside the freshness window (the
+    # day's at-least-once duplicates come 60-120 s after the fill, planned ones 20-240 s) took it: risk_check answered
+    # "already reserved (retry)" and execute began the order on it. The redelivery after the failed execution's
+    # visibility timeout (330 s) is stale at score, so any other crash left an orphan, which the sweep released.
+    # Exactly those, and nothing else, were released (seed 22: one of each).
+    crashed = result.faults["crashes_before_ledger"]
+    assert len(crashed) == result.faults["injected"][faults.CRASH_BEFORE_LEDGER]
+    taken = [c for c in crashed if c["order_begun"]]
+    assert all(c["next_answer"] == "already reserved (retry)" for c in taken), taken
+    assert all(c["order_begun"] != c["released_by_sweep"] for c in crashed), crashed
     sweeps = result.closing["sweeps"]
-    assert sweeps["released_orphans"] == result.faults["injected"][faults.CRASH_BEFORE_LEDGER]
+    assert sweeps["released_orphans"] == len(crashed) - len(taken)
     assert "executed_unknown" not in result.outcomes  # every ambiguous order was settled, by a redelivery or the sweep
     # every malformed message was answered invalid_trade
     assert result.malformed == {"invalid_trade": result.faults["injected"][faults.MALFORMED]}
@@ -86,7 +96,28 @@ def test_the_price_crash_sells_the_position_once_at_its_stop(faulted):
     crash = result.faults["crash"]
     assert result.faults["injected"][faults.PRICE_CRASH] == 1
     assert Decimal(crash["bid_after"]) < Decimal(crash["bid_before"]) * Decimal("0.85")  # through any 15 % stop
-    # the next exits run (within 15 simulated minutes) sold it at its stop, with one order
+    # the next exits run (within 30 simulated minutes) sold it at its stop, with one order
     assert crash["sells_by_reason"] == crash["filled_by_reason"] == {"stop_loss": 1}
     assert 0 < crash["first_sell_after_s"] <= EXITS_EVERY.total_seconds() + 1
     assert "stop_loss" in result.exits_by_reason
+
+
+def test_a_redemption_that_burned_nothing_is_not_booked_and_the_next_run_books_it_once(faulted):
+    result, _ = faulted
+    redeemed = result.faults["redemption"]
+    assert result.faults["injected"][faults.REDEEM_NO_BURN] == 1
+    first, retry = redeemed["first"], redeemed["retry"]
+    # the relayer confirmed the first transaction, but the tokens were all still there: nothing booked
+    assert first["outcome"] == "redemption_burned_nothing" and Decimal(first["booked_payout"]) == 0
+    still = {token: Decimal(v) for token, v in first["tokens_on_chain_after"].items()}
+    assert still == {token: Decimal(v) for token, v in redeemed["shares"].items()}
+    # the next run sent a second transaction, which burned them and paid: booked once, at the expected payout
+    assert (
+        retry["outcome"] == "redeemed" and Decimal(retry["booked_payout"]) == Decimal(redeemed["expected_payout"]) > 0
+    )
+    assert all(Decimal(v) == 0 for v in retry["tokens_on_chain_after"].values())
+    assert redeemed["transactions_sent"] == 2 and first["transaction"] != retry["transaction"]
+    # one ledger entry, for the transaction that burned: none for the one that reported success and burned nothing
+    (entry,) = redeemed["ledger_entries"]
+    assert entry["entry"] == f"REDEEM#{retry['transaction']}"
+    assert Decimal(entry["cash"]) == Decimal(redeemed["expected_payout"])

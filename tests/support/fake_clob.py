@@ -28,8 +28,8 @@ from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from copytrader.sim.loopback import JsonHandler, Loopback
 from tests.support.clob_exchange import CTF_EXCHANGE_V2, EXCHANGE_V3, NEG_RISK_EXCHANGE_V2, ClobExchange
-from tests.support.loopback import JsonHandler, Loopback
 
 
 class FakeClob(ClobExchange, Loopback):

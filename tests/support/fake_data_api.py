@@ -37,7 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from tests.support.loopback import JsonHandler, Loopback
+from copytrader.sim.loopback import JsonHandler, Loopback
 
 LEADERBOARD_ENUMS = {
     "category": {

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from copytrader.model import Market, OrderBook
-from tests.support.loopback import JsonHandler, Loopback
+from copytrader.sim.loopback import JsonHandler, Loopback
 
 
 def gamma_payload(market: Market) -> dict[str, Any]:

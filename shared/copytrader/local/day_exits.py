@@ -16,11 +16,11 @@ counted from the orders ledger by the summary, not here.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from copytrader.local.timeline import invoke_counted
 from copytrader.model.marks import Mark, MarkSource
 from copytrader.sim.world import SimWorld
 from copytrader.workflows import wiring
@@ -69,12 +69,8 @@ class ExitScans:
 
     def scan(self) -> dict[str, Any]:
         """One run of the exits job (empty when the function failed, which is counted)."""
-        answer = self._lambda.invoke(FunctionName=self._arn, Payload=b"{}")
-        payload = json.loads(answer["Payload"].read() or b"null")
-        self.totals["runs"] += 1
-        if answer.get("FunctionError"):
-            self.totals["errors"] += 1
-            self.errors.append(str((payload or {}).get("errorMessage", payload))[:300])
+        payload = invoke_counted(self._lambda, self._arn, {}, self.totals, self.errors)
+        if payload is None:
             return {}
         for name in ("signals", "publish_failed", "unavailable"):
             self.totals[name] += int(payload.get(name, 0))

@@ -1,6 +1,7 @@
 """`copytrader demo`: one simulated trading day through the real copy pipeline on an embedded AWS.
 
-1. Build a seeded simulated Polymarket (`copytrader.sim`) whose skilled wallets are known.
+1. Build a seeded simulated Polymarket (`copytrader.sim`) whose skilled wallets are known (`DEMO_HISTORY_DAYS` of
+   resolved history).
 2. Select the tracked wallets from their resolved history (calibrated-edge test with BY control).
 3. Start moto server with the deployed resources and a loopback server speaking Polymarket's CLOB,
    Gamma and Data API protocols for the simulated market.
@@ -26,23 +27,22 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from copytrader.listener.publish import TradePublisher
 from copytrader.local import faults as fault_kinds
 from copytrader.local.aws import LocalAws
 from copytrader.local.day_exits import ExitScans, crash_target
-from copytrader.local.exit_summary import crash_evidence
 from copytrader.local.faults import CrashPlan, FaultPlan, Malformed, Redelivery, RetagPlan, plan_faults
 from copytrader.local.injectors import FaultyLedger, FaultyVenue, Injected, ThrottleHook
 from copytrader.local.pipe import Execution, LocalPipe, pipe_record
+from copytrader.local.redeem_fault import RedemptionFault, early_target
 from copytrader.local.report import DemoResult, write_report
 from copytrader.local.scoring import run_books
-from copytrader.local.summary import fault_evidence, summarise
+from copytrader.local.summary import describe_day, percentile_ms, summarise
 from copytrader.local.timeline import (
     EXITS_EVERY,
     PIPELINE_KINDS,
@@ -54,7 +54,7 @@ from copytrader.local.timeline import (
     day_timeline,
     redelivery_record,
 )
-from copytrader.model import COPYABLE_STATUSES, WhaleProfile, WhaleTrade
+from copytrader.model import COPYABLE_STATUSES, Market, WhaleProfile, WhaleTrade
 from copytrader.runtime.alerts import SnsAlerts
 from copytrader.runtime.exit_queue import ExitPublisher
 from copytrader.scoring.engine import profiles, score_rows
@@ -64,12 +64,11 @@ from copytrader.sim.config import SimConfig
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
 from copytrader.store.trades import SeenTrades
-from copytrader.workflows import BOOKS, COPY, EXITS, wiring
-from copytrader.workflows.copy.settlement import mark_to_market, settle_resolved
+from copytrader.workflows import COPY, EXITS, wiring
+from copytrader.workflows.copy.settlement import check_halts, mark_to_market, settle_resolved
 
 CLOSING_SWEEPS = 10  # the end of the day sweeps until nothing is left, at most this many times
 CRASH_TRIES = 12  # a planned crash that finds no held token to hit tries again at the next exits run, this often
-_WALL_CLOCK_METRICS = frozenset(f"{w.function(step)}_ms" for w in (BOOKS, EXITS) for step in w.steps)  # not numbers
 
 
 class SimClock:
@@ -94,6 +93,9 @@ def tracked_wallets(world: SimWorld, config: ScoringSettings | None = None) -> l
 
 
 DEFAULT_SEED = SimConfig().seed
+# the demo's days of resolved history (SimConfig's default of 30 stays for the tests): with BY over every wallet
+# screened, 30 days select 1 of the default seed's 12 skilled wallets, 90 days 12 (9 on the last two thirds only)
+DEMO_HISTORY_DAYS = 90
 
 
 def day_deps(
@@ -118,11 +120,11 @@ class Day:
     """The replay of one day's events against the local AWS and the simulated Polymarket."""
 
     def __init__(self, world: SimWorld, aws: LocalAws, polymarket: SimPolymarketServer, deps: wiring.Deps,
-                 clock: SimClock, injected: Injected | None) -> None:  # fmt: skip
+                 clock: SimClock, injected: Injected | None, exits_every: timedelta = EXITS_EVERY) -> None:  # fmt: skip
         resources = aws.resources
         assert resources is not None
         self.world, self.aws, self.polymarket, self.deps, self.clock = world, aws, polymarket, deps, clock
-        self.injected = injected
+        self.injected, self.exits_every = injected, exits_every
         self.resources = resources
         self.sqs = aws.client("sqs")
         self.publisher = TradePublisher(self.sqs, resources.queue_url, aws.client("events"), resources.bus_name)
@@ -130,6 +132,7 @@ class Day:
         self.sweeps = Sweeps(aws.client("lambda"), resources.function_arns[COPY.function("execute")])
         self.exits = ExitScans(aws.client("lambda"), resources.function_arns[EXITS.function("scan")], world, deps)
         self.crashed: dict[str, Any] = {}  # --faults: the token the planned crash hit, when, its bid before and after
+        self.redeem_fault: RedemptionFault | None = None  # --faults (`run_demo` sets it)
         self.seen = SeenTrades()
         self.outputs = Outputs()
         self.feed_counts = Counter[str]()
@@ -138,10 +141,16 @@ class Day:
         self.executions: list[float] = []
         self.timeline = Timeline()  # the day's, once `replay` starts
 
-    def replay(self, feed: list[WhaleTrade], plan: FaultPlan | None, progress: Any = None) -> None:
-        self.timeline = day_timeline(self.world, feed, plan)
+    def replay(
+        self, feed: list[WhaleTrade], plan: FaultPlan | None, progress: Any = None, stop_after: timedelta | None = None
+    ) -> None:
+        """Replay the day's events in time order; with `stop_after`, only those of the day's first `stop_after`."""
+        self.timeline = day_timeline(self.world, feed, plan, self.exits_every)
         events = progress(iter(self.timeline), len(self.timeline)) if progress else iter(self.timeline)
+        end = self.world.day_start + stop_after if stop_after is not None else None
         for event in events:
+            if end is not None and event.at > end:
+                break
             delay = PROCESSING_DELAY if event.kind in PIPELINE_KINDS else timedelta(0)
             self.clock.now = event.at + delay
             self.polymarket.set_time(self.clock.now)
@@ -206,7 +215,32 @@ class Day:
         if market is None or not market.resolved:
             deps.markets.put(fresh, self.clock.now)
             market = fresh
+        if self.redeem_fault is not None and self.redeem_fault.takes(market):
+            assert self.injected is not None
+            outcome = self.redeem_fault.attempt(market, burn=False)
+            self.injected.note(fault_kinds.REDEEM_NO_BURN, f"{condition_id[:12]}: relayer confirmed, {outcome}")
+            self.timeline.add(self.clock.now + self.exits_every, "redeem_retry", market)
+            return
         settle_resolved(market, deps)
+
+    def _resolve_early(self, _: None) -> None:
+        """The planned early resolution closes a market in which we hold the winning token (`early_target`), or tries
+        again at the next exits run."""
+        lead = timedelta(seconds=self.deps.settings.exits.exit_before_end_s) + timedelta(hours=1)
+        condition_id = early_target(self.world, self.deps, lead)
+        if condition_id is None:
+            self.feed_counts["early_resolution_tries"] += 1
+            if self.feed_counts["early_resolution_tries"] < CRASH_TRIES:
+                self.timeline.add(self.clock.now + self.exits_every, "resolve_early")
+            return
+        self.world.resolve_early(condition_id, self.clock.now)
+        self._resolve(condition_id)
+
+    def _redeem_retry(self, market: Market) -> None:
+        """The next settle run after the redemption that burned nothing: the chain is sound again."""
+        assert self.redeem_fault is not None
+        if self.redeem_fault.attempt(market, burn=True) == "redeemed":
+            check_halts(self.deps)
 
     def _snapshot(self, _: None) -> None:
         cash, value = mark_to_market(self.deps)
@@ -228,7 +262,7 @@ class Day:
         if token is None:
             self.feed_counts["crash_tries"] += 1
             if self.feed_counts["crash_tries"] < CRASH_TRIES:
-                self.timeline.add(self.clock.now + EXITS_EVERY, "crash", crash)
+                self.timeline.add(self.clock.now + self.exits_every, "crash", crash)
             return
         before = self.world.book(token, self.clock.now).best_bid
         self.injected.crashed_token = token
@@ -289,11 +323,15 @@ def run_demo(
     log: Callable[[str], None] = print,
     inspect: Callable[[], None] | None = None,
     faults: bool = False,
+    exits_every: timedelta = EXITS_EVERY,
+    stop_after: timedelta | None = None,
 ) -> tuple[DemoResult, Path]:
     """Run the day (with `faults`, the seed's fault plan); `inspect` is called at the end while the local AWS still
-    holds the day's state."""
+    holds the day's state. `exits_every`: the exits job's period (the deployed job runs every minute; the demo's
+    default is 15 minutes, the tests' may be longer). `stop_after`: replay only the day's first hours, then close as
+    usual (the determinism test's shorter day)."""
     started = time.perf_counter()
-    config = sim or SimConfig(seed=seed)
+    config = sim or SimConfig(seed=seed, history_days=DEMO_HISTORY_DAYS)
     world = build_world(config)
     built = time.perf_counter()
     chosen = tracked_wallets(world)
@@ -312,7 +350,7 @@ def run_demo(
         for retag in plan.retags:
             world.retag(retag.condition_id, retag.event_id, retag.category, retag.at)
 
-    with LocalAws() as aws, SimPolymarketServer(world) as polymarket:
+    with LocalAws() as aws, SimPolymarketServer(world) as polymarket, ExitStack() as stack:
         resources = aws.resources
         assert resources is not None
         clock = SimClock(world.day_start)
@@ -332,18 +370,20 @@ def run_demo(
             deps.account.items.open_account(settings.paper_bankroll, clock.now)
             for profile in chosen:
                 deps.whales.put(profile, clock.now)
-            day = Day(world, aws, polymarket, deps, clock, injected)
-            day.replay(feed, plan, progress)
+            day = Day(world, aws, polymarket, deps, clock, injected, exits_every)
+            if injected is not None:
+                day.redeem_fault = stack.enter_context(RedemptionFault(deps, config.seed))
+            day.replay(feed, plan, progress, stop_after)
             closing = day.close()
             polymarket.set_time(world.day_end)  # open positions are marked at the day's end, as the curve's last point
             result = summarise(world, config.seed, chosen, feed, day.outputs, day.feed_counts, deps, day.curve,
                                day.exits.marked_curve)  # fmt: skip
-            _describe(result, day, closing, plan, injected, resources.alert_queue_url, resources.dlq_url)
+            describe_day(result, day, closing, plan, injected, resources.alert_queue_url, resources.dlq_url)
             result.timing = {
                 "world_build_s": round(built - started, 2),
                 "total_s": round(time.perf_counter() - started, 2),
-                "execution_p50_ms": _percentile_ms(day.executions, 50),
-                "execution_p99_ms": _percentile_ms(day.executions, 99),
+                "execution_p50_ms": percentile_ms(day.executions, 50),
+                "execution_p99_ms": percentile_ms(day.executions, 99),
             }
             if inspect is not None:
                 inspect()
@@ -354,42 +394,3 @@ def run_demo(
 
     path = write_report(result, out_dir)
     return result, path
-
-
-def _percentile_ms(seconds: list[float], q: int) -> float:
-    return round(float(np.percentile(seconds, q)) * 1000, 1) if seconds else 0.0
-
-
-def _describe(
-    result: DemoResult,
-    day: Day,
-    closing: dict[str, Any],
-    plan: FaultPlan | None,
-    injected: Injected | None,
-    alert_queue_url: str,
-    dlq_url: str,
-) -> None:
-    """Add what the summary does not read from the tables: metrics, alerts, the sweeps, the close, the faults."""
-    assert day.aws.dispatch is not None
-    metrics = day.aws.dispatch.metrics.items()
-    result.metrics = {name: int(total) for name, total in sorted(metrics) if name not in _WALL_CLOCK_METRICS}
-    alerts = day.sqs.receive_message(QueueUrl=alert_queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    result.risk["alerts_sent"] = len(alerts)
-    attributes = day.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
-    result.feed["dead_letters"] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
-    for name in ("redelivered_after_failure",):
-        result.feed[name] = day.feed_counts[name]
-    audit = closing.pop("audit")
-    result.audit = audit
-    result.closing = {**closing, "sweeps": dict(sorted(day.sweeps.totals.items())), "sweep_errors": day.sweeps.errors,
-                      "execution_failures": day.failures, "exit_scans": dict(sorted(day.exits.totals.items())),
-                      "exit_scan_errors": day.exits.errors}  # fmt: skip
-    result.malformed = dict(Counter(f"{(s['signal'] or {}).get('reason')}" for s in day.outputs.malformed))
-    if plan is not None and injected is not None:
-        result.faults = {
-            "injected": {kind: injected.counts[kind] for kind in fault_kinds.FAULT_KINDS},
-            "lines": [list(line) for line in injected.lines],
-            "plan": plan.describe(),
-            **fault_evidence(plan, day.deps.settings.account),
-            "crash": crash_evidence(day.crashed),
-        }

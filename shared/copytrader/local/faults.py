@@ -18,6 +18,10 @@ injects the same faults. The injectors that carry it out are in `copytrader.loca
     malformed_message          a message that is not a WhaleTrade, or one with an absurd epoch, reaches the queue
     price_crash_through_stop   a held token's price falls sharply (the simulated books) at a planned time: the exits job
                                must sell it once, at its stop (`copytrader.local.day_exits.crash_target`)
+    redemption_burns_nothing   at a planned time a market in which we hold the winning token resolves early (before
+                               its end date, so the time-to-end exit cannot have sold it); it is redeemed on a simulated
+                               chain whose relayer confirms a transaction that burned nothing: not booked, then
+                               redeemed and booked once at the next run (`copytrader.local.redeem_fault`)
 
 A fault aimed at a fill is injected only if the fill gets that far (a copy skipped at score never reaches the
 venue), so each kind names more candidates than it injects: the first `count` that get there are faulted.
@@ -45,6 +49,7 @@ RETAG = "market_retag"
 THROTTLE = "dynamodb_throttle"
 MALFORMED = "malformed_message"
 PRICE_CRASH = "price_crash_through_stop"
+REDEEM_NO_BURN = "redemption_burns_nothing"
 FAULT_KINDS = (
     VENUE_TIMEOUT,
     VENUE_5XX,
@@ -56,6 +61,7 @@ FAULT_KINDS = (
     THROTTLE,
     MALFORMED,
     PRICE_CRASH,
+    REDEEM_NO_BURN,
 )
 _BUY_KINDS = (VENUE_TIMEOUT, VENUE_5XX, CRASH_BEFORE_LEDGER, CRASH_AFTER_VENUE, THROTTLE)
 _STREAM = 0xFA175  # the plan's own random stream: the clean day's draws stay as they are
@@ -69,6 +75,8 @@ _CRASH_STREAM = 0xC4A5  # the crash's own stream: the other kinds' draws stay as
 _CRASH_AFTER_BUY_MIN = (10.0, 40.0)  # the crash comes this long after a tracked whale's BUY (its copy is held)
 _CRASH_LEAD = timedelta(hours=6)  # ... in a market that ends at least this long after the BUY (no time_to_end first)
 _EXIT_SELLS_BEFORE_MIDNIGHT = timedelta(hours=12)
+_EARLY_STREAM = 0xEA51  # the early resolution's own stream
+_EARLY_AFTER_BUY_MIN = (60.0, 180.0)
 CRASH_DROP_LOGIT = 2.5  # the held token's price falls this much in logit space (0.5 -> 0.08, 0.8 -> 0.27)
 
 
@@ -152,6 +160,7 @@ class FaultPlan:
     malformed: tuple[Malformed, ...]
     crash: CrashPlan | None = None
     exit_sells_from: datetime | None = None  # from then on an exit's SELL may be a SELL pending at midnight
+    early_resolution: datetime | None = None  # a held winning token's market resolves early (`REDEEM_NO_BURN`)
 
     def targets(self, kind: str) -> Targets:
         return {
@@ -206,7 +215,18 @@ def plan_faults(
         malformed=_malformed(rng, feed, counts[MALFORMED]),
         crash=_crash(np.random.default_rng([seed, _CRASH_STREAM]), buys, markets),
         exit_sells_from=midnight - _EXIT_SELLS_BEFORE_MIDNIGHT if feed else None,
+        early_resolution=_early_resolution(np.random.default_rng([seed, _EARLY_STREAM]), buys),
     )
+
+
+def _early_resolution(rng: np.random.Generator, buys: Sequence[WhaleTrade]) -> datetime | None:
+    """When a held market resolves early: one to three hours after a tracked whale's BUY in the day's first half (its
+    copy is likely still held; `Day._resolve_early` picks the market then)."""
+    if not buys:
+        return None
+    first_half = buys[: max(1, len(buys) // 2)]
+    trade = first_half[int(rng.integers(len(first_half)))]
+    return trade.detected_at + timedelta(minutes=float(rng.uniform(*_EARLY_AFTER_BUY_MIN)))
 
 
 def _crash(rng: np.random.Generator, buys: Sequence[WhaleTrade], markets: Mapping[str, Market]) -> CrashPlan | None:

@@ -1,4 +1,5 @@
-"""Two corrections to moto's DynamoDB (moto 5.2.5), applied by `LocalAws` while it runs.
+"""Two corrections to moto's DynamoDB (moto 5.2.5), and one to its server's routing, applied by `LocalAws` while it
+runs.
 
 1. Isolation. DynamoDB transactions are serializable: no other write interleaves with one, and a
    cancelled transaction leaves nothing behind. moto applies a `TransactWriteItems` item by item with no
@@ -11,6 +12,14 @@
    collector (measured: per-trade latency of the pipeline rising from 68 ms to 266 ms over 1000 trades,
    and full collections of 0.2-1.1 s). Local mode backs up only the items the transaction touches and
    restores them if it is cancelled.
+3. Routing. The server finds the service of every request by listing moto's package directory
+   (`moto.backends.list_of_moto_modules`: a `listdir` and ~160 `isdir` calls per request). Each is a system call
+   that lets go of the GIL, and under load (the Lambda tasks run in the server's threads, beside the state machines
+   and the clients) each release can cost a thread switch interval: measured in the demo's day, the listing was the
+   largest single cost of the server. Local mode lists the directory once.
+4. Parsing. moto's Step Functions parses a state machine's definition with its ANTLR grammar (pure Python) at the
+   start of every execution. The parsed program holds no execution's state (that is the evaluation environment's),
+   so local mode parses each definition once (`AmazonStateLanguageParser.parse`, keyed by the definition's text).
 """
 
 from __future__ import annotations
@@ -86,8 +95,16 @@ def _locked(original: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def apply() -> Callable[[], None]:
-    """Install both corrections; returns a function that removes them."""
+    """Install the corrections; returns a function that removes them."""
+    import moto.backends as moto_backends
     import moto.dynamodb.models as backend_module
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    list_modules = moto_backends.list_of_moto_modules
+    modules = tuple(list_modules())
+    setattr(moto_backends, "list_of_moto_modules", lambda: iter(modules))  # noqa: B010
+    parse = AmazonStateLanguageParser.__dict__["parse"]  # the staticmethod itself, put back by `undo`
+    setattr(AmazonStateLanguageParser, "parse", staticmethod(functools.lru_cache(maxsize=32)(parse.__func__)))  # noqa: B010
 
     backend = backend_module.DynamoDBBackend
     originals = {name: getattr(backend, name) for name in (*_WRITES, "transact_write_items")}
@@ -98,6 +115,8 @@ def apply() -> Callable[[], None]:
     setattr(backend_module, "copy", _NoTableCopy())  # noqa: B010
 
     def undo() -> None:
+        setattr(moto_backends, "list_of_moto_modules", list_modules)  # noqa: B010
+        setattr(AmazonStateLanguageParser, "parse", parse)  # noqa: B010
         for name, method in originals.items():
             setattr(backend, name, method)
         setattr(backend_module, "copy", original_copy)  # noqa: B010

@@ -47,7 +47,7 @@ def pipe_record(message: dict[str, Any], queue_arn: str) -> dict[str, Any]:
 
 
 class LocalPipe:
-    def __init__(self, resources: LocalResources, sqs: Any, sfn: Any, poll_s: float = 0.002) -> None:
+    def __init__(self, resources: LocalResources, sqs: Any, sfn: Any, poll_s: float = 0.05) -> None:
         self.resources = resources
         self._sqs, self._sfn, self._poll_s = sqs, sfn, poll_s
         self._serial = 0

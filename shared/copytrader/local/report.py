@@ -271,6 +271,15 @@ def _fault_lines(result: DemoResult) -> list[str]:
             f"{retag['copied_buys_before']} before, {retag['copied_buys_after']} after; exposure booked under "
             f"{[scope for scope, booked in retag['scopes_booked'].items() if booked]}"
         )
+    redeemed = result.faults.get("redemption") or {}
+    if redeemed:
+        first, retry = redeemed.get("first", {}), redeemed.get("retry", {})
+        lines.append(
+            f"  redemption fault     {redeemed['market'][:12]}: first {first.get('outcome')} (booked "
+            f"{first.get('booked_payout')}), retry {retry.get('outcome')} (booked {retry.get('booked_payout')} of "
+            f"{redeemed['expected_payout']}); {redeemed.get('transactions_sent')} transactions, "
+            f"{len(redeemed.get('ledger_entries', []))} ledger entry"
+        )
     answers = ", ".join(f"{n} {reason}" for reason, n in result.malformed.items()) or "none"
     lines.append(
         f"  after the faults     malformed messages answered: {answers}; {result.feed.get('failed_executions', 0)} "

@@ -3,18 +3,24 @@
 Every figure is a function of the seed (simulated time, ids derived from it); wall-clock timings are kept apart
 (`DemoResult.timing`). The outcome of a whale fill is its first answer from the pipeline, except that a copy whose
 order was settled later (an ambiguous venue answer reconciled by the sweep or a redelivery, a crash after the venue
-call) counts as the orders ledger finally recorded it.
+call) counts as the orders ledger finally recorded it. `describe_day` adds what the tables do not hold: the metrics, the
+alerts, the sweeps and exits runs, the close and the faults' evidence.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from copytrader.copying.sizing import copy_idempotency_key
 from copytrader.local import exit_summary
+from copytrader.local import faults as fault_kinds
+from copytrader.local.exit_summary import crash_evidence
 from copytrader.local.faults import FaultPlan
+from copytrader.local.injectors import Injected
 from copytrader.local.report import DemoResult
 from copytrader.local.timeline import Outputs
 from copytrader.model import TERMINAL_STATUSES, ExecutionStatus, WhaleProfile, WhaleTrade
@@ -22,8 +28,11 @@ from copytrader.risk.rules import Scope
 from copytrader.sim.world import SimWorld
 from copytrader.store.orders import result_from_entry
 from copytrader.store.tables import LedgerEntryModel, OrderModel, RiskStateModel
-from copytrader.workflows import wiring
+from copytrader.workflows import BOOKS, EXITS, wiring
 from copytrader.workflows.copy.settlement import mark_to_market
+
+if TYPE_CHECKING:
+    from copytrader.local.demo import Day
 
 FILLED = (ExecutionStatus.FILLED.value, ExecutionStatus.PARTIAL.value)
 _SETTLED = {s.value for s in TERMINAL_STATUSES}
@@ -211,3 +220,74 @@ def fault_evidence(plan: FaultPlan, account: str) -> dict[str, Any]:
         "first_settlement_after_midnight": f"{after[0].kind} at {after[0].at.isoformat()}" if after else None,
         "retags": retags,
     }
+
+
+def crashes_before_ledger(day: Day, injected: Injected) -> list[dict[str, Any]]:
+    """For each copy execute died on before its ledger entry (`faults.CRASH_BEFORE_LEDGER`): what the pipeline next
+    answered for its fill (a redelivery inside the freshness window reaches risk_check, which answers "already
+    reserved (retry)" and execute then begins the order on that reservation; one after it is skipped at score),
+    whether the orders ledger holds its entry, and whether a sweep gave its reservation back as an orphan."""
+    account = day.deps.settings.account
+    answers = {state["signal"]["trade"]["key"]: state for state in day.outputs.states}
+    released = set(day.sweeps.released)
+    out = []
+    for trade_key in injected.fired(fault_kinds.CRASH_BEFORE_LEDGER):
+        key = copy_idempotency_key(account, trade_key)
+        answer = answers.get(trade_key) or {}
+        risk, signal = answer.get("risk") or {}, answer.get("signal") or {}
+        try:
+            OrderModel.get(key)
+            ordered = True
+        except OrderModel.DoesNotExist:
+            ordered = False
+        out.append({
+            "trade": trade_key,
+            "next_answer": risk.get("detail") or signal.get("reason") or risk.get("reason"),
+            "order_begun": ordered,
+            "released_by_sweep": key in released,
+        })  # fmt: skip
+    return out
+
+
+_WALL_CLOCK_METRICS = frozenset(f"{w.function(step)}_ms" for w in (BOOKS, EXITS) for step in w.steps)  # not numbers
+
+
+def percentile_ms(seconds: list[float], q: int) -> float:
+    return round(float(np.percentile(seconds, q)) * 1000, 1) if seconds else 0.0
+
+
+def describe_day(
+    result: DemoResult,
+    day: Day,
+    closing: dict[str, Any],
+    plan: FaultPlan | None,
+    injected: Injected | None,
+    alert_queue_url: str,
+    dlq_url: str,
+) -> None:
+    """Add what the summary does not read from the tables: metrics, alerts, the sweeps, the close, the faults."""
+    assert day.aws.dispatch is not None
+    metrics = day.aws.dispatch.metrics.items()
+    result.metrics = {name: int(total) for name, total in sorted(metrics) if name not in _WALL_CLOCK_METRICS}
+    alerts = day.sqs.receive_message(QueueUrl=alert_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    result.risk["alerts_sent"] = len(alerts)
+    attributes = day.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["ApproximateNumberOfMessages"])
+    result.feed["dead_letters"] = int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+    for name in ("redelivered_after_failure",):
+        result.feed[name] = day.feed_counts[name]
+    audit = closing.pop("audit")
+    result.audit = audit
+    result.closing = {**closing, "sweeps": dict(sorted(day.sweeps.totals.items())), "sweep_errors": day.sweeps.errors,
+                      "execution_failures": day.failures, "exit_scans": dict(sorted(day.exits.totals.items())),
+                      "exit_scan_errors": day.exits.errors}  # fmt: skip
+    result.malformed = dict(Counter(f"{(s['signal'] or {}).get('reason')}" for s in day.outputs.malformed))
+    if plan is not None and injected is not None:
+        result.faults = {
+            "injected": {kind: injected.counts[kind] for kind in fault_kinds.FAULT_KINDS},
+            "lines": [list(line) for line in injected.lines],
+            "plan": plan.describe(),
+            **fault_evidence(plan, day.deps.settings.account),
+            "crash": crash_evidence(day.crashed),
+            "redemption": day.redeem_fault.close(day.deps.settings.account) if day.redeem_fault else {},
+            "crashes_before_ledger": crashes_before_ledger(day, injected),
+        }

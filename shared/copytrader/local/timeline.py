@@ -14,6 +14,8 @@ Events, in time order (ties broken by kind, then by the order they were added):
     exits      the held tokens' marks from the simulated books, marked equity, then the exits job through its function
                (`copytrader.local.day_exits`), every 15 minutes; the queue is drained after it
     crash      (faults) a held token's price falls sharply (the sim's book), through its stop
+    resolve_early (faults) a held winning token's market resolves before its end date; its redemption burns nothing
+    redeem_retry  (faults) the next settle run of that market, one exits period later
     retag      (faults) Gamma moves a market to another event and category
     malformed  (faults) a message that is not a usable WhaleTrade reaches the queue
 
@@ -54,7 +56,8 @@ EXITS_EVERY = timedelta(minutes=15)
 # back after this, which is longer than the trade's freshness window
 VISIBILITY_TIMEOUT = timedelta(seconds=330)
 _TIES = {"resolve": 0, "retag": 0, "trade": 1, "malformed": 1, "echo": 2, "redeliver": 3, "release": 3,
-         "snapshot": 4, "sweep": 5, "crash": 0, "exits": 6}  # fmt: skip
+         "snapshot": 4, "sweep": 5, "crash": 0, "exits": 6,
+         "resolve_early": 0, "redeem_retry": 0}  # fmt: skip
 PIPELINE_KINDS = ("trade", "echo", "redeliver", "release", "malformed")
 
 
@@ -88,8 +91,11 @@ class Timeline:
             yield heapq.heappop(self._heap)
 
 
-def day_timeline(world: SimWorld, feed: list[WhaleTrade], plan: FaultPlan | None = None) -> Timeline:
-    """The day's events (see the module docstring); with `plan`, its faults that are events of their own."""
+def day_timeline(
+    world: SimWorld, feed: list[WhaleTrade], plan: FaultPlan | None = None, exits_every: timedelta = EXITS_EVERY
+) -> Timeline:
+    """The day's events (see the module docstring); with `plan`, its faults that are events of their own; the exits
+    job every `exits_every`."""
     timeline = Timeline()
     rng = np.random.default_rng(world.config.seed ^ 0x5EED)
     for trade in feed:
@@ -109,10 +115,10 @@ def day_timeline(world: SimWorld, feed: list[WhaleTrade], plan: FaultPlan | None
     while t <= world.day_end:
         timeline.add(t, "sweep")
         t += SWEEP_EVERY
-    t = world.day_start + EXITS_EVERY
+    t = world.day_start + exits_every
     while t <= world.day_end:
         timeline.add(t, "exits")
-        t += EXITS_EVERY
+        t += exits_every
     if plan is not None:
         by_key = {trade.key: trade for trade in feed}
         for redelivery in plan.redeliveries:
@@ -124,6 +130,8 @@ def day_timeline(world: SimWorld, feed: list[WhaleTrade], plan: FaultPlan | None
             timeline.add(malformed.at, "malformed", malformed)
         if plan.crash is not None:
             timeline.add(plan.crash.at, "crash", plan.crash)
+        if plan.early_resolution is not None:
+            timeline.add(plan.early_resolution, "resolve_early")
     return timeline
 
 
@@ -159,6 +167,21 @@ def redelivery_record(trade: WhaleTrade, redelivery: Redelivery | None) -> dict[
     return {"MessageId": f"redelivery-{trade.key}{suffix}", "ReceiptHandle": "-", "Body": trade.model_dump_json()}
 
 
+def invoke_counted(
+    lambda_client: Any, function_arn: str, event: dict[str, Any], totals: Counter[str], errors: list[str]
+) -> dict[str, Any] | None:
+    """Invoke a scheduled function as EventBridge Scheduler would and count the run in `totals` (`runs`, `errors`);
+    its answer, or None when the function failed (its error message kept in `errors`)."""
+    answer = lambda_client.invoke(FunctionName=function_arn, Payload=json.dumps(event).encode())
+    payload = json.loads(answer["Payload"].read() or b"null")
+    totals["runs"] += 1
+    if answer.get("FunctionError"):
+        totals["errors"] += 1
+        errors.append(str((payload or {}).get("errorMessage", payload))[:300])
+        return None
+    return dict(payload)
+
+
 class Sweeps:
     """Runs the scheduled reconcile sweep through the execute function and keeps its totals."""
 
@@ -166,17 +189,15 @@ class Sweeps:
         self._lambda, self._arn = lambda_client, function_arn
         self.totals: Counter[str] = Counter()
         self.errors: list[str] = []
+        self.released: list[str] = []  # the idempotency keys of the orphan reservations the sweeps gave back
 
     def run(self, limit: int = SWEEP_LIMIT) -> dict[str, Any]:
         """One sweep; its report (empty when the function failed, which is counted)."""
-        answer = self._lambda.invoke(FunctionName=self._arn, Payload=json.dumps({"sweep": {"limit": limit}}).encode())
-        payload = json.loads(answer["Payload"].read() or b"null")
-        self.totals["runs"] += 1
-        if answer.get("FunctionError"):
-            self.totals["errors"] += 1
-            self.errors.append(str((payload or {}).get("errorMessage", payload))[:300])
+        payload = invoke_counted(self._lambda, self._arn, {"sweep": {"limit": limit}}, self.totals, self.errors)
+        if payload is None:
             return {}
         for status, n in payload["settled"].items():
             self.totals[f"settled_{status.lower()}"] += n
         self.totals["released_orphans"] += payload["released"]
+        self.released += [e["idempotency_key"] for e in payload["entries"] if e["status"] == "RELEASED"]
         return dict(payload)

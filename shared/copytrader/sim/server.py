@@ -36,12 +36,13 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 
+from copytrader.sim.loopback import JsonHandler, LoopbackServer
 from copytrader.sim.tape import DataApiTape
 from copytrader.sim.world import SimWorld
 
@@ -336,21 +337,13 @@ _GET_ROUTES: dict[str, Callable[[SimPolymarketServer, Query, datetime], Json]] =
 }
 
 
-class _Http(ThreadingHTTPServer):
-    daemon_threads = True
-    # listen backlog: the default 5 drops concurrent connects, which then retry only after a 1 s SYN timeout
-    request_queue_size = 128
-
+class _Http(LoopbackServer):
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], app: SimPolymarketServer):
         super().__init__(address, handler)
         self.app = app
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # one buffered write per response, sent at once: no Nagle / delayed-ACK stalls between headers and body
-    wbufsize = -1
-    disable_nagle_algorithm = True
+class _Handler(JsonHandler):
     server: _Http
 
     def _serve(self, method: str) -> None:
@@ -366,14 +359,6 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload = self.server.app.handle(method, path, parse_qs(parts.query, keep_blank_values=True), body)
         self._send(status, payload)
 
-    def _send(self, status: int, payload: Json) -> None:
-        data = json.dumps(payload, separators=(",", ":")).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def do_GET(self) -> None:
         self._serve("GET")
 
@@ -385,6 +370,3 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self) -> None:
         self._serve("DELETE")
-
-    def log_message(self, format: str, *args: object) -> None:
-        """Silent: the demo prints its own progress."""

@@ -189,6 +189,11 @@ class SimWorld:
         _, i, token = self._by_token[token_id]
         self._shocks[i] = (at.timestamp(), -drop_logit if token == 0 else drop_logit)
 
+    def resolve_early(self, condition_id: str, at: datetime) -> None:
+        """From `at` the market is ended and resolved, outcome unchanged (an event decided before its end date)."""
+        s, i = self._condition(condition_id)
+        self._sets[s].end_at[i] = self._sets[s].resolve_at[i] = int(at.timestamp())
+
     def tags(self, condition_id: str, at: datetime) -> tuple[str, str]:
         """(event id, category name) of the market as of `at`, re-tags applied."""
         s, i = self._condition(condition_id)
@@ -310,14 +315,8 @@ class SimWorld:
         def levels(side: Sequence[tuple[int, int]]) -> tuple[Level, ...]:
             return tuple(Level(price=p * tick, size=Decimal(c).scaleb(-2)) for p, c in side)
 
-        return OrderBook(
-            token_id=token_id,
-            bids=levels(bids),
-            asks=levels(asks),
-            timestamp=at,
-            tick_size=tick,
-            min_order_size=Decimal(self.config.min_order_size),
-        )
+        return OrderBook(token_id=token_id, bids=levels(bids), asks=levels(asks), timestamp=at, tick_size=tick,
+                         min_order_size=Decimal(self.config.min_order_size))  # fmt: skip
 
     def mid(self, token_id: str, at: datetime) -> Decimal:
         """The CLOB midpoint (best bid + best ask) / 2 of a live-day token."""

@@ -1,5 +1,5 @@
 """Live redemption (workflows/books/live_redeem.py) against DynamoDB on moto server and a loopback Polygon + relayer
-(tests/support/evm_node.py): the SDK-backed sender builds its calldata with the SDK's builders and waits with the
+(`copytrader.sim.chain`): the SDK-backed sender builds its calldata with the SDK's builders and waits with the
 SDK's own relayer handle over HTTP; only `SecureClient.execute_transaction` is stood in for (it hands the calls to
 the loopback chain). Every booked redemption is one ledger entry per transaction, after the burn and the payout
 were read back over JSON-RPC; the audit holds after each."""
@@ -30,6 +30,7 @@ from copytrader.risk.rules import screen
 from copytrader.runtime import env
 from copytrader.runtime.alerts import NoAlerts
 from copytrader.settings import load_settings
+from copytrader.sim.chain import EvmNode, SdkClientStandIn
 from copytrader.store.redemptions import Intent, Redemptions, State
 from copytrader.store.tables import LedgerEntryModel
 from copytrader.workflows import wiring
@@ -37,7 +38,6 @@ from copytrader.workflows.books import steps
 from copytrader.workflows.books.live_redeem import LiveRedeemer, LiveRedemptions
 from copytrader.workflows.books.steps import audit_report
 from tests.support import builders as b
-from tests.support.evm_node import EvmNode, SdkClientStandIn
 
 pytestmark = pytest.mark.integration
 D = Decimal

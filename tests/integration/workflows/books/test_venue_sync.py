@@ -1,5 +1,5 @@
 """The venue sync (workflows/books/venue.py, steps.venue_sync, `copytrader audit --venue`) against DynamoDB on moto
-server and a loopback Data API v2 + Polygon JSON-RPC (tests/support/evm_node.py): agreement, a difference reported
+server and a loopback Data API v2 + Polygon JSON-RPC (`copytrader.sim.chain`): agreement, a difference reported
 with its figures and alerted, a failed or partial read counted as a failed sync (never "no positions"), paper
 skipped."""
 
@@ -21,11 +21,11 @@ from copytrader.risk.rules import screen
 from copytrader.runtime import env
 from copytrader.runtime.alerts import NoAlerts
 from copytrader.settings import load_settings
+from copytrader.sim.chain import EvmNode
 from copytrader.workflows import wiring
 from copytrader.workflows.books import steps
 from copytrader.workflows.books.venue import WALLET_ADDRESS
 from tests.support import builders as b
-from tests.support.evm_node import EvmNode
 
 pytestmark = pytest.mark.integration
 D = Decimal

@@ -64,9 +64,14 @@ def _table() -> dict[str, WhaleProfile]:
 
 
 def _alerts(aws: LocalAws) -> list[dict[str, Any]]:
+    """The alerts sent since the last call: received and deleted (a message only received comes back once its
+    visibility timeout passes, and a slow run would read it again as a new alert)."""
     assert aws.resources is not None
-    messages = aws.client("sqs").receive_message(QueueUrl=aws.resources.alert_queue_url, MaxNumberOfMessages=10)
-    return [json.loads(m["Body"]) for m in messages.get("Messages", [])]
+    sqs, url = aws.client("sqs"), aws.resources.alert_queue_url
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return [json.loads(m["Body"]) for m in messages]
 
 
 def _s3_json(aws: LocalAws, key: str) -> Any:

@@ -1,5 +1,6 @@
-"""A loopback Polygon for live redemption and the venue sync: JSON-RPC 2.0 over HTTP, the relayer's transaction
-status route, and the Data API v2 positions route, on one 127.0.0.1 port.
+"""A simulated Polygon on loopback for live redemption and the venue sync (the integration tests', and the demo's
+redemption fault, `copytrader.local.redeem_fault`): JSON-RPC 2.0 over HTTP, the relayer's transaction status route,
+and the Data API v2 positions route, on one 127.0.0.1 port.
 
 - `POST /` JSON-RPC: `eth_call` of ERC-1155 `balanceOf(address,uint256)` (0x00fdd58e) on any contract and ERC-20
   `balanceOf(address)` (0x70a08231), `eth_getTransactionReceipt` (status, blockNumber, logs; null while pending).
@@ -29,7 +30,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from eth_abi import decode
+from eth_abi.abi import decode
 
 from copytrader.polymarket.chain_reads import TRANSFER_TOPIC
 from copytrader.risk.redemption import (
@@ -39,7 +40,7 @@ from copytrader.risk.redemption import (
     POSITION_MANAGER,
     PUSD,
 )
-from tests.support.loopback import JsonHandler, Loopback
+from copytrader.sim.loopback import JsonHandler, Loopback
 
 
 def _topic(address: str) -> str:

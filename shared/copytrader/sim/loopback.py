@@ -1,4 +1,5 @@
-"""What every loopback HTTP fake of a Polymarket API shares: the server, a JSON handler base, start and stop.
+"""What every loopback HTTP server standing in for a Polymarket API or the chain shares (the simulated Polymarket,
+the simulated chain, the tests' fakes): the server, a JSON handler base, start and stop.
 
 The server binds 127.0.0.1 on a free port. Its listen backlog is 128: the default of 5 drops the SYNs of a burst
 of concurrent connections, and a dropped SYN is retried after a 1 s timeout, so a test would now and then wait a
