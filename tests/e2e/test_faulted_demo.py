@@ -21,7 +21,8 @@ from copytrader.sim.config import SimConfig
 from copytrader.sim.world import build_world
 
 pytestmark = pytest.mark.e2e
-FAULTED = {"seed": 22, "n_wallets": 200, "n_skilled": 6, "n_markets_live": 20}
+# named at the start of its 30 days (tested on all of them): it follows 2 skilled wallets, 55 fills
+FAULTED = {"seed": 22, "n_wallets": 200, "n_skilled": 6, "n_markets_live": 20, "named_after_days": 0}
 EXITS_EVERY = timedelta(minutes=30)  # the exits job's period in this day (the demo's is 15 minutes): half the runs
 
 
