@@ -265,7 +265,7 @@ def selection_figures(checks: dict[str, list[SimulationCheck]]) -> list[Figure]:
 def selection(args: argparse.Namespace) -> list[Figure]:
     """The selection benchmarks (module docstring); BenchmarkError, naming every figure, when a target is missed."""
     seeds = list(SEEDS)[: 4 if args.quick else len(SEEDS)]
-    tasks = [(u, s) for u in UNIVERSES for s in seeds]
+    tasks = [(u, s) for s in seeds for u in UNIVERSES]  # seed-major: a stopped run has every universe
     with ProcessPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
         results = list(pool.map(_selection_seed, tasks))
     checks = {u: [c for name, _, c, _ in results if name == u] for u in UNIVERSES}

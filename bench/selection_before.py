@@ -76,7 +76,7 @@ def main() -> int:
     parser.add_argument("--out", default="/tmp/h12b")
     args = parser.parse_args()
     first, last = (int(x) for x in args.seeds.split("-"))
-    tasks = [(u, s, args.repo, args.out) for u in UNIVERSES for s in range(first, last + 1)]
+    tasks = [(u, s, args.repo, args.out) for s in range(first, last + 1) for u in UNIVERSES]
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         results = list(pool.map(score_elsewhere, tasks))
     checks = {u: [c for name, _, c, _ in results if name == u] for u in UNIVERSES}
