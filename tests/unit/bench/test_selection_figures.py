@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
+from bench import scoring
+from bench.figure import BenchmarkError
 from bench.scoring import UNIVERSES, selection_figures
 from copytrader.sim.selection_check import SimulationCheck
 
@@ -36,3 +40,26 @@ def test_the_universes_are_the_issues() -> None:
     null = UNIVERSES["dependent_null"]
     assert null["n_hedged"] == 1000 and null["n_skilled"] == 0  # one noise wallet: the least SimConfig allows
     assert UNIVERSES["insiders"]["n_insiders"] == 50 and UNIVERSES["selected_lucky"]["n_selected_lucky"] == 50
+
+
+def test_a_missed_target_fails_the_group_and_names_every_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN tiny worlds, where 2 skilled wallets cannot fill a top 20 (precision@20 at most 2 / 20 = 0.1 < 0.9)
+    tiny = {"n_wallets": 40, "n_skilled": 2, "n_makers": 1, "n_lucky": 1, "history_days": 3}
+    monkeypatch.setattr(
+        scoring,
+        "UNIVERSES",
+        {
+            "planted": tiny,
+            "dependent_null": {**tiny, "n_skilled": 0, "n_hedged": 5},
+            "insiders": {**tiny, "n_insiders": 2},
+            "selected_lucky": {**tiny, "n_selected_lucky": 2},
+        },
+    )
+    monkeypatch.setattr(scoring, "SEEDS", range(1))
+
+    # WHEN the selection group runs THEN it fails, naming the missed target and every measured figure
+    with pytest.raises(BenchmarkError) as failed:
+        scoring.selection(argparse.Namespace(quick=True))
+    message = str(failed.value)
+    assert message.startswith("selection targets missed: selection_precision_at_20")
+    assert "measured: selection_precision_at_20 0.100, " in message and "selection_seed_wall_s" in message
