@@ -25,13 +25,13 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the parser is built on every `copytrader` call: keep numpy and scipy off that path
     from copytrader.scoring.universe import ScoredWallet, Universe
+    from copytrader.sim.selection_check import SimulationCheck
 
 TABLE_ROWS = 20
 
@@ -69,50 +69,6 @@ def _as_of(text: str | None) -> int | None:
         return int(text.strip())
     parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
-
-
-@dataclass(frozen=True)
-class SimulationCheck:
-    """How a selection compares with a simulation's truth."""
-
-    selected: int
-    true_positives: int
-    false_discoveries: int
-    skilled: int
-    precision_at_20: float
-    by_kind: dict[str, int] = field(default_factory=dict)  # false discoveries per simulated kind (every unskilled one)
-
-    @property
-    def precision(self) -> float:
-        return self.true_positives / self.selected if self.selected else math.nan
-
-    @property
-    def recall(self) -> float:
-        return self.true_positives / self.skilled if self.skilled else math.nan
-
-
-def check_against_truth(
-    universe: Universe, skilled: frozenset[str], kinds: dict[str, str] | None = None
-) -> SimulationCheck:
-    """Precision / recall of the selected set, false discoveries (in total, and per unskilled kind when `kinds`
-    maps wallets to their simulated kind), and precision@20 of the ranking."""
-    chosen = [w.evidence.wallet for w in universe.selected]
-    hits = sum(w in skilled for w in chosen)
-    by_kind: dict[str, int] = {}
-    if kinds is not None:
-        by_kind = {k: 0 for k in sorted(set(kinds.values())) if k != "skilled"}
-        for wallet in chosen:
-            if wallet not in skilled:
-                by_kind[kinds[wallet]] += 1
-    top = [w.evidence.wallet for w in universe.ranking()[:20]]
-    return SimulationCheck(
-        selected=len(chosen),
-        true_positives=hits,
-        false_discoveries=len(chosen) - hits,
-        skilled=len(skilled),
-        precision_at_20=sum(w in skilled for w in top) / 20,
-        by_kind=by_kind,
-    )
 
 
 def _fmt(value: float, spec: str) -> str:
@@ -246,7 +202,8 @@ def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
 
 
 def _simulate(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
-    from copytrader.sim import SimConfig, build_world
+    from copytrader.sim import SimConfig
+    from copytrader.sim.selection_check import simulate_selection
 
     try:
         sim = SimConfig(
@@ -261,13 +218,13 @@ def _simulate(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
     except ValueError as exc:
         print(f"invalid simulation: {exc}", file=sys.stderr)
         return 2
-    world = build_world(sim)
-    when = as_of if as_of is not None else int(world.day_start.timestamp())
-    run = _score(world.history_trade_rows(), world.history_markets_gamma(), config, when, args.quiet)
-    kinds = {w.address: w.kind.value for w in world.wallets}
+    bar = _Bar(args.quiet)
+    try:
+        run, check, kinds = simulate_selection(sim, config, as_of, progress=bar.step, on_loaded=bar.start)
+    finally:
+        bar.close()
     print(render_table(run.universe, kinds=kinds))
     print(_summary(run.report()))
-    check = check_against_truth(run.universe, world.skilled_addresses, kinds)
     print(render_check(check, sim.seed))
     if args.json_out:
         records = [w.as_record() | {"sim_kind": kinds[w.evidence.wallet]} for w in run.universe.ranking()]

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from copytrader.cli.score import check_against_truth, main
+from copytrader.cli.score import main
 from copytrader.scoring.universe import score_universe
 from copytrader.scoring_settings import ScoringSettings
+from copytrader.sim.selection_check import check_against_truth
 from tests.unit.scoring.test_universe import AS_OF, evidence, population
 
 
