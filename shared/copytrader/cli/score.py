@@ -1,8 +1,9 @@
 """`copytrader score`: score recorded Data API trades, or a simulated market whose skilled wallets are known.
 
     copytrader score --trades FILE --markets FILE [--activity FILE] [--json OUT] [--as-of T] [--top N] [--fdr Q]
+                     [--named-at T [--looked-from T]]
     copytrader score --simulate [--wallets N --skilled K --seed S --history-days D] [--json OUT]
-                               [--hedged H --insiders I --selected-lucky L]
+                               [--hedged H --insiders I --selected-lucky L] [--named-after-days D | --no-split]
 
 Prints the ranked table (best lower bound first) and what cleaning dropped; `--json` writes one object per wallet
 (a JSON array, or JSON lines when OUT ends in .jsonl) with the evidence, the score and the reasons: among them
@@ -16,6 +17,13 @@ false discoveries (in total and for each unskilled kind separately), and precisi
 object then carries `sim_kind`. `--hedged`, `--insiders` and `--selected-lucky` add the selection's adversaries
 (copytrader.sim.adversaries: two-leg hedged null bettors, one-event lucky wallets, leaderboard survivors) beyond
 the `--wallets`.
+
+The selection split (copytrader.scoring.holdout): with `--named-at` every wallet of the file is tested only on the
+events that a naming at that time, looking back to `--looked-from` (default: everything before), could not have
+seen; without it there is no split, and the summary says so. `--simulate` names every simulated wallet a third into
+the history (`--named-after-days`; the leaderboard survivors are the best by P&L before it) and tests what followed;
+`--no-split` scores the whole history instead, for comparison. The JSON then carries `named_at`, `looked_from`,
+`in_sample_events`, `post_selection_events`, `post_selection_q` and `confirmed`.
 """
 
 from __future__ import annotations
@@ -57,6 +65,27 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--insiders", type=int, default=0, help="simulated one-event lucky 'insiders' (default 0)")
     parser.add_argument(
         "--selected-lucky", type=int, default=0, help="simulated leaderboard-selected lucky wallets (default 0)"
+    )
+    parser.add_argument(
+        "--named-at",
+        help="with --trades: when whatever picked these wallets named them (ISO 8601 or epoch seconds); each wallet is "
+        "then tested only on what that naming could not see. Default: no split (said in the output)",
+    )
+    parser.add_argument(
+        "--looked-from",
+        help="with --named-at: where the naming's look began (e.g. 7 days before for a weekly leaderboard); "
+        "default: all history before --named-at",
+    )
+    parser.add_argument(
+        "--named-after-days",
+        type=float,
+        help="with --simulate: the simulated discovery names every wallet this many days into the history "
+        "(default: a third of it); each is tested on what it did after",
+    )
+    parser.add_argument(
+        "--no-split",
+        action="store_true",
+        help="with --simulate: test every wallet on its whole history (for comparison)",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
@@ -158,14 +187,39 @@ def _score(
     as_of: int | None,
     quiet: bool,
     activity: Sequence[object] | None = None,
+    windows: Any = None,
 ) -> Any:
     from copytrader.scoring.engine import score_rows
 
     bar = _Bar(quiet)
     try:
-        return score_rows(rows, markets, config, as_of=as_of, activity=activity, progress=bar.step, on_loaded=bar.start)
+        return score_rows(
+            rows,
+            markets,
+            config,
+            as_of=as_of,
+            activity=activity,
+            progress=bar.step,
+            on_loaded=bar.start,
+            windows=windows,
+        )
     finally:
         bar.close()
+
+
+def _windows(args: argparse.Namespace, rows: Sequence[object]) -> dict[str, Any] | None:
+    """Every wallet of `rows` named at --named-at, having looked from --looked-from (None without --named-at)."""
+    from copytrader.scoring.naming import SelectionWindow
+
+    if args.named_at is None:
+        if args.looked_from is not None:
+            raise ValueError("--looked-from needs --named-at")
+        return None
+    named, looked = _as_of(args.named_at), _as_of(args.looked_from)
+    assert named is not None
+    window = SelectionWindow(named, looked)
+    wallets = {str(r.get("proxyWallet") or r.get("proxy_wallet") or "").lower() for r in rows if isinstance(r, dict)}
+    return {wallet: window for wallet in wallets if wallet}
 
 
 def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
@@ -193,7 +247,12 @@ def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
             f"{args.trades}: no row has the column(s) {', '.join(missing)} (Data API /trades fields)", file=sys.stderr
         )
         return 2
-    run = _score(rows, markets, config, as_of, args.quiet, activity)
+    try:
+        windows = _windows(args, rows)
+    except ValueError as exc:
+        print(f"invalid selection window: {exc}", file=sys.stderr)
+        return 2
+    run = _score(rows, markets, config, as_of, args.quiet, activity, windows)
     print(render_table(run.universe))
     print(_summary(run.report()))
     if args.json_out:
@@ -214,13 +273,16 @@ def _simulate(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
             n_hedged=args.hedged,
             n_insiders=args.insiders,
             n_selected_lucky=args.selected_lucky,
+            named_after_days=args.named_after_days,
         )
     except ValueError as exc:
         print(f"invalid simulation: {exc}", file=sys.stderr)
         return 2
     bar = _Bar(args.quiet)
     try:
-        run, check, kinds = simulate_selection(sim, config, as_of, progress=bar.step, on_loaded=bar.start)
+        run, check, kinds = simulate_selection(
+            sim, config, as_of, progress=bar.step, on_loaded=bar.start, split=not args.no_split
+        )
     finally:
         bar.close()
     print(render_table(run.universe, kinds=kinds))
@@ -261,7 +323,20 @@ def _summary(report: dict[str, Any]) -> str:
             "independent events" + ("" if u["selected"] else " - no wallet qualifies"),
             f"deflated Sharpe: {u['dsr_trials']} trials, expected max per-event Sharpe x sqrt(events - 1) of luck "
             f"{_fmt(u['dsr_expected_max_sharpe'], '.3f')}",
+            _split_line(u),
         ]
+    )
+
+
+def _split_line(u: dict[str, Any]) -> str:
+    if not u.get("split_wallets"):
+        return (
+            "selection split: none (where these wallets came from is unknown: --named-at tests each on what followed)"
+        )
+    return (
+        f"selection split: {u['split_wallets']} wallets tested only on what their naming could not see "
+        f"({u['in_sample_events']} wallet-events it saw left out, {u['without_test_sample']} wallets with nothing "
+        f"left to test); confirmed after selection {u['confirmed_after_selection']}"
     )
 
 

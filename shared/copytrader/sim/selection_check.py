@@ -73,22 +73,31 @@ def simulate_selection(
     *,
     progress: Callable[[int], None] | None = None,
     on_loaded: Callable[[int], None] | None = None,
+    split: bool = True,
 ) -> tuple[ScoreRun, SimulationCheck, dict[str, str]]:
     """Build the world of `sim`, score its history as of `as_of` (default: the start of its live day) and check
     the selection against its truth. Returns the run, the check and each wallet's simulated kind.
+    With `split` (the default), the simulated discovery named every wallet at `sim.named_at` having looked at all
+    of its history before (the leaderboard survivors were picked there), and each wallet is tested on what it did
+    after (copytrader.scoring.holdout); without, on its whole history (what the scorer did before the split).
     `progress` / `on_loaded`: the scorer's progress callbacks (copytrader.scoring.engine.score_rows)."""
     from copytrader.scoring.engine import score_rows
+    from copytrader.scoring.naming import SelectionWindow
     from copytrader.sim.world import build_world
 
     world = build_world(sim)
     when = as_of if as_of is not None else int(world.day_start.timestamp())
+    rows = world.history_trade_rows()
+    named = SelectionWindow(int(sim.named_at.timestamp()))
     run = score_rows(
-        world.history_trade_rows(),
+        rows,
         world.history_markets_gamma(),
         config,
         as_of=when,
         progress=progress,
         on_loaded=on_loaded,
+        windows={str(row["proxyWallet"]).lower(): named for row in rows} if split else None,
+        trials=len(world.wallets),
     )
     kinds = {w.address: w.kind.value for w in world.wallets}
     return run, check_against_truth(run.universe, world.skilled_addresses, kinds), kinds

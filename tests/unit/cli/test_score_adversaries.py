@@ -37,8 +37,11 @@ def test_simulate_with_adversaries_prints_false_discoveries_per_kind(
     assert len(records) == 350 and {r["trials"] for r in records} == {350}
     assert (kinds.count("hedged"), kinds.count("insider"), kinds.count("selected_lucky")) == (30, 10, 10)
     insiders = [r for r in records if r["sim_kind"] == "insider"]
-    assert {(r["independent_events"], r["evidence_reason"]) for r in insiders} == {(1, "insufficient_events")}
-    assert all(r["test"]["statistic"] is None and r["pnl_usdc"] > 0 for r in insiders)  # big wins, no test
+    # one event each: before the simulated naming (seen by it, left out) or after it (tested: one big win, no test)
+    assert all(r["evidence_reason"] == "insufficient_events" and r["test"]["statistic"] is None for r in insiders)
+    assert all(r["in_sample_events"] + r["events"] == 1 for r in insiders)
+    after = [r for r in insiders if r["events"] == 1]
+    assert after and all(r["independent_events"] == 1 and r["pnl_usdc"] > 0 for r in after)
 
 
 def test_false_discoveries_are_attributed_to_their_kind() -> None:
