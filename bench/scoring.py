@@ -245,6 +245,12 @@ def selection_figures(checks: dict[str, list[SimulationCheck]]) -> list[Figure]:
             f"mean per run, {len(null)} seeds of 1,000 hedged two-leg null wallets (90 days); target <= 0.1",
         ),
         Figure(
+            "selection_fdr_false_discoveries_dependent_null",
+            statistics.fmean(c.discovered_false for c in null),
+            f"mean per run, the same {len(null)} worlds: hedgers passing Benjamini-Yekutieli alone (before the "
+            "net-edge bound and the rest of the selection)",
+        ),
+        Figure(
             "selection_one_event_insiders_selected",
             sum(c.by_kind.get("insider", 0) for c in insiders),
             f"total over {len(insiders)} seeds, planted universe + 50 one-event insiders; target 0",

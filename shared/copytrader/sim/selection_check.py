@@ -32,6 +32,8 @@ class SimulationCheck:
     skilled: int
     precision_at_20: float
     by_kind: dict[str, int] = field(default_factory=dict)  # false discoveries per simulated kind (every unskilled one)
+    # unskilled wallets that passed the false-discovery control (q <= fdr_q), selected or not: what BY alone lets by
+    discovered_false: int = 0
 
     @property
     def precision(self) -> float:
@@ -63,6 +65,7 @@ def check_against_truth(
         skilled=len(skilled),
         precision_at_20=sum(w in skilled for w in top) / TOP,
         by_kind=by_kind,
+        discovered_false=sum(1 for w in universe.wallets if w.discovered and w.evidence.wallet not in skilled),
     )
 
 

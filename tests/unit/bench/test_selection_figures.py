@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 import pytest
 
@@ -19,7 +20,11 @@ def _check(selected: int, hits: int, at_20: float, **by_kind: int) -> Simulation
 def test_the_figures_average_or_total_over_seeds() -> None:
     checks = {
         "planted": [_check(18, 18, 0.95), _check(17, 16, 0.85, noise=1)],
-        "dependent_null": [_check(0, 0, 0.0), _check(1, 0, 0.0, hedged=1), _check(2, 0, 0.0, hedged=2)],
+        "dependent_null": [
+            _check(0, 0, 0.0),
+            _check(1, 0, 0.0, hedged=1),
+            dataclasses.replace(_check(2, 0, 0.0, hedged=2), discovered_false=4),
+        ],
         "insiders": [_check(18, 17, 0.9, insider=1), _check(19, 17, 0.9, insider=2)],
         "selected_lucky": [_check(20, 17, 0.9, selected_lucky=3), _check(18, 18, 0.9, selected_lucky=0)],
     }
@@ -29,6 +34,7 @@ def test_the_figures_average_or_total_over_seeds() -> None:
     assert figures == {
         "selection_precision_at_20": pytest.approx(0.9),  # (0.95 + 0.85) / 2
         "selection_false_discoveries_dependent_null": pytest.approx(1.0),  # (0 + 1 + 2) / 3
+        "selection_fdr_false_discoveries_dependent_null": pytest.approx(4 / 3),  # (0 + 0 + 4) / 3
         "selection_one_event_insiders_selected": 3,  # 1 + 2, a total
         "selection_recall_90d": pytest.approx(0.85),  # (18 + 16) / 20 / 2
         "selection_selected_lucky_selected": pytest.approx(1.5),  # (3 + 0) / 2
