@@ -25,6 +25,7 @@ import numpy.typing as npt
 from copytrader.scoring.edge import TradeEdges
 from copytrader.scoring.market_table import TokenFacts
 from copytrader.scoring.tape import TradeTape
+from copytrader.stats.moments import grouped_central_moments
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -63,12 +64,9 @@ def event_moments(tape: TradeTape, facts: TokenFacts, edges: TradeEdges) -> Even
     good = np.isfinite(r)
     owner, r = owner[good], r[good]
     n = np.bincount(owner, minlength=wallets).astype(np.int64)
+    c = grouped_central_moments(owner, r, n.astype(np.float64))
+    mean, m2, m3, m4 = c.mean, c.m2, c.m3, c.m4
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(owner, weights=r, minlength=wallets) / n
-        d = r - mean[owner]
-        m2 = np.bincount(owner, weights=d * d, minlength=wallets) / n
-        m3 = np.bincount(owner, weights=d**3, minlength=wallets) / n
-        m4 = np.bincount(owner, weights=d**4, minlength=wallets) / n
         defined = (n >= 2) & (m2 > 1e-24 * np.maximum(1.0, mean * mean))
         sharpe = np.where(defined, mean / np.sqrt(m2 * n / (n - 1)), np.nan)
         skew = np.where(defined, m3 / m2**1.5, np.nan)

@@ -53,6 +53,7 @@ from copytrader.scoring.tape import TradeTape
 from copytrader.scoring_settings import ScoringSettings
 from copytrader.stats.block_length import optimal_block_length
 from copytrader.stats.bootstrap import ci_from_replicates, sharpe_estimate_and_floor, sharpe_replicates
+from copytrader.stats.moments import grouped_central_moments
 from copytrader.stats.performance import max_drawdown_additive
 from copytrader.stats.resampling import stationary_block_sums
 
@@ -260,12 +261,9 @@ def _chunk_evidence(
     lengths = np.diff(ledger.day_start)
     owner = np.repeat(np.arange(wallets), lengths)
     x = ledger.daily_pnl
+    c = grouped_central_moments(owner, x, lengths.astype(np.float64))
+    mean, m2, m3, m4 = c.mean, c.m2, c.m3, c.m4
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(owner, weights=x, minlength=wallets) / lengths
-        d = x - mean[owner]
-        m2 = np.bincount(owner, weights=d * d, minlength=wallets) / lengths
-        m3 = np.bincount(owner, weights=d**3, minlength=wallets) / lengths
-        m4 = np.bincount(owner, weights=d**4, minlength=wallets) / lengths
         sd = np.sqrt(m2 * lengths / (lengths - 1))
         defined = (lengths >= config.min_days) & (m2 > 1e-18 * np.maximum(1.0, mean * mean))
         sharpe = np.where(defined, mean / sd, np.nan)
