@@ -39,7 +39,7 @@ from bench.costs import pipeline_costs  # noqa: E402
 from bench.exits import exit_tick_to_decision  # noqa: E402
 from bench.figure import BenchmarkError, Figure, p  # noqa: E402
 from bench.listener import listener_frames, listener_task, listener_to_queue  # noqa: E402
-from bench.scoring import scoring, scoring_simulation  # noqa: E402
+from bench.scoring import scoring, scoring_simulation, selection  # noqa: E402
 from bench.workload import make_workload, pipeline_world, run_inline, sqs_record, stop_reason  # noqa: E402
 from copytrader.listener.publish import TradePublisher  # noqa: E402
 from copytrader.local.lambdas import LambdaContext, load_handler  # noqa: E402
@@ -202,6 +202,7 @@ GROUPS: dict[str, Callable[[argparse.Namespace], list[Figure]]] = {
     "bootstrap": bootstrap,
     "scoring": scoring,
     "scoring_simulation": scoring_simulation,
+    "selection": selection,
 }
 
 

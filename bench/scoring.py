@@ -13,6 +13,15 @@ scoring_sim_*
     `copytrader score --simulate` over 20 seeds (1,000 wallets, 20 skilled) at 30 and 90 days of history:
     mean precision@20 of the ranking, mean false discoveries, precision and recall of the selection; and 20
     seeds of a universe with no skilled wallet: the share of runs that select nobody.
+selection_*
+    The selection's benchmarks (issue 12), 20 seeds each, every one through
+    `copytrader.sim.selection_check.simulate_selection` (the path of `copytrader score --simulate`) on four
+    worlds (`UNIVERSES`): the planted universe (1,000 wallets, 20 skilled, 90 days) gives the mean precision@20
+    of the ranking (target >= 0.9) and the mean recall of the selection; 1,000 hedged two-leg null bettors and
+    one noise wallet (the least the simulation allows; nobody skilled) give the mean false discoveries per run
+    under dependence (target <= 0.1); the planted universe plus 50 one-event "insiders" gives the insiders
+    selected over all seeds (target 0); plus 50 leaderboard-selected lucky wallets, their mean selected per run
+    (reported). bench/selection_before.py scores the same worlds with another revision's `copytrader score`.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
@@ -31,6 +41,7 @@ from copytrader.scoring.market_table import TokenFacts
 from copytrader.scoring.tape import TradeTape
 from copytrader.scoring.universe import score_universe
 from copytrader.scoring_settings import ScoringSettings
+from copytrader.sim.selection_check import SimulationCheck
 
 WALLETS, PER_WALLET, MARKETS, DAYS, SKILLED_SHARE = 10_000, 1_000, 20_000, 180, 0.02
 SEEDS = range(20)
@@ -142,9 +153,9 @@ def _parse_figures() -> list[Figure]:
 
 
 def _one_seed(task: tuple[int, int, int]) -> tuple[int, int, float, int, int, int, int]:
-    from copytrader.cli.score import check_against_truth
     from copytrader.scoring.engine import score_rows
     from copytrader.sim import SimConfig, build_world
+    from copytrader.sim.selection_check import check_against_truth
 
     seed, days, skilled = task
     world = build_world(SimConfig(seed=seed, n_wallets=1000, n_skilled=skilled, history_days=days))
@@ -186,4 +197,103 @@ def scoring_simulation(args: argparse.Namespace) -> list[Figure]:
             f"{len(null)} seeds, 1,000 wallets, none skilled, 30 days",
         )
     )
+    return figures
+
+
+PLANTED: dict[str, int] = {"n_wallets": 1000, "n_skilled": 20, "history_days": 90}
+UNIVERSES: dict[str, dict[str, int]] = {  # SimConfig fields of each selection benchmark's world
+    "planted": PLANTED,
+    "dependent_null": {
+        "n_wallets": 1,
+        "n_skilled": 0,
+        "n_makers": 0,
+        "n_lucky": 0,
+        "n_hedged": 1000,
+        "history_days": 90,
+    },
+    "insiders": {**PLANTED, "n_insiders": 50},
+    "selected_lucky": {**PLANTED, "n_selected_lucky": 50},
+}
+
+
+def _selection_seed(task: tuple[str, int]) -> tuple[str, int, SimulationCheck, float]:
+    from copytrader.sim import SimConfig
+    from copytrader.sim.selection_check import simulate_selection
+
+    universe, seed = task
+    started = time.perf_counter()
+    _, check, _ = simulate_selection(SimConfig(seed=seed, **UNIVERSES[universe]), ScoringSettings())
+    elapsed = time.perf_counter() - started
+    print(f"  selection {universe} seed {seed}: {elapsed:.0f} s, {check}", file=sys.stderr, flush=True)
+    return universe, seed, check, elapsed
+
+
+def selection_figures(checks: dict[str, list[SimulationCheck]]) -> list[Figure]:
+    """The selection benchmarks from each universe's checks (one per seed)."""
+    planted, null = checks["planted"], checks["dependent_null"]
+    insiders, lucky = checks["insiders"], checks["selected_lucky"]
+    n = len(planted)
+    return [
+        Figure(
+            "selection_precision_at_20",
+            statistics.fmean(c.precision_at_20 for c in planted),
+            f"mean over {n} seeds, planted universe (1,000 wallets, 20 skilled, 90 days); target >= 0.9",
+        ),
+        Figure(
+            "selection_false_discoveries_dependent_null",
+            statistics.fmean(c.false_discoveries for c in null),
+            f"mean per run, {len(null)} seeds of 1,000 hedged two-leg null wallets (90 days); target <= 0.1",
+        ),
+        Figure(
+            "selection_fdr_false_discoveries_dependent_null",
+            statistics.fmean(c.discovered_false for c in null),
+            f"mean per run, the same {len(null)} worlds: hedgers passing Benjamini-Yekutieli alone (before the "
+            "net-edge bound and the rest of the selection)",
+        ),
+        Figure(
+            "selection_one_event_insiders_selected",
+            sum(c.by_kind.get("insider", 0) for c in insiders),
+            f"total over {len(insiders)} seeds, planted universe + 50 one-event insiders; target 0",
+        ),
+        Figure(
+            "selection_recall_90d",
+            statistics.fmean(c.recall for c in planted),
+            f"mean share of the 20 skilled selected, {n} seeds, planted universe",
+        ),
+        Figure(
+            "selection_selected_lucky_selected",
+            statistics.fmean(c.by_kind.get("selected_lucky", 0) for c in lucky),
+            f"mean per run, {len(lucky)} seeds, planted universe + 50 leaderboard-selected lucky wallets",
+        ),
+    ]
+
+
+def selection(args: argparse.Namespace) -> list[Figure]:
+    """The selection benchmarks (module docstring); BenchmarkError, naming every figure, when a target is missed."""
+    seeds = list(SEEDS)[: 4 if args.quick else len(SEEDS)]
+    tasks = [(u, s) for s in seeds for u in UNIVERSES]  # seed-major: a stopped run has every universe
+    with ProcessPoolExecutor(max_workers=max(1, min(2, os.cpu_count() or 1))) as pool:
+        results = list(pool.map(_selection_seed, tasks))
+    checks = {u: [c for name, _, c, _ in results if name == u] for u in UNIVERSES}
+    figures = selection_figures(checks)
+    figures.append(
+        Figure(
+            "selection_seed_wall_s",
+            statistics.fmean(r[3] for r in results),
+            f"mean wall time of one seed (world build + scoring), {len(results)} runs, 2 processes",
+        )
+    )
+    value = {f.name: f.value for f in figures}
+    missed = [
+        name
+        for name, ok in (
+            ("selection_precision_at_20", value["selection_precision_at_20"] >= 0.9),
+            ("selection_false_discoveries_dependent_null", value["selection_false_discoveries_dependent_null"] <= 0.1),
+            ("selection_one_event_insiders_selected", value["selection_one_event_insiders_selected"] == 0),
+        )
+        if not ok
+    ]
+    if missed:
+        measured = ", ".join(f"{f.name} {f.value:.3f}" for f in figures)
+        raise BenchmarkError(f"selection targets missed: {', '.join(missed)} (measured: {measured})")
     return figures

@@ -12,7 +12,7 @@ class ScoringSettings(_Section):
     """Whale scoring and selection (copytrader.scoring); statistics are floats, not money."""
 
     top_n: int = Field(50, ge=1, le=1000, description="largest tracked set")
-    fdr_q: float = Field(0.10, gt=0, lt=0.5, description="Benjamini-Hochberg false-discovery rate")
+    fdr_q: float = Field(0.10, gt=0, lt=0.5, description="Benjamini-Yekutieli false-discovery rate (any dependence)")
     confidence: float = Field(0.95, ge=0.5, lt=1, description="level of one-sided lower bounds and CIs")
     dsr_active: float = Field(0.95, ge=0, le=1, description="Deflated Sharpe needed for ACTIVE (else PROBATION)")
     min_scored_trades: int = Field(20, ge=2, le=100000, description="resolved trades before a wallet is tested")
@@ -32,6 +32,9 @@ class ScoringSettings(_Section):
     bot_interval_cv: float = Field(0.2, ge=0, description="bot: coefficient of variation of gaps at most")
     bot_hour_entropy: float = Field(0.985, ge=0, le=1, description="bot: normalised hour-of-day entropy at least")
     cull_cooldown_days: int = Field(30, ge=0, le=3650, description="a culled wallet stays culled this long")
+    min_independent_events: int = Field(
+        10, ge=2, le=100000, description="distinct resolved events (copytrader.scoring.event_keys) before a test"
+    )
 
     @model_validator(mode="after")
     def _halflives(self) -> ScoringSettings:

@@ -13,11 +13,15 @@ import pytest
 from copytrader.local.demo import run_demo
 from copytrader.local.report import DemoResult, render_summary, summary_json
 from copytrader.model.exits import ExitReason
+from copytrader.scoring_settings import ScoringSettings
 from copytrader.sim.config import SimConfig
 from copytrader.store.tables import LedgerEntryModel, OrderModel, PositionModel, RiskStateModel
 
 pytestmark = pytest.mark.e2e
-SMALL = {"seed": 20, "n_wallets": 200, "n_skilled": 6, "n_markets_live": 20}
+# named at the start of its 30 days (tested on all of them); the copy pipeline is under test, not the selection,
+# so a false-discovery level of 0.3: it follows 2 skilled wallets, 60 fills
+SMALL = {"seed": 20, "n_wallets": 200, "n_skilled": 6, "n_markets_live": 20, "named_after_days": 0}
+SCORING = ScoringSettings(fdr_q=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +36,7 @@ def day(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoResult, Path, dic
         snapshot["orders"] = [o.attribute_values for o in OrderModel.scan()]
         snapshot["account"] = RiskStateModel.get("paper#ACCOUNT").attribute_values
 
-    result, report = run_demo(sim=SimConfig(**SMALL), out_dir=out, log=lambda _: None, inspect=grab)
+    result, report = run_demo(sim=SimConfig(**SMALL), out_dir=out, log=lambda _: None, inspect=grab, scoring=SCORING)
     return result, report, snapshot
 
 

@@ -14,16 +14,17 @@ from copytrader.sim import SimConfig, SimWorld, build_world
 from tests.support.data_api_rows import leaderboard_row
 from tests.support.fake_data_api import FakeDataApi
 
-# A small world where the scorer selects several skilled wallets and nobody else (checked by the tests that use it).
+# A small world where the scorer, testing only the last three weeks (the wallets named two weeks into its five),
+# selects several skilled wallets and nobody else (checked by the tests that use it).
 SCORING_WORLD = SimConfig(
-    seed=1,
+    seed=3,
     n_wallets=30,
     n_skilled=8,
     n_makers=2,
     n_lucky=2,
     n_markets_live=4,
     n_markets_per_history_day=6,
-    history_days=21,
+    history_days=35,
 )
 PERIOD_DEPTHS = {"ALL": 1050, "MONTH": 40, "WEEK": 20}
 

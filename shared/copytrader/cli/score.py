@@ -1,12 +1,29 @@
 """`copytrader score`: score recorded Data API trades, or a simulated market whose skilled wallets are known.
 
     copytrader score --trades FILE --markets FILE [--activity FILE] [--json OUT] [--as-of T] [--top N] [--fdr Q]
+                     [--named-at T [--looked-from T]]
     copytrader score --simulate [--wallets N --skilled K --seed S --history-days D] [--json OUT]
+                               [--hedged H --insiders I --selected-lucky L] [--named-after-days D | --no-split]
 
 Prints the ranked table (best lower bound first) and what cleaning dropped; `--json` writes one object per wallet
-(a JSON array, or JSON lines when OUT ends in .jsonl) with the evidence, the score and the reasons. With
+(a JSON array, or JSON lines when OUT ends in .jsonl) with the evidence, the score and the reasons: among them
+`events` and `independent_events` (the events traded, and those with resolved trades: the clusters of the edge
+test), `test` (the edge test's name, statistic, degrees of freedom and p-value), `trials` (every wallet screened:
+the m of the false-discovery control and the N of the Deflated Sharpe) and `evidence_reason` (`insufficient_events`
+when the wallet has too few independent events to be tested, else null). A trades file in which no row has one of
+the required Data API columns exits 2 naming them. With
 `--simulate` it also prints precision and recall of the selection against the simulation's truth, the number of
-false discoveries, and precision@20 of the ranking; each JSON object then carries `sim_kind`.
+false discoveries (in total and for each unskilled kind separately), and precision@20 of the ranking; each JSON
+object then carries `sim_kind`. `--hedged`, `--insiders` and `--selected-lucky` add the selection's adversaries
+(copytrader.sim.adversaries: two-leg hedged null bettors, one-event lucky wallets, leaderboard survivors) beyond
+the `--wallets`.
+
+The selection split (copytrader.scoring.holdout): with `--named-at` every wallet of the file is tested only on the
+events that a naming at that time, looking back to `--looked-from` (default: everything before), could not have
+seen; without it there is no split, and the summary says so. `--simulate` names every simulated wallet a third into
+the history (`--named-after-days`; the leaderboard survivors are the best by P&L before it) and tests what followed;
+`--no-split` scores the whole history instead, for comparison. The JSON then carries `named_at`, `looked_from`,
+`in_sample_events`, `post_selection_events`, `post_selection_q` and `confirmed`.
 """
 
 from __future__ import annotations
@@ -16,13 +33,13 @@ import json
 import math
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the parser is built on every `copytrader` call: keep numpy and scipy off that path
     from copytrader.scoring.universe import ScoredWallet, Universe
+    from copytrader.sim.selection_check import SimulationCheck
 
 TABLE_ROWS = 20
 
@@ -38,12 +55,38 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--json", dest="json_out", help="write one object per wallet to this file")
     parser.add_argument("--as-of", help="score as of this time (ISO 8601 or epoch seconds); default: the data's latest")
     parser.add_argument("--top", type=int, help="largest tracked set (default from settings: 50)")
-    parser.add_argument("--fdr", type=float, help="Benjamini-Hochberg false-discovery rate (default 0.10)")
+    parser.add_argument("--fdr", type=float, help="Benjamini-Yekutieli false-discovery rate (default 0.10)")
     parser.add_argument("--reps", type=int, help="bootstrap resamples (default 1000)")
     parser.add_argument("--wallets", type=int, default=1000, help="simulated wallets (default 1000)")
     parser.add_argument("--skilled", type=int, default=20, help="simulated skilled wallets (default 20)")
     parser.add_argument("--seed", type=int, default=20, help="simulation seed (default 20)")
     parser.add_argument("--history-days", type=int, default=30, help="simulated days of resolved history (default 30)")
+    parser.add_argument("--hedged", type=int, default=0, help="simulated two-leg hedged null bettors (default 0)")
+    parser.add_argument("--insiders", type=int, default=0, help="simulated one-event lucky 'insiders' (default 0)")
+    parser.add_argument(
+        "--selected-lucky", type=int, default=0, help="simulated leaderboard-selected lucky wallets (default 0)"
+    )
+    parser.add_argument(
+        "--named-at",
+        help="with --trades: when whatever picked these wallets named them (ISO 8601 or epoch seconds); each wallet is "
+        "then tested only on what that naming could not see. Default: no split (said in the output)",
+    )
+    parser.add_argument(
+        "--looked-from",
+        help="with --named-at: where the naming's look began (e.g. 7 days before for a weekly leaderboard); "
+        "default: all history before --named-at",
+    )
+    parser.add_argument(
+        "--named-after-days",
+        type=float,
+        help="with --simulate: the simulated discovery names every wallet this many days into the history "
+        "(default: a third of it); each is tested on what it did after",
+    )
+    parser.add_argument(
+        "--no-split",
+        action="store_true",
+        help="with --simulate: test every wallet on its whole history (for comparison)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(run=run)
 
@@ -55,39 +98,6 @@ def _as_of(text: str | None) -> int | None:
         return int(text.strip())
     parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     return int((parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp())
-
-
-@dataclass(frozen=True)
-class SimulationCheck:
-    """How a selection compares with a simulation's truth."""
-
-    selected: int
-    true_positives: int
-    false_discoveries: int
-    skilled: int
-    precision_at_20: float
-
-    @property
-    def precision(self) -> float:
-        return self.true_positives / self.selected if self.selected else math.nan
-
-    @property
-    def recall(self) -> float:
-        return self.true_positives / self.skilled if self.skilled else math.nan
-
-
-def check_against_truth(universe: Universe, skilled: frozenset[str]) -> SimulationCheck:
-    """Precision / recall of the selected set, false discoveries, and precision@20 of the ranking."""
-    chosen = [w.evidence.wallet for w in universe.selected]
-    hits = sum(w in skilled for w in chosen)
-    top = [w.evidence.wallet for w in universe.ranking()[:20]]
-    return SimulationCheck(
-        selected=len(chosen),
-        true_positives=hits,
-        false_discoveries=len(chosen) - hits,
-        skilled=len(skilled),
-        precision_at_20=sum(w in skilled for w in top) / 20,
-    )
 
 
 def _fmt(value: float, spec: str) -> str:
@@ -177,19 +187,44 @@ def _score(
     as_of: int | None,
     quiet: bool,
     activity: Sequence[object] | None = None,
+    windows: Any = None,
 ) -> Any:
     from copytrader.scoring.engine import score_rows
 
     bar = _Bar(quiet)
     try:
-        return score_rows(rows, markets, config, as_of=as_of, activity=activity, progress=bar.step, on_loaded=bar.start)
+        return score_rows(
+            rows,
+            markets,
+            config,
+            as_of=as_of,
+            activity=activity,
+            progress=bar.step,
+            on_loaded=bar.start,
+            windows=windows,
+        )
     finally:
         bar.close()
 
 
+def _windows(args: argparse.Namespace, rows: Sequence[object]) -> dict[str, Any] | None:
+    """Every wallet of `rows` named at --named-at, having looked from --looked-from (None without --named-at)."""
+    from copytrader.scoring.naming import SelectionWindow
+
+    if args.named_at is None:
+        if args.looked_from is not None:
+            raise ValueError("--looked-from needs --named-at")
+        return None
+    named, looked = _as_of(args.named_at), _as_of(args.looked_from)
+    assert named is not None
+    window = SelectionWindow(named, looked)
+    wallets = {str(r.get("proxyWallet") or r.get("proxy_wallet") or "").lower() for r in rows if isinstance(r, dict)}
+    return {wallet: window for wallet in wallets if wallet}
+
+
 def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
     from copytrader.scoring.market_table import read_markets
-    from copytrader.scoring.tape import read_rows
+    from copytrader.scoring.tape import missing_columns, read_rows
 
     if not args.markets:
         print("--trades needs --markets (a JSON array of Gamma market objects)", file=sys.stderr)
@@ -206,7 +241,18 @@ def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
     except (ValueError, UnicodeDecodeError) as exc:
         print(f"unreadable input: {exc}", file=sys.stderr)
         return 2
-    run = _score(rows, markets, config, as_of, args.quiet, activity)
+    missing = missing_columns(rows)
+    if missing:  # not Data API /trades rows at all: say so rather than reject every row as malformed
+        print(
+            f"{args.trades}: no row has the column(s) {', '.join(missing)} (Data API /trades fields)", file=sys.stderr
+        )
+        return 2
+    try:
+        windows = _windows(args, rows)
+    except ValueError as exc:
+        print(f"invalid selection window: {exc}", file=sys.stderr)
+        return 2
+    run = _score(rows, markets, config, as_of, args.quiet, activity, windows)
     print(render_table(run.universe))
     print(_summary(run.report()))
     if args.json_out:
@@ -215,20 +261,32 @@ def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
 
 
 def _simulate(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
-    from copytrader.sim import SimConfig, build_world
+    from copytrader.sim import SimConfig
+    from copytrader.sim.selection_check import simulate_selection
 
     try:
-        sim = SimConfig(seed=args.seed, n_wallets=args.wallets, n_skilled=args.skilled, history_days=args.history_days)
+        sim = SimConfig(
+            seed=args.seed,
+            n_wallets=args.wallets,
+            n_skilled=args.skilled,
+            history_days=args.history_days,
+            n_hedged=args.hedged,
+            n_insiders=args.insiders,
+            n_selected_lucky=args.selected_lucky,
+            named_after_days=args.named_after_days,
+        )
     except ValueError as exc:
         print(f"invalid simulation: {exc}", file=sys.stderr)
         return 2
-    world = build_world(sim)
-    when = as_of if as_of is not None else int(world.day_start.timestamp())
-    run = _score(world.history_trade_rows(), world.history_markets_gamma(), config, when, args.quiet)
-    kinds = {w.address: w.kind.value for w in world.wallets}
+    bar = _Bar(args.quiet)
+    try:
+        run, check, kinds = simulate_selection(
+            sim, config, as_of, progress=bar.step, on_loaded=bar.start, split=not args.no_split
+        )
+    finally:
+        bar.close()
     print(render_table(run.universe, kinds=kinds))
     print(_summary(run.report()))
-    check = check_against_truth(run.universe, world.skilled_addresses)
     print(render_check(check, sim.seed))
     if args.json_out:
         records = [w.as_record() | {"sim_kind": kinds[w.evidence.wallet]} for w in run.universe.ranking()]
@@ -241,13 +299,17 @@ def render_check(check: SimulationCheck, seed: int) -> str:
         f"simulation seed {seed}: selected {check.selected}, skilled among them {check.true_positives} "
         f"(precision {_fmt(check.precision, '.2f')}, recall {_fmt(check.recall, '.2f')} of {check.skilled}), "
         f"false discoveries {check.false_discoveries}, precision@20 of the ranking {check.precision_at_20:.2f}"
+    ) + (
+        "\nfalse discoveries by kind: " + ", ".join(f"{kind} {n}" for kind, n in check.by_kind.items())
+        if check.by_kind
+        else ""
     )
 
 
 def _summary(report: dict[str, Any]) -> str:
     rows, markets, u = report["rows"], report["markets"], report["universe"]
     rejected = ", ".join(f"{k} {v}" for k, v in rows["rejected"].items()) or "none"
-    when = datetime.fromtimestamp(report["as_of"], tz=UTC).isoformat()
+    when = datetime.fromtimestamp(report["as_of"], tz=UTC).isoformat() if report["as_of"] else "- (no dated data)"
     return "\n".join(
         [
             f"as of {when}: {rows['rows']} rows -> {rows['trades']} trades ({rows['duplicates']} repeats dropped, "
@@ -256,11 +318,25 @@ def _summary(report: dict[str, Any]) -> str:
             f"markets: {markets['markets']} ({markets['resolved']} resolved, {markets['fifty_fifty']} 50/50, "
             f"{markets['unresolved']} open); {report['unknown_market_trades']} trades in markets not given",
             f"wallets {u['wallets']}: eligible {u['eligible']} (screened out as makers/bots {u['screened_out']}), "
-            f"discovered at FDR {u['fdr_q']} {u['discovered']}, selected {u['selected']}"
-            + ("" if u["selected"] else " - no wallet qualifies"),
-            f"deflated Sharpe: {u['dsr_trials']} trials, expected max daily Sharpe of luck "
+            f"discovered at FDR {u['fdr_q']} (Benjamini-Yekutieli, m = {u['trials']} trials) {u['discovered']}, "
+            f"selected {u['selected']}; {u['insufficient_events']} with fewer than {u['min_independent_events']} "
+            "independent events" + ("" if u["selected"] else " - no wallet qualifies"),
+            f"deflated Sharpe: {u['dsr_trials']} trials, expected max per-event Sharpe x sqrt(events - 1) of luck "
             f"{_fmt(u['dsr_expected_max_sharpe'], '.3f')}",
+            _split_line(u),
         ]
+    )
+
+
+def _split_line(u: dict[str, Any]) -> str:
+    if not u.get("split_wallets"):
+        return (
+            "selection split: none (where these wallets came from is unknown: --named-at tests each on what followed)"
+        )
+    return (
+        f"selection split: {u['split_wallets']} wallets tested only on what their naming could not see "
+        f"({u['in_sample_events']} wallet-events it saw left out, {u['without_test_sample']} wallets with nothing "
+        f"left to test); confirmed after selection {u['confirmed_after_selection']}"
     )
 
 

@@ -1,7 +1,8 @@
 """`copytrader demo`: one simulated trading day through the real copy pipeline on an embedded AWS.
 
-1. Build a seeded simulated Polymarket (`copytrader.sim`) whose skilled wallets are known.
-2. Select the tracked wallets from their resolved history (calibrated-edge test with BH control).
+1. Build a seeded simulated Polymarket (`copytrader.sim`) whose skilled wallets are known (`DEMO_HISTORY_DAYS` of
+   resolved history).
+2. Select the tracked wallets from their resolved history (calibrated-edge test with BY control).
 3. Start moto server with the deployed resources and a loopback server speaking Polymarket's CLOB,
    Gamma and Data API protocols for the simulated market.
 4. Replay the day in time order (`copytrader.local.timeline`): each tracked wallet's fill is claimed in the trades
@@ -57,6 +58,7 @@ from copytrader.model import COPYABLE_STATUSES, Market, WhaleProfile, WhaleTrade
 from copytrader.runtime.alerts import SnsAlerts
 from copytrader.runtime.exit_queue import ExitPublisher
 from copytrader.scoring.engine import profiles, score_rows
+from copytrader.scoring.naming import SelectionWindow
 from copytrader.scoring_settings import ScoringSettings
 from copytrader.settings import Settings, load_settings
 from copytrader.sim.config import SimConfig
@@ -81,17 +83,28 @@ class SimClock:
 
 
 def tracked_wallets(world: SimWorld, config: ScoringSettings | None = None) -> list[WhaleProfile]:
-    """Score the world's resolved history as of the day's start (copytrader.scoring) and keep the selected set."""
+    """Score the world's resolved history as of the day's start (copytrader.scoring) and keep the selected set.
+    Every wallet was named by the simulated discovery at `SimConfig.named_at` (a third into the history), having
+    looked at everything before: each is tested on what it did after (copytrader.scoring.holdout), and selected by
+    this run, so it is on probation."""
+    rows = world.history_trade_rows()
+    named = SelectionWindow(int(world.config.named_at.timestamp()))
+    windows = {str(row["proxyWallet"]).lower(): named for row in rows}
     run = score_rows(
-        world.history_trade_rows(),
+        rows,
         world.history_markets_gamma(),
         config or ScoringSettings(),
         as_of=int(world.day_start.timestamp()),
+        windows=windows,
     )
     return [p for p in profiles(run.universe) if p.status in COPYABLE_STATUSES]
 
 
 DEFAULT_SEED = SimConfig().seed
+# the demo's days of resolved history (SimConfig's default of 30 stays for the tests): with BY over every wallet
+# screened and each tested on the two thirds after its naming, 30 days select none of the default seed's 12 skilled
+# wallets, 90 days 9
+DEMO_HISTORY_DAYS = 90
 
 
 def day_deps(
@@ -321,16 +334,18 @@ def run_demo(
     faults: bool = False,
     exits_every: timedelta = EXITS_EVERY,
     stop_after: timedelta | None = None,
+    scoring: ScoringSettings | None = None,
 ) -> tuple[DemoResult, Path]:
     """Run the day (with `faults`, the seed's fault plan); `inspect` is called at the end while the local AWS still
     holds the day's state. `exits_every`: the exits job's period (the deployed job runs every minute; the demo's
     default is 15 minutes, the tests' may be longer). `stop_after`: replay only the day's first hours, then close as
-    usual (the determinism test's shorter day)."""
+    usual (the determinism test's shorter day). `scoring`: the settings that pick the tracked wallets (default
+    ScoringSettings(); a test's small world may lower the bars, its subject being the copy pipeline)."""
     started = time.perf_counter()
-    config = sim or SimConfig(seed=seed)
+    config = sim or SimConfig(seed=seed, history_days=DEMO_HISTORY_DAYS)
     world = build_world(config)
     built = time.perf_counter()
-    chosen = tracked_wallets(world)
+    chosen = tracked_wallets(world, scoring)
     tracked = {p.wallet for p in chosen}
     feed = [t for t in world.day_trades if t.wallet in tracked]
     truly_skilled = world.skilled_addresses

@@ -222,6 +222,33 @@ def fault_evidence(plan: FaultPlan, account: str) -> dict[str, Any]:
     }
 
 
+def crashes_before_ledger(day: Day, injected: Injected) -> list[dict[str, Any]]:
+    """For each copy execute died on before its ledger entry (`faults.CRASH_BEFORE_LEDGER`): what the pipeline next
+    answered for its fill (a redelivery inside the freshness window reaches risk_check, which answers "already
+    reserved (retry)" and execute then begins the order on that reservation; one after it is skipped at score),
+    whether the orders ledger holds its entry, and whether a sweep gave its reservation back as an orphan."""
+    account = day.deps.settings.account
+    answers = {state["signal"]["trade"]["key"]: state for state in day.outputs.states}
+    released = set(day.sweeps.released)
+    out = []
+    for trade_key in injected.fired(fault_kinds.CRASH_BEFORE_LEDGER):
+        key = copy_idempotency_key(account, trade_key)
+        answer = answers.get(trade_key) or {}
+        risk, signal = answer.get("risk") or {}, answer.get("signal") or {}
+        try:
+            OrderModel.get(key)
+            ordered = True
+        except OrderModel.DoesNotExist:
+            ordered = False
+        out.append({
+            "trade": trade_key,
+            "next_answer": risk.get("detail") or signal.get("reason") or risk.get("reason"),
+            "order_begun": ordered,
+            "released_by_sweep": key in released,
+        })  # fmt: skip
+    return out
+
+
 _WALL_CLOCK_METRICS = frozenset(f"{w.function(step)}_ms" for w in (BOOKS, EXITS) for step in w.steps)  # not numbers
 
 
@@ -262,4 +289,5 @@ def describe_day(
             **fault_evidence(plan, day.deps.settings.account),
             "crash": crash_evidence(day.crashed),
             "redemption": day.redeem_fault.close(day.deps.settings.account) if day.redeem_fault else {},
+            "crashes_before_ledger": crashes_before_ledger(day, injected),
         }

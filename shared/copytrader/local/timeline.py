@@ -189,6 +189,7 @@ class Sweeps:
         self._lambda, self._arn = lambda_client, function_arn
         self.totals: Counter[str] = Counter()
         self.errors: list[str] = []
+        self.released: list[str] = []  # the idempotency keys of the orphan reservations the sweeps gave back
 
     def run(self, limit: int = SWEEP_LIMIT) -> dict[str, Any]:
         """One sweep; its report (empty when the function failed, which is counted)."""
@@ -198,4 +199,5 @@ class Sweeps:
         for status, n in payload["settled"].items():
             self.totals[f"settled_{status.lower()}"] += n
         self.totals["released_orphans"] += payload["released"]
+        self.released += [e["idempotency_key"] for e in payload["entries"] if e["status"] == "RELEASED"]
         return dict(payload)

@@ -51,7 +51,7 @@ class WhaleProfile(Frozen):
     resolved_trades: int = Field(default=0, ge=0)
     wins: int = Field(default=0, ge=0)
     mean_entry_price: Probability = Decimal("0.5")
-    # calibrated edge per trade (outcome - price) and its bootstrap lower bound; Benjamini-Hochberg q-value;
+    # calibrated edge per trade (outcome - price) and its bootstrap lower bound; Benjamini-Yekutieli q-value;
     # Deflated Sharpe ratio of the daily P&L; categories where the wallet's edge stands out
     edge: Decimal | None = None
     edge_ci_low: Decimal | None = None
@@ -66,6 +66,12 @@ class WhaleProfile(Frozen):
     status_since: UtcTime | None = None
     scored_at: UtcTime | None = None
     reasons: tuple[str, ...] = ()
+    # the selection split (copytrader.scoring.holdout): when discovery first named the wallet and where the look
+    # of what named it began (None: all of its history before), and when the scorer first selected it (None: not
+    # selected now); the scorer tests only what these could not have seen, and promotes on what came after selection
+    named_at: UtcTime | None = None
+    looked_from: UtcTime | None = None
+    selected_at: UtcTime | None = None
 
     @model_validator(mode="after")
     def _wins_le_trades(self) -> WhaleProfile:

@@ -18,12 +18,22 @@ so, with weights w and D_k = sum_{i <= k} w_i d_i in time order within the marke
 clamped at 0 per market (the plug-in can dip below 0 for round trips). Unlike a per-trade binomial test this does
 not count thirty fills of one position as thirty independent bets. Markets are taken as independent; the
 cluster-robust variance below catches dependence across the markets of one event.
-Test: z = sum e / sqrt(Var_0), one-sided p = 1 - Phi(z) (martingale CLT across markets).
+Cluster-robust variance of a weighted mean m = sum w e / sum w, clustered by event g (Liang & Zeger 1986), with
+the CR1 small-sample factor G / (G - 1) (Stata's, which for a mean alone is exactly G / (G - 1); Cameron & Miller
+2015, "A Practitioner's Guide to Cluster-Robust Inference", J. Human Resources 50(2):317-372, section VI):
+    V_rob = G / (G - 1) * sum_g (sum_{i in g} w_i (e_i - m))^2 / (sum w)^2,     G = events with scored trades
+Events are keyed by `copytrader.scoring.event_keys` (one key per event, never one per market).
 
-Cluster-robust variance of a weighted mean m = sum w e / sum w, clustered by event g (Liang & Zeger 1986):
-    V_rob = G / (G - 1) * sum_g (sum_{i in g} w_i (e_i - m))^2 / (sum w)^2
-The sampling variance used for shrinkage is max(V_rob, Var_0 / (sum w)^2): a wallet with few events cannot
-look precise by luck.
+Test of "no calibrated edge" (the unit of evidence is the event):
+    V = max(V_rob, Var_0 / (sum w)^2),   t = m / sqrt(V),   one-sided p = P(T_{G-1} > t)
+with a Student t reference on G - 1 degrees of freedom (Cameron & Miller 2015 section VI.C; Bester, Conley &
+Hansen 2011, J. Econometrics 165(2):137-151: with few clusters the CR1 t statistic is close to t(G-1), not
+N(0, 1)). Why the max: V_rob alone catches dependence inside an event (two correlated legs of one event are one
+bet), but with few events the residuals can all be alike by luck (ten favourites that all won have no residual
+spread at all, V_rob = 0); the martingale null Var_0 cannot shrink that way. Taking the larger keeps the test
+valid under either failure. With G < 2 events the test is undefined (t and p NaN), never a number: the universe
+gives such a wallet the named reason `insufficient_events` ("not enough independent evidence").
+The same V is the sampling variance used for shrinkage: a wallet with few events cannot look precise by luck.
 
 Recency: weights 0.5^(age / h) with age in days from the as-of time (half-lives 30 and 90 days); Kish
 n_eff = (sum w)^2 / sum w^2 says how many equally weighted trades the weighting is worth.
@@ -35,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr
+from scipy.special import stdtr
 
 from copytrader.scoring.market_table import TokenFacts
 from copytrader.scoring.tape import TradeTape
@@ -44,6 +54,8 @@ from copytrader.stats.moments import halflife_weights
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 SECONDS_PER_DAY = 86_400.0
+# The test's name as written in each wallet's JSON (`copytrader.scoring.universe.ScoredWallet.as_record`)
+EDGE_TEST_NAME = "one-sided event-clustered t (CR1 or martingale null variance, the larger), t(G - 1) reference"
 
 
 @dataclass(frozen=True)
@@ -108,13 +120,22 @@ class EdgeSummary:
 
     @property
     def z(self) -> FloatArray:
+        """t = m / sqrt(max(V_rob, Var_0)) (module docstring); NaN with fewer than two events or zero variance."""
+        v = self.var
         with np.errstate(invalid="ignore", divide="ignore"):
-            return np.asarray(np.where(self.var_null > 0, self.mean / np.sqrt(self.var_null), np.nan))
+            t = np.where((self.clusters >= 2) & (v > 0), self.mean / np.sqrt(v), np.nan)
+        return np.asarray(t, dtype=np.float64)
+
+    @property
+    def df(self) -> FloatArray:
+        """Degrees of freedom of the t reference: G - 1 (NaN with fewer than two events)."""
+        return np.asarray(np.where(self.clusters >= 2, self.clusters - 1.0, np.nan), dtype=np.float64)
 
     @property
     def p_value(self) -> FloatArray:
-        """One-sided p = 1 - Phi(z) of no edge; NaN where untestable."""
-        return np.asarray(ndtr(-self.z), dtype=np.float64)
+        """One-sided p = P(T_{G-1} > t) of no edge; NaN where untestable (fewer than two events)."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(stdtr(self.df, -self.z), dtype=np.float64)
 
     @property
     def n_eff(self) -> FloatArray:

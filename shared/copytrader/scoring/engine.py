@@ -13,18 +13,20 @@ and resolutions after it do not count (no look-ahead).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 
-from copytrader.model import CategoryRecord, WhaleProfile
+from copytrader.model import COPYABLE_STATUSES, CategoryRecord, WhaleProfile, WhaleStatus
+from copytrader.scoring import holdout
 from copytrader.scoring.activity import ActivityReport, position_rows
 from copytrader.scoring.evidence import wallet_evidence
 from copytrader.scoring.evidence_record import WalletEvidence
 from copytrader.scoring.market_table import MarketFacts, MarketReport, load_markets, token_facts
+from copytrader.scoring.naming import SelectionWindow
 from copytrader.scoring.population import PopulationPrior, population_prior
 from copytrader.scoring.tape import LoadReport, load_rows
 from copytrader.scoring.universe import PriorStatus, Universe, score_universe
@@ -80,9 +82,12 @@ def evidence_from_rows(
     activity: Iterable[object] | None = None,
     progress: Callable[[int], None] | None = None,
     on_loaded: Callable[[int], None] | None = None,
+    windows: Mapping[str, SelectionWindow] | None = None,
 ) -> EvidenceRun:
     """Stage 1 only: clean `rows` (plus splits and merges from `activity` rows, when given), resolve them against
-    `market_payloads`, evidence per wallet as of `as_of`."""
+    `market_payloads`, evidence per wallet as of `as_of`. With `windows` (wallet -> what named it), each wallet is
+    tested on its test sample only (copytrader.scoring.holdout); a wallet with a window and no test sample left
+    gets an empty record, so it is still scored (and counted) as short of evidence."""
     markets, market_report = load_markets(market_payloads)
     extra: list[dict[str, object]] = []
     activity_report = None
@@ -93,11 +98,41 @@ def evidence_from_rows(
     if late.any():
         tape = tape.take(~late)
     facts = token_facts(tape, markets, as_of)
+    post = None
+    in_sample: dict[str, int] = {}
+    named = tape.wallets
+    if windows:
+        cut = holdout.split(tape, facts, windows)
+        in_sample = dict(zip(tape.wallets, cut.in_sample_events.tolist(), strict=True))
+        post = cut.post_selection[cut.test]
+        tape = tape.take(cut.test)
+        facts = token_facts(tape, markets, as_of)
     if on_loaded is not None:
         on_loaded(len(tape.wallets))
-    evidence = wallet_evidence(tape, facts, as_of, config, progress, activity_report)
+    evidence = wallet_evidence(tape, facts, as_of, config, progress, activity_report, post)
+    if windows:
+        evidence = _with_windows(named, evidence, windows, in_sample)
     unknown = int(np.count_nonzero(~facts.known[tape.token])) if tape.n else 0
     return EvidenceRun(evidence, load, market_report, int(late.sum()), unknown, activity_report)
+
+
+def _with_windows(
+    named: Sequence[str],
+    evidence: Sequence[WalletEvidence],
+    windows: Mapping[str, SelectionWindow],
+    in_sample: Mapping[str, int],
+) -> list[WalletEvidence]:
+    """Every wallet of the tape (its order), with its window and in-sample events: an empty record for a wallet
+    whose every event the naming saw."""
+    found = {e.wallet: e for e in evidence}
+    out: list[WalletEvidence] = []
+    for wallet in named:
+        e = found.get(wallet) or WalletEvidence.empty(wallet)
+        w = windows.get(wallet)
+        if w is not None:
+            e = replace(e, named_at=w.named_at, looked_from=w.looked_from, selected_at=w.selected_at)
+        out.append(replace(e, in_sample_events=in_sample.get(wallet, 0)))
+    return out
 
 
 def score_rows(
@@ -110,8 +145,11 @@ def score_rows(
     activity: Iterable[object] | None = None,
     progress: Callable[[int], None] | None = None,
     on_loaded: Callable[[int], None] | None = None,
+    trials: int | None = None,
+    windows: Mapping[str, SelectionWindow] | None = None,
 ) -> ScoreRun:
-    """Score `rows` (Data API /trades rows) against `market_payloads` (Gamma market objects): both stages."""
+    """Score `rows` (Data API /trades rows) against `market_payloads` (Gamma market objects): both stages.
+    `trials`: every wallet screened (copytrader.scoring.universe.score_universe; default the wallets scored)."""
     rows = list(rows)
     market_payloads = list(market_payloads)
     if as_of is None:
@@ -119,9 +157,16 @@ def score_rows(
         markets, _ = load_markets(market_payloads)
         as_of = default_as_of(tape.timestamp.tolist(), markets)
     stage1 = evidence_from_rows(
-        rows, market_payloads, config, as_of=as_of, activity=activity, progress=progress, on_loaded=on_loaded
+        rows,
+        market_payloads,
+        config,
+        as_of=as_of,
+        activity=activity,
+        progress=progress,
+        on_loaded=on_loaded,
+        windows=windows,
     )
-    universe = score_universe(stage1.evidence, config, as_of=as_of, prior=prior)
+    universe = score_universe(stage1.evidence, config, as_of=as_of, prior=prior, trials=trials)
     return ScoreRun(
         universe=universe,
         load=stage1.load,
@@ -164,7 +209,9 @@ def profiles(
 ) -> list[WhaleProfile]:
     """The whales-table rows for a scored universe: status, score and the evidence the copy pipeline sizes on.
 
-    `status_since` moves only when the status changes. `resolved_trades`, `wins` and `mean_entry_price` describe
+    `status_since` moves only when the status changes. The selection window is carried over from the evidence;
+    `selected_at` is set when a wallet is first selected, kept while it stays copyable (or paused), cleared when it
+    falls back to a candidate. `resolved_trades`, `wins` and `mean_entry_price` describe
     the resolved BUYs (the Beta-posterior inputs of `copytrader.copying.sizing`); `categories` the same per category.
     """
     prior = prior or {}
@@ -182,6 +229,11 @@ def profiles(
             else when
         )
         breakeven = e.breakeven_win_rate if np.isfinite(e.breakeven_win_rate) else 0.5
+        selected_at = _when(e.selected_at)
+        if w.status in COPYABLE_STATUSES:
+            selected_at = selected_at or when  # selected by this run: its post-selection evidence starts now
+        elif w.status is not WhaleStatus.PAUSED:
+            selected_at = None  # no longer selected: a later selection starts afresh
         out.append(
             WhaleProfile(
                 wallet=e.wallet,
@@ -202,9 +254,16 @@ def profiles(
                 status_since=since,
                 scored_at=when,
                 reasons=w.reasons[:8],
+                named_at=_when(e.named_at),
+                looked_from=_when(e.looked_from),
+                selected_at=selected_at,
             )
         )
     return out
+
+
+def _when(epoch: int | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
 
 
 def _population(universe: Universe) -> PopulationPrior | None:
@@ -223,7 +282,8 @@ def universe_from_records(
     *,
     as_of: int,
     prior: Mapping[str, PriorStatus] | None = None,
+    trials: int | None = None,
 ) -> Universe:
     """Stage 2 from stage-1 evidence records (the JSON the batch step wrote), e.g. after a Distributed Map."""
     evidence = [WalletEvidence.from_record(dict(r)) for r in records]
-    return score_universe(evidence, config, as_of=as_of, prior=prior)
+    return score_universe(evidence, config, as_of=as_of, prior=prior, trials=trials)

@@ -8,9 +8,12 @@ looks at other wallets, so batches of wallets can be scored independently (the w
 their evidence concatenated; stage 2 (`copytrader.scoring.universe`) then compares them.
 
 Per-wallet statistics (formulas in the modules named):
-- edge: mean over scored trades of e (equal weights); z and p_value: the martingale null test (edge module);
+- edge: mean over scored trades of e (equal weights); z and p_value: the event-clustered t test on G - 1 degrees
+  of freedom (edge module), NaN with fewer than two events; independent_events = G, the events with scored trades.
   edge_ci_low / edge_ci_high: stationary-bootstrap percentile interval (two-sided level 2c - 1, so the low end is
-  the one-sided c lower bound) of the ratio sum(e) / count over the wallet's calendar of trade days; the seed mixes
+  the one-sided c lower bound) of the ratio sum(e) / count over the wallet's calendar of trade days; resamples
+  without a scored trade (an undefined ratio) are dropped and counted in edge_ci_dropped; with fewer than two
+  events the interval is undefined (NaN, null in JSON), never a zero-width interval around one event; the seed mixes
   the configured seed with the wallet address, so a wallet's interval does not depend on which batch it was
   scored in. The edge and the daily-Sharpe intervals share one set of blocks (`_intervals`), expected block length
   the larger of the Politis-White (2009 correction) estimates on the daily edge sums and on the daily P&L.
@@ -21,6 +24,10 @@ Per-wallet statistics (formulas in the modules named):
   convention), annualised Sharpe and Sortino (x sqrt(365), x 365), additive max drawdown in pUSD; the annualised
   Sharpe's stationary-bootstrap percentile interval (same level and blocks as the edge's; endpoints scaled by
   sqrt(365) after the interval, a monotone map).
+- per-event returns (copytrader.scoring.event_returns): event_returns, sharpe_event, skew_event, kurtosis_event,
+  the inputs of the universe's PSR / DSR.
+- post_selection_events / post_selection_p: the edge test (same form) on the events entered after the wallet was
+  selected only (copytrader.scoring.holdout), when the caller marks them; 0 / NaN otherwise.
 - diversity: distinct markets and events, and effective events 1 / HHI of traded notional across events.
 - categories: per category the scored trades, mean edge and its null z; specialties are categories with at least
   10 scored trades and z >= 2 (nominal, not multiplicity-controlled: a hint for category weighting, not a test).
@@ -38,6 +45,7 @@ import numpy.typing as npt
 from copytrader.scoring.activity import ActivityReport
 from copytrader.scoring.behaviour import detect
 from copytrader.scoring.edge import recency_weights, summarise, trade_edges
+from copytrader.scoring.event_returns import event_moments
 from copytrader.scoring.evidence_record import CategoryEdge, WalletEvidence
 from copytrader.scoring.ledger import SECONDS_PER_DAY, build_ledger
 from copytrader.scoring.market_table import TokenFacts
@@ -45,6 +53,7 @@ from copytrader.scoring.tape import TradeTape
 from copytrader.scoring_settings import ScoringSettings
 from copytrader.stats.block_length import optimal_block_length
 from copytrader.stats.bootstrap import ci_from_replicates, sharpe_estimate_and_floor, sharpe_replicates
+from copytrader.stats.moments import grouped_central_moments
 from copytrader.stats.performance import max_drawdown_additive
 from copytrader.stats.resampling import stationary_block_sums
 
@@ -83,8 +92,11 @@ def _intervals(
     sums = stationary_block_sums(np.stack([edge_sum, edge_count, y, y * y]), b, config.bootstrap_reps, rng)
     edge: tuple[float, float, int] = (nan, nan, 0)
     if has_edge:
+        # the counts are integers: a resample without a scored trade has a zero count, which the centring in
+        # stationary_block_sums leaves as ~1e-12 rather than 0; round it so the ratio is undefined and dropped
+        count = np.rint(sums[:, 1])
         with np.errstate(divide="ignore", invalid="ignore"):
-            replicates = sums[:, 0] / sums[:, 1]
+            replicates = np.where(count > 0, sums[:, 0] / count, np.nan)
         ratio = ci_from_replicates(
             float(edge_sum.sum() / edge_count.sum()), replicates, level, "percentile", block_size=b
         )
@@ -116,8 +128,11 @@ def wallet_evidence(
     config: ScoringSettings,
     progress: Callable[[int], None] | None = None,
     activity: ActivityReport | None = None,
+    post_selection: npt.NDArray[np.bool_] | None = None,
 ) -> list[WalletEvidence]:
-    """Stage-1 evidence for every wallet of `tape` (in `tape.wallets` order); `activity` adds the audit figures.
+    """Stage-1 evidence for every wallet of `tape` (in `tape.wallets` order); `activity` adds the audit figures;
+    `post_selection` (per trade) marks the evidence collected after each wallet was selected, tested on its own
+    (post_selection_events, post_selection_p; copytrader.scoring.holdout).
 
     Wallets are processed in chunks of about CHUNK_TRADES trades: each wallet's evidence depends only on its own
     trades, and small chunks keep the working set in cache (10 million trades at once ran 2.5x slower).
@@ -131,7 +146,8 @@ def wallet_evidence(
     while lo < wallets:
         hi = int(np.searchsorted(bounds, bounds[lo] + CHUNK_TRADES, side="right")) - 1
         hi = min(max(hi, lo + 1), wallets)
-        results.extend(_chunk_evidence(tape.wallet_slice(lo, hi), facts, as_of, config, progress))
+        post = None if post_selection is None else post_selection[int(bounds[lo]) : int(bounds[hi])]
+        results.extend(_chunk_evidence(tape.wallet_slice(lo, hi), facts, as_of, config, progress, post))
         lo = hi
     if activity is not None:
         results = [_with_activity(e, activity) for e in results]
@@ -158,6 +174,7 @@ def _chunk_evidence(
     as_of: int,
     config: ScoringSettings,
     progress: Callable[[int], None] | None,
+    post_selection: npt.NDArray[np.bool_] | None = None,
 ) -> list[WalletEvidence]:
     wallets = len(tape.wallets)
     w = tape.wallet
@@ -169,6 +186,10 @@ def _chunk_evidence(
     w_long = recency_weights(tape, as_of, config.halflife_long_days)
     long = summarise(tape, facts, edges, w_long)
     behaviour = detect(tape, ledger, edges, config)
+    per_event = event_moments(tape, facts, edges)
+    confirm = None
+    if post_selection is not None:
+        confirm = summarise(tape, facts, replace(edges, scored=edges.scored & post_selection), ones)
 
     # returns on cost of resolved BUYs
     scored_buy = edges.scored & tape.buy
@@ -240,12 +261,9 @@ def _chunk_evidence(
     lengths = np.diff(ledger.day_start)
     owner = np.repeat(np.arange(wallets), lengths)
     x = ledger.daily_pnl
+    c = grouped_central_moments(owner, x, lengths.astype(np.float64))
+    mean, m2, m3, m4 = c.mean, c.m2, c.m3, c.m4
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(owner, weights=x, minlength=wallets) / lengths
-        d = x - mean[owner]
-        m2 = np.bincount(owner, weights=d * d, minlength=wallets) / lengths
-        m3 = np.bincount(owner, weights=d**3, minlength=wallets) / lengths
-        m4 = np.bincount(owner, weights=d**4, minlength=wallets) / lengths
         sd = np.sqrt(m2 * lengths / (lengths - 1))
         defined = (lengths >= config.min_days) & (m2 > 1e-18 * np.maximum(1.0, mean * mean))
         sharpe = np.where(defined, mean / sd, np.nan)
@@ -268,7 +286,7 @@ def _chunk_evidence(
             edge_sum[lo:hi],
             edge_count[lo:hi],
             x[lo:hi],
-            bool(flat.n[i] > 0),
+            bool(flat.clusters[i] >= 2),  # one event: the interval is undefined
             bool(math.isfinite(sharpe[i])),
             config,
             level,
@@ -349,6 +367,13 @@ def _chunk_evidence(
                 categories=categories,
                 specialties=specialties,
                 flags=tuple(flags),
+                independent_events=int(flat.clusters[i]),
+                event_returns=int(per_event.n[i]),
+                sharpe_event=float(per_event.sharpe[i]),
+                skew_event=float(per_event.skew[i]),
+                kurtosis_event=float(per_event.kurtosis[i]),
+                post_selection_events=int(confirm.clusters[i]) if confirm is not None else 0,
+                post_selection_p=float(confirm.p_value[i]) if confirm is not None else math.nan,
             )
         )
         if progress is not None:

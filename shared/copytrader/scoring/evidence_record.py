@@ -10,7 +10,7 @@ becomes NaN again).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -90,6 +90,33 @@ class WalletEvidence:
     redeemed_usdc: float = 0.0  # REDEEM cash seen in /activity (audit against resolution_usdc)
     rewards_usdc: float = 0.0  # rewards and maker rebates: income that is not trading P&L
     conversions: int = 0  # neg-risk conversions (not modelled)
+    # the unit of evidence is the event (copytrader.scoring.event_keys): G of the edge test, and the per-event
+    # returns the Sharpe inference uses (copytrader.scoring.event_returns; NaN with fewer than two events)
+    independent_events: int = 0
+    event_returns: int = 0
+    sharpe_event: float = math.nan
+    skew_event: float = math.nan
+    kurtosis_event: float = math.nan
+    # the selection split (copytrader.scoring.holdout): what named the wallet looked at, [looked_from, named_at],
+    # the events it saw (left out of every figure above), and the evidence collected after the wallet was selected
+    named_at: int | None = None
+    looked_from: int | None = None
+    selected_at: int | None = None
+    in_sample_events: int = 0
+    post_selection_events: int = 0
+    post_selection_p: float = math.nan
+
+    @classmethod
+    def empty(cls, wallet: str) -> WalletEvidence:
+        """A wallet with no trade to test: counts 0, figures undefined (NaN), money 0."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.default is not MISSING or f.default_factory is not MISSING or f.name == "wallet":
+                continue
+            kind = f.type
+            values[f.name] = 0 if kind == "int" else False if kind == "bool" else math.nan
+        money = {n: 0.0 for n in values if n.endswith("_usdc") or n.endswith("_shares")}
+        return cls(wallet=wallet, **(values | money))
 
     def as_record(self) -> dict[str, Any]:
         record = asdict(self)

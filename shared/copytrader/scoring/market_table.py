@@ -7,8 +7,10 @@ tokens matched to outcomes by index, fee rate and category resolved; REFERENCE.m
 - resolution time: `closedTime` ("YYYY-MM-DD HH:MM:SS+00"), else `umaEndDate`, else `endDate`; a resolved market
   without any of them resolves "at the as-of time" (the ledger books it then, never earlier);
 - current price per token (open markets): `outcomePrices`, used only to mark open positions, never as an outcome;
-- event: the parent event's id, else the neg-risk group id, else the market itself. Neg-risk members share an
-  event, so statistics clustered by event treat their (mutually exclusive) outcomes as one dependent unit.
+- event: the key of `copytrader.scoring.event_keys` (Gamma's event id, else the neg-risk group, else the event
+  slug; markets sharing any of them joined into one event; the market alone only when none is known, counted in
+  `MarketReport.without_event`). Neg-risk members share an event, so statistics clustered by event treat their
+  (mutually exclusive) outcomes as one dependent unit.
 Markets that cannot be parsed are counted with the reason; trades in unknown markets stay unresolved.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from pydantic import ValidationError
 
 from copytrader.polymarket.gamma import market_from_gamma
 from copytrader.reasons import RejectTally
+from copytrader.scoring.event_keys import event_aliases, event_key, join_events
 from copytrader.scoring.tape import TradeTape
 
 UNKNOWN_CATEGORY = "unknown"
@@ -70,6 +73,7 @@ class MarketFacts:
     category: str
     fee_rate: float
     neg_risk: bool
+    event_aliases: tuple[str, ...] = ()  # every event alias the object carries (copytrader.scoring.event_keys)
 
 
 @dataclass
@@ -78,6 +82,7 @@ class MarketReport(RejectTally):
     resolved: int = 0
     fifty_fifty: int = 0
     unresolved: int = 0
+    without_event: int = 0  # markets with no event id, neg-risk group or event slug: each is its own event
 
 
 def market_facts(payload: Mapping[str, Any]) -> MarketFacts:
@@ -98,19 +103,18 @@ def market_facts(payload: Mapping[str, Any]) -> MarketFacts:
     current = (
         tuple(prices) if payouts is None and len(prices) == len(tokens) and all(0 < p < 1 for p in prices) else None
     )
-    events = payload.get("events") or []
-    event_id = events[0].get("id") if events and isinstance(events[0], Mapping) else None
-    event = str(event_id) if event_id not in (None, "") else (market.neg_risk_market_id or market.condition_id)
+    aliases = event_aliases(payload, market.neg_risk_market_id, market.condition_id)
     return MarketFacts(
         condition_id=market.condition_id,
         token_ids=tokens,
         payouts=payouts,
         resolved_at=resolved_at,
         current_prices=current,
-        event=f"event:{event}",
+        event=event_key(aliases),
         category=market.category or UNKNOWN_CATEGORY,
         fee_rate=float(market.taker_fee_rate),
         neg_risk=market.neg_risk,
+        event_aliases=aliases,
     )
 
 
@@ -128,7 +132,10 @@ def load_markets(payloads: Iterable[object]) -> tuple[dict[str, MarketFacts], Ma
             report.rejected[str(exc).split(":")[0].replace(" ", "_")] += 1
             continue
         facts[found.condition_id] = found
+    joined = join_events({c: f.event_aliases or (f.event,) for c, f in facts.items()})
+    facts = {c: f if f.event == joined[c] else replace(f, event=joined[c]) for c, f in facts.items()}
     report.markets = len(facts)
+    report.without_event = sum(f.event.startswith("market:") for f in facts.values())
     for f in facts.values():
         if f.payouts is None:
             report.unresolved += 1

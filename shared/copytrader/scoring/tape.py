@@ -295,6 +295,41 @@ def _columns(kept: list[list[Any]]) -> TradeTape:
     )
 
 
+# The columns a trade needs, each as (v1 camelCase, v2 snake_case) spellings; the transaction hash and the fee
+# are optional (exports drop the hash, historical rows carry no fee).
+REQUIRED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("proxyWallet", "proxy_wallet"),
+    ("side", "side"),
+    ("asset", "token_id"),
+    ("conditionId", "condition_id"),
+    ("price", "price"),
+    ("size", "size"),
+    ("timestamp", "timestamp"),
+)
+
+
+def missing_columns(rows: Iterable[object]) -> list[str]:
+    """The required columns (REQUIRED_COLUMNS, named "camel / snake") that no object row carries in either spelling.
+
+    Empty when there is no object row at all: an empty file is a clean "no trades", and a row that is not an
+    object is a counted rejection (`not_an_object`), not a missing column. A column that some rows carry and
+    others lack is not missing: those rows are rejected one by one, each with its reason.
+    """
+    seen: set[str] = set()
+    objects = False
+    for row in rows:
+        if isinstance(row, Mapping):
+            objects = True
+            seen.update(str(k) for k in row)
+    if not objects:
+        return []
+    return [
+        camel if camel == snake else f"{camel} / {snake}"
+        for camel, snake in REQUIRED_COLUMNS
+        if not {camel, snake} & seen
+    ]
+
+
 def read_rows(path: Path) -> list[object]:
     """A file of `/trades` rows: a JSON array, a v2 envelope `{"data": [...]}`, JSON lines, or CSV with a header.
 

@@ -28,7 +28,7 @@ import numpy as np
 from copytrader.sim.config import SimConfig
 from copytrader.sim.markets import MarketSet
 from copytrader.sim.prices import logit, sigmoid, token_price_ticks
-from copytrader.sim.wallets import KINDS, WalletKind, WalletSet, kind_params
+from copytrader.sim.wallets import BEHAVIOUR_KINDS, WalletKind, WalletSet, kind_params
 
 Quoter = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]
 """(market, time) -> (YES mid logit, YES best bid ticks, YES best ask ticks), without price impact."""
@@ -238,7 +238,7 @@ def draw_intents(
     """
     days = (window[1] - window[0]) / 86400.0
     parts = []
-    for kind in KINDS:
+    for kind in BEHAVIOUR_KINDS:
         tradable = _tradable(config, markets, kind, *window)
         replicas = lucky_replicas if kind is WalletKind.LUCKY else 1
         buys = _buys(rng, config, wallets, markets, quote, kind, tradable, days, replicas)

@@ -16,7 +16,7 @@ The default seed (20) gives a typical day: +0.042 per share copying the skilled 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,21 @@ class SkillParams:
 
 
 @dataclass(frozen=True)
+class AdversaryParams:
+    """How the adversary kinds trade (`copytrader.sim.adversaries`; their counts are `SimConfig.n_hedged`,
+    `n_insiders`, `n_selected_lucky`, 0 by default)."""
+
+    hedged_events_per_day: float = 2.0
+    hedged_notional_median: float = 100.0
+    insider_fills: tuple[int, int] = (10, 30)
+    insider_notional_median: float = 2000.0
+    selected_draws: int = 20
+    selected_bets_per_day: float = 5.0
+    selected_notional_median: float = 200.0
+    notional_sigma: float = 0.8
+
+
+@dataclass(frozen=True)
 class SimConfig:
     """Everything that defines a simulated world; `build_world(SimConfig(seed=s))` is a pure function of it.
 
@@ -125,6 +140,8 @@ class SimConfig:
     probabilities sum to 1 (Dirichlet(`neg_risk_alpha`)) with exactly one winner.
     A market stops accepting orders at its end and resolves U(`resolution_delay_min`) minutes later.
     Feed: each live trade is seen by the listener U(`feed_latency_s`) seconds after its block time.
+    Adversaries (history only, none by default): `n_hedged` two-leg hedgers, `n_insiders` one-event lucky wallets
+    and `n_selected_lucky` leaderboard survivors, beyond the `n_wallets` above (copytrader.sim.adversaries).
     """
 
     seed: int = 20
@@ -191,6 +208,22 @@ class SimConfig:
     )
     lucky_longshot_prob: float = 0.8
     lucky_survivorship: int = 2
+    # adversaries of the selection (copytrader.sim.adversaries), in addition to the n_wallets above; none by
+    # default, and a world without them is byte for byte the world it was before they existed
+    n_hedged: int = 0
+    n_insiders: int = 0
+    n_selected_lucky: int = 0
+    adversaries: AdversaryParams = field(default_factory=AdversaryParams)
+    # when the simulated discovery names every wallet, in days into the history (None: a third of it): the
+    # leaderboard survivors are the best by P&L resolved before it, and the scorer's selection split
+    # (copytrader.scoring.holdout) tests only what the wallets did after it
+    named_after_days: float | None = None
+
+    @property
+    def named_at(self) -> datetime:
+        """When the simulated discovery named the wallets (`named_after_days` into the history)."""
+        days = self.history_days / 3 if self.named_after_days is None else self.named_after_days
+        return self.day_start - timedelta(days=self.history_days - days)
 
     def __post_init__(self) -> None:
         special = self.n_skilled + self.n_makers + self.n_lucky
@@ -198,6 +231,10 @@ class SimConfig:
             raise ValueError(f"need 0 <= skilled + makers + lucky ({special}) < n_wallets ({self.n_wallets})")
         if min(self.n_markets_live, self.n_markets_per_history_day, self.history_days, self.lucky_survivorship) < 1:
             raise ValueError("need live markets, history days with markets, and lucky_survivorship >= 1")
+        if min(self.n_hedged, self.n_insiders, self.n_selected_lucky) < 0 or self.adversaries.selected_draws < 1:
+            raise ValueError("adversary counts are >= 0 and a leaderboard survivor is the best of >= 1 draws")
+        if self.named_after_days is not None and not 0 <= self.named_after_days <= self.history_days:
+            raise ValueError("the wallets are named within the history: 0 <= named_after_days <= history_days")
         if self.day_start.tzinfo is None:
             raise ValueError("day_start must carry a timezone")
         if not self.categories or any(c.fee_rate < 0 or c.weight <= 0 for c in self.categories):

@@ -7,6 +7,7 @@ per fill instead of a stored book). Event ends are uniform over the history wind
 for U(6, 30) h before its end (not before the window) and resolves before the live day starts.
 Each lucky wallet's history is drawn `lucky_survivorship` times and only the draw with the best realised
 P&L after fees is kept: survivorship, which lifts single lucky wallets but leaves their mean edge near 0.
+The adversaries' fills (`copytrader.sim.adversaries`, none by default) are drawn last and merged in time order.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from copytrader.sim import ids
+from copytrader.sim.adversaries import AdversaryFills, adversary_fills, has_adversaries
 from copytrader.sim.behaviour import Intents, draw_intents, fill_sizes
 from copytrader.sim.config import SimConfig
 from copytrader.sim.markets import EventTimes, MarketSet, build_markets
@@ -116,7 +118,7 @@ def build_history(rng: np.random.Generator, config: SimConfig, wallets: WalletSe
     order = order[np.lexsort((intents.market[order], intents.wallet[order], intents.time[order]))]
     market = intents.market[order]
     token = intents.token[order]
-    return SimHistory(
+    history = SimHistory(
         markets=markets,
         wallet=intents.wallet[order],
         market=market,
@@ -130,3 +132,29 @@ def build_history(rng: np.random.Generator, config: SimConfig, wallets: WalletSe
         fee_rate=rates[order],
         tx=ids.hash32_bytes(rng, len(order)),
     )
+    if not has_adversaries(config):
+        return history
+    market_rates = np.array([c.fee_rate for c in config.categories])[markets.category]
+    extra = adversary_fills(rng, config, wallets, markets, quote, realised_pnl, market_rates)
+    return _with(history, extra, market_rates)
+
+
+def _with(history: SimHistory, extra: AdversaryFills, market_rates: np.ndarray) -> SimHistory:
+    """The history with the adversaries' BUYs added, in the same order (time, wallet, market)."""
+    markets = history.markets
+    columns = {
+        "wallet": (history.wallet, extra.wallet),
+        "market": (history.market, extra.market),
+        "token": (history.token, extra.token.astype(np.int8)),
+        "side": (history.side, np.zeros(extra.n, dtype=np.int8)),
+        "price": (history.price, extra.price),
+        "size": (history.size, extra.size),
+        "timestamp": (history.timestamp, extra.time),
+        "won": (history.won, extra.won),
+        "category": (history.category, markets.category[extra.market]),
+        "fee_rate": (history.fee_rate, market_rates[extra.market]),
+        "tx": (history.tx, extra.tx),
+    }
+    joined = {name: np.concatenate(parts) for name, parts in columns.items()}
+    order = np.lexsort((joined["market"], joined["wallet"], joined["timestamp"]))
+    return SimHistory(markets=markets, **{name: column[order] for name, column in joined.items()})

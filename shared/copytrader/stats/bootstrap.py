@@ -149,8 +149,10 @@ def ratio_ci(
 
     E.g. edge per trade = daily edge sums / daily trade counts (a ratio estimator, not the mean of daily ratios).
     block_size None: `optimal_block_length(numerator).stationary`. Resamples with sum(den*) = 0 are dropped and
-    counted; a zero sample denominator gives a NaN estimate; empty or non-finite input gives NaN bounds, all reps
-    dropped. Raises ValueError if the series differ in length.
+    counted: the block sums are centred prefix-sum differences, so a zero sum comes out as rounding noise
+    (~1e-16 to 1e-12, whose ratio is any number at all); |sum(den*)| <= 128 n eps sum|den| is read as zero
+    (`ratio_replicates`). A zero sample denominator gives a NaN estimate; empty or non-finite input gives NaN
+    bounds, all reps dropped. Raises ValueError if the series differ in length.
     """
     num, den = _series(numerator), _series(denominator)
     if num.shape != den.shape:
@@ -161,9 +163,18 @@ def ratio_ci(
     sums = stationary_block_sums(np.stack([num, den]), b, reps, rng)
     den_sum = float(den.sum())
     estimate = float(num.sum()) / den_sum if den_sum != 0 else math.nan
+    return ci_from_replicates(estimate, ratio_replicates(sums[:, 0], sums[:, 1], den), level, method, block_size=b)
+
+
+def ratio_replicates(num_sums: FloatArray, den_sums: FloatArray, denominator: FloatArray) -> FloatArray:
+    """sum(num*) / sum(den*) per resample, NaN where sum(den*) is zero up to the rounding of block sums of the
+    series `denominator`: |sum(den*)| <= 128 n eps sum|den| (the prefix sums run over the centred series, whose
+    absolute values add to at most 2 sum|den|; 64 times that n eps is the same margin `sharpe_ci` uses)."""
+    n = denominator.size
+    floor = 128 * n * _EPS * float(np.abs(denominator).sum())
     with np.errstate(divide="ignore", invalid="ignore"):
-        replicates = sums[:, 0] / sums[:, 1]
-    return ci_from_replicates(estimate, replicates, level, method, block_size=b)
+        out = np.where(np.abs(den_sums) > floor, num_sums / den_sums, np.nan)
+    return np.asarray(out, dtype=np.float64)
 
 
 def sharpe_ci(

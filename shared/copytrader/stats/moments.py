@@ -91,3 +91,27 @@ def grouped_weighted_sums(
         return np.bincount(group, weights=values, minlength=groups).astype(np.float64)
 
     return total(w), total(w * w), total(w * x), total(w * x * x)
+
+
+@dataclass(frozen=True)
+class GroupedCentralMoments:
+    """Per group: the mean and the population central moments m_k = sum (x - mean)^k / n, k = 2, 3, 4 (NaN for an
+    empty group)."""
+
+    mean: FloatArray
+    m2: FloatArray
+    m3: FloatArray
+    m4: FloatArray
+
+
+def grouped_central_moments(group: npt.NDArray[np.int64], x: FloatArray, n: FloatArray) -> GroupedCentralMoments:
+    """Central moments of `x` per group in one pass of bincounts; `n` the groups' sizes (the number of groups is
+    len(n)). The PSR's skew m3 / m2^1.5 and non-excess kurtosis m4 / m2^2 are built from these."""
+    size = len(n)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(group, weights=x, minlength=size) / n
+        d = x - mean[group]
+        m2 = np.bincount(group, weights=d * d, minlength=size) / n
+        m3 = np.bincount(group, weights=d**3, minlength=size) / n
+        m4 = np.bincount(group, weights=d**4, minlength=size) / n
+    return GroupedCentralMoments(mean, m2, m3, m4)

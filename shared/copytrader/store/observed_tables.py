@@ -70,6 +70,11 @@ class WhaleModel(Model):
     # the scorer's population prior for the sizing posterior (copytrader.scoring.population)
     prior_edge = DecimalAttribute(null=True)
     prior_strength = DecimalAttribute(null=True)
+    # the selection split (copytrader.scoring.holdout): what first named the wallet looked at, and when the scorer
+    # first selected it
+    named_at = UTCDateTimeAttribute(null=True)
+    looked_from = UTCDateTimeAttribute(null=True)
+    selected_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute()
     by_status = WhaleByStatus()
 

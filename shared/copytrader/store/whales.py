@@ -31,6 +31,9 @@ def profile_of(item: WhaleModel) -> WhaleProfile:
         status_since=item.status_since,
         scored_at=item.scored_at,
         reasons=tuple(item.reasons or ()),
+        named_at=item.named_at,
+        looked_from=item.looked_from,
+        selected_at=item.selected_at,
     )
 
 
@@ -54,6 +57,9 @@ def _item(profile: WhaleProfile, now: datetime) -> WhaleModel:
         status_since=profile.status_since,
         scored_at=profile.scored_at,
         reasons=list(profile.reasons),
+        named_at=profile.named_at,
+        looked_from=profile.looked_from,
+        selected_at=profile.selected_at,
         updated_at=now,
     )
 

@@ -71,3 +71,25 @@ def test_empty_input_is_a_clean_no_answer(tmp_path: Path, capsys: pytest.Capture
     (tmp_path / "m.json").write_text("[]")
     assert main(["score", "--trades", str(tmp_path / "t.json"), "--markets", str(tmp_path / "m.json"), "--quiet"]) == 0
     assert "no wallet qualifies" in capsys.readouterr().out
+
+
+def test_named_at_tests_each_wallet_only_on_what_followed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    world = build_world(SimConfig(seed=5, n_wallets=60, n_skilled=3, history_days=12))
+    trades, markets, out = tmp_path / "t.jsonl", tmp_path / "m.json", tmp_path / "s.json"
+    trades.write_text("".join(json.dumps(r) + "\n" for r in world.history_trade_rows()))
+    markets.write_text(json.dumps(world.history_markets_gamma()))
+    named = int(world.day_start.timestamp()) - 6 * 86_400
+    base = ["score", "--trades", str(trades), "--markets", str(markets), "--quiet", "--json", str(out)]
+    assert main([*base, "--named-at", str(named)]) == 0
+    records = json.loads(out.read_text())
+    assert {r["named_at"] for r in records} == {named} and {r["looked_from"] for r in records} == {None}
+    tested = [r for r in records if r["trades"]]
+    assert tested and all(r["first_trade"] > named for r in tested)
+    assert sum(r["in_sample_events"] for r in records) > 0
+    printed = capsys.readouterr().out
+    assert f"selection split: {len(records)} wallets tested only on what their naming could not see" in printed
+    assert main([*base]) == 0 and "selection split: none" in capsys.readouterr().out
+    assert main([*base, "--looked-from", str(named)]) == 2
+    assert "--looked-from needs --named-at" in capsys.readouterr().err
+    assert main([*base, "--named-at", str(named), "--looked-from", str(named + 1)]) == 2
+    assert "cannot look at history after it" in capsys.readouterr().err

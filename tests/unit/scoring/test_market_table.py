@@ -76,7 +76,7 @@ def test_fifty_fifty_neg_risk_grouping_and_rejects() -> None:
     assert report.markets == 2 and report.fifty_fifty == 1 and report.resolved == 2
     assert sum(report.rejected.values()) == 2
     assert facts[C1].payouts == (0.5, 0.5)
-    assert facts[C1].event == facts[C2].event == "event:" + "0x" + "ee" * 32  # neg-risk members: one event
+    assert facts[C1].event == facts[C2].event == "negrisk:" + "0x" + "ee" * 32  # neg-risk members: one event
     assert facts[C2].resolved_at == 1760140800
 
 

@@ -36,6 +36,11 @@ def evidence(
         markets=n,
         scored_markets=n,
         events=n,
+        independent_events=n,
+        event_returns=n,
+        sharpe_event=sharpe,
+        skew_event=0.0,
+        kurtosis_event=3.0,
         first_trade=AS_OF - days * DAY,
         last_trade=AS_OF,
         edge=edge,
@@ -63,6 +68,10 @@ def evidence(
     return WalletEvidence(**values)  # type: ignore[arg-type]
 
 
+# selected 60 days ago, and 40 events since then whose own edge test gives p = 1e-4
+CONFIRMED: dict[str, object] = {"selected_at": AS_OF - 60 * DAY, "post_selection_events": 40, "post_selection_p": 1e-4}
+
+
 def population(rng: np.random.Generator, k: int = 300) -> list[WalletEvidence]:
     return [evidence(i, edge=float(rng.normal(0, math.sqrt(0.2 / 400)))) for i in range(k)]
 
@@ -75,7 +84,7 @@ def test_a_universe_without_skill_selects_nobody() -> None:
 
 def test_clear_skill_is_selected_ranked_and_explained() -> None:
     crowd = population(np.random.default_rng(2))
-    star = evidence(900, edge=0.10, sharpe=0.6, days=365)  # z ~ 4.5, large daily Sharpe over a year
+    star = evidence(900, edge=0.10, sharpe=0.6, days=365, **CONFIRMED)  # z ~ 4.5, large Sharpe over a year
     good = evidence(901, edge=0.09, sharpe=0.05)  # discovered, but its deflated Sharpe is weak
     universe = score_universe([*crowd, star, good], ScoringSettings(), as_of=AS_OF)
     chosen = {w.evidence.wallet: w for w in universe.selected}
@@ -89,6 +98,40 @@ def test_clear_skill_is_selected_ranked_and_explained() -> None:
         assert w.score_ci_low < w.score < w.evidence.ewma_net_edge_90d
         assert 0 <= w.shrinkage < 1
         assert w.q_value <= 0.10
+
+
+@pytest.mark.parametrize(
+    ("after_selection", "status", "reason"),
+    [
+        ({}, WhaleStatus.PROBATION, "probation: no evidence after selection yet (selected by this run)"),
+        (
+            {"selected_at": AS_OF - 5 * DAY, "post_selection_events": 9, "post_selection_p": 1e-6},
+            WhaleStatus.PROBATION,
+            "probation: 9 events since selection < 10 (promotion needs evidence collected after the wallet was "
+            "selected)",
+        ),
+        (
+            {"selected_at": AS_OF - 60 * DAY, "post_selection_events": 40, "post_selection_p": 0.2},
+            WhaleStatus.PROBATION,
+            "probation: the edge since selection is not confirmed (p 0.2, q 0.6)",
+        ),
+        (CONFIRMED, WhaleStatus.ACTIVE, "confirmed after selection: 40 events, q 0.0003 <= 0.1"),
+    ],
+)
+def test_promotion_to_active_needs_evidence_collected_after_selection(
+    after_selection: dict[str, object], status: WhaleStatus, reason: str
+) -> None:
+    """The same strong record (DSR passes) is ACTIVE only once the events after its selection confirm it; the
+    q-value is BY over the selected wallets (here 2: m = 2, c(2) = 1.5, so q = p x 2 x 1.5 / rank)."""
+    crowd = population(np.random.default_rng(2))
+    star = evidence(900, edge=0.10, sharpe=0.6, days=365, **after_selection)
+    other = evidence(901, edge=0.09, sharpe=0.05)
+    universe = score_universe([*crowd, star, other], ScoringSettings(), as_of=AS_OF)
+    chosen = {w.evidence.wallet: w for w in universe.selected}
+    assert chosen[star.wallet].dsr >= 0.95
+    assert chosen[star.wallet].status is status
+    assert reason in chosen[star.wallet].reasons
+    assert universe.summary["confirmed_after_selection"] == (1 if status is WhaleStatus.ACTIVE else 0)
 
 
 def test_top_n_cuts_by_the_lower_bound() -> None:

@@ -7,7 +7,8 @@ Layout of the scoring bucket (`RunKeys`):
 
     cache/...                               the discovery cache (`copytrader.discovery.cache`), kept for good
     runs/<run>/items.json                   the Map's item list: [{"batch": 0, "wallets": [...]}, ...]
-    runs/<run>/candidates.json              who is scored and why (provenance), what discovery skipped
+    runs/<run>/candidates.json              who is scored and why (provenance, selection windows), what discovery
+                                            skipped
     runs/<run>/evidence/<batch>.json        one batch's stage-1 evidence records and cleaning reports
     runs/<run>/selection.json               the change of the tracked set this run makes (and whether it was sent)
     runs/<run>/universe.json                every wallet ranked (stage 2) and the run's summary
@@ -42,6 +43,7 @@ from decimal import Decimal
 from typing import Any
 
 from copytrader.model import COPYABLE_STATUSES, WhaleProfile, WhaleStatus
+from copytrader.scoring.naming import SelectionWindow, first_naming
 
 # ------------------------------------------------------------------------------------------------ tunables
 BATCH_SIZE = 10  # wallets per Map item (one evidence child)
@@ -165,6 +167,42 @@ def plan_candidates(
         discovered=len({w.lower() for w in discovered}),
         dropped=sorted(dropped),
     )
+
+
+def selection_windows(
+    provenance: Mapping[str, Sequence[str]], tracked: Iterable[WhaleProfile], named_at: int
+) -> dict[str, dict[str, int | None]]:
+    """Each wallet's selection window (copytrader.scoring.naming) as JSON: a tracked wallet keeps the one in the
+    whales table (first naming and first selection); a row written before windows existed counts as named at its
+    earliest known scoring time, having looked at everything before; a newly named wallet's window comes from the
+    sources that named it now."""
+    stored = {p.wallet.lower(): p for p in tracked}
+    out: dict[str, dict[str, int | None]] = {}
+    for wallet, sources in provenance.items():
+        profile = stored.get(wallet)
+        if profile is None:
+            window = first_naming(sources, named_at)
+        else:
+            known = [int(t.timestamp()) for t in (profile.named_at, profile.status_since, profile.scored_at) if t]
+            window = SelectionWindow(
+                min(known, default=named_at) if profile.named_at is None else known[0],
+                _epoch(profile.looked_from),
+                _epoch(profile.selected_at),
+            )
+        out[wallet] = {"named_at": window.named_at, "looked_from": window.looked_from}
+        out[wallet]["selected_at"] = window.selected_at
+    return out
+
+
+def windows_from_json(document: Mapping[str, Mapping[str, int | None]]) -> dict[str, SelectionWindow]:
+    return {
+        wallet: SelectionWindow(int(w["named_at"] or 0), w.get("looked_from"), w.get("selected_at"))
+        for wallet, w in document.items()
+    }
+
+
+def _epoch(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
 
 
 def batches(wallets: Sequence[str], size: int = BATCH_SIZE) -> list[dict[str, Any]]:

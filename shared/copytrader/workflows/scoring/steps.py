@@ -5,11 +5,13 @@ carries on (small, far below the 256 KB payload limit) and the counts the handle
 Bulk data goes through the run's S3 objects (`copytrader.workflows.scoring.plan.RunKeys`), never the payload.
 
 - `discover`: candidates from the leaderboards and large trades plus every wallet in the whales table ->
-  `items.json` (the Map's batches) and `candidates.json` (provenance).
+  `items.json` (the Map's batches) and `candidates.json` (provenance, and each wallet's selection window:
+  what first named it looked at, kept from the whales table for tracked wallets; copytrader.scoring.naming).
 - `evidence`: one batch: each wallet's `/trades` and `/activity` history through the S3 cache (a refresh reads
   only rows newer than the cached high-water mark), the Gamma markets they touch (cached; resolved ones for
-  good), stage 1 (`copytrader.scoring.engine.evidence_from_rows`) -> `evidence/<batch>.json`.
-- `select`: every batch's evidence, stage 2 (`universe_from_records`: eligibility, Benjamini-Hochberg,
+  good), stage 1 on each wallet's test sample (`copytrader.scoring.engine.evidence_from_rows` with the windows from
+  `candidates.json`) -> `evidence/<batch>.json`.
+- `select`: every batch's evidence, stage 2 (`universe_from_records`: eligibility, Benjamini-Yekutieli,
   shrinkage, Deflated Sharpe, selection, held statuses) -> whales table, `universe.json`; when the set of
   copied wallets changes, a short alert in the output, which the state machine's Notify state publishes.
 
@@ -87,6 +89,7 @@ def discover(event: dict[str, Any], deps: Deps) -> StepResult:
             "run_id": keys.run_id,
             "as_of": int(as_of.timestamp()),
             "wallets": plan.provenance,
+            "windows": workflow.selection_windows(plan.provenance, tracked, int(as_of.timestamp())),
             "dropped": plan.dropped,
             "discovery": {
                 "skipped": dict(sorted(found.skipped.items())),
@@ -141,6 +144,9 @@ def evidence(event: dict[str, Any], deps: Deps) -> StepResult:
     batch = BatchEvent.model_validate(event)
     keys = RunKeys(batch.run_id)
     histories, lookup = asyncio.run(_fetch(deps, batch.wallets))
+    candidates = deps.runs.get_json(keys.candidates) or {}
+    every = workflow.windows_from_json(candidates.get("windows") or {})
+    windows = {wallet: every[wallet] for wallet in batch.wallets if wallet in every}
 
     failed: dict[str, str] = {}
     truncated: dict[str, str] = {}
@@ -167,7 +173,9 @@ def evidence(event: dict[str, Any], deps: Deps) -> StepResult:
     usable = [history for history in histories if history.wallet not in failed]
     rows = [row for history in usable for row in history.trades]
     activity = [row for history in usable for row in history.activity]
-    run = evidence_from_rows(rows, lookup.markets(), deps.settings.scoring, as_of=batch.as_of, activity=activity)
+    run = evidence_from_rows(
+        rows, lookup.markets(), deps.settings.scoring, as_of=batch.as_of, activity=activity, windows=windows
+    )
     load, markets = run.load.as_dict(), run.markets.as_dict()
     deps.runs.put_json(
         keys.evidence(batch.batch),
@@ -242,7 +250,12 @@ def select(event: dict[str, Any], deps: Deps) -> StepResult:
     records = [record for doc in found for record in doc.get("records") or []]
     scored_at = datetime.fromtimestamp(run.as_of, tz=UTC)
     if records:
-        universe = engine.universe_from_records(records, deps.settings.scoring, as_of=run.as_of, prior=prior)
+        # m of BY and N of the DSR: every wallet screened (named, tracked, or lost to a failed fetch), not only
+        # those with evidence
+        trials = max(run.wallets, len(records))
+        universe = engine.universe_from_records(
+            records, deps.settings.scoring, as_of=run.as_of, prior=prior, trials=trials
+        )
         profiles = engine.profiles(universe, prior, scored_at=scored_at)
         summary: dict[str, Any] = dict(universe.summary)
         ranked = [wallet.as_record() for wallet in universe.ranking()]

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -32,7 +32,7 @@ from tests.support.fake_data_api import FakeDataApi
 from tests.support.sim_worlds import SMALL_WORLD
 
 T0 = datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
-A, B, C = "0x" + "a" * 40, "0x" + "b" * 40, "0x" + "c" * 40
+A, B, C, D = "0x" + "a" * 40, "0x" + "b" * 40, "0x" + "c" * 40, "0x" + "d" * 40
 
 
 # ------------------------------------------------------------------------------------------- the run plan
@@ -65,6 +65,36 @@ def test_tracked_wallets_are_always_scored_and_kept_first_under_the_cap() -> Non
 
     capped = workflow.plan_candidates({A: ["x"]}, tracked, cap=1)
     assert capped.wallets == [B] and capped.dropped == [A, C]  # a copied wallet before a paused one
+
+
+def test_each_wallet_keeps_the_window_of_its_first_naming() -> None:
+    now = 1_800_000_000
+    day = 86_400
+    first = datetime.fromtimestamp(now - 30 * day, tz=UTC)
+    chosen = datetime.fromtimestamp(now - 9 * day, tz=UTC)
+    tracked = [
+        # named a month ago by a weekly ranking, selected nine days ago: kept whatever names it today
+        WhaleProfile(wallet=B, status=WhaleStatus.PROBATION, named_at=first, looked_from=first - timedelta(days=7),
+                     selected_at=chosen),
+        # a row from before windows existed: named at its earliest known scoring, having looked at everything
+        WhaleProfile(wallet=C, status=WhaleStatus.CANDIDATE, status_since=chosen, scored_at=first),
+    ]  # fmt: skip
+    provenance = {
+        A: ["leaderboard:PNL/WEEK/OVERALL#2 pnl=10", "large_trade:9000 tx=0x1"],  # new: the widest look, 7 days
+        B: ["tracked:probation", "leaderboard:PNL/ALL/OVERALL#1 pnl=5"],
+        C: ["tracked:candidate"],
+        D: ["leaderboard:PNL/ALL/OVERALL#9 pnl=1"],  # new, all-time: everything before now
+    }
+    windows = workflow.selection_windows(provenance, tracked, now)
+    assert windows == {
+        A: {"named_at": now, "looked_from": now - 7 * day, "selected_at": None},
+        B: {"named_at": now - 30 * day, "looked_from": now - 37 * day, "selected_at": now - 9 * day},
+        C: {"named_at": now - 30 * day, "looked_from": None, "selected_at": None},
+        D: {"named_at": now, "looked_from": None, "selected_at": None},
+    }  # fmt: skip
+    assert json.loads(json.dumps(windows)) == windows  # what candidates.json holds
+    parsed = workflow.windows_from_json(windows)
+    assert (parsed[B].named_at, parsed[B].selected_at) == (now - 30 * day, now - 9 * day)
 
 
 def test_batches_hold_at_most_batch_size_wallets_in_order() -> None:
