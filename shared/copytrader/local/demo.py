@@ -58,10 +58,10 @@ from copytrader.model import COPYABLE_STATUSES, Market, WhaleProfile, WhaleTrade
 from copytrader.runtime.alerts import SnsAlerts
 from copytrader.runtime.exit_queue import ExitPublisher
 from copytrader.scoring.engine import profiles, score_rows
-from copytrader.scoring.naming import SelectionWindow
 from copytrader.scoring_settings import ScoringSettings
 from copytrader.settings import Settings, load_settings
 from copytrader.sim.config import SimConfig
+from copytrader.sim.selection_check import discovery_windows
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
 from copytrader.store.trades import SeenTrades
@@ -83,28 +83,20 @@ class SimClock:
 
 
 def tracked_wallets(world: SimWorld, config: ScoringSettings | None = None) -> list[WhaleProfile]:
-    """Score the world's resolved history as of the day's start (copytrader.scoring) and keep the selected set.
-    Every wallet was named by the simulated discovery at `SimConfig.named_at` (a third into the history), having
-    looked at everything before: each is tested on what it did after (copytrader.scoring.holdout), and selected by
-    this run, so it is on probation."""
-    rows = world.history_trade_rows()
-    named = SelectionWindow(int(world.config.named_at.timestamp()))
-    windows = {str(row["proxyWallet"]).lower(): named for row in rows}
+    """Score the world's history as of the day's start and keep the selected set: each wallet tested on what it did
+    after the simulated discovery named it (copytrader.sim.selection_check.discovery_windows), so on probation."""
     run = score_rows(
-        rows,
+        world.history_trade_rows(),
         world.history_markets_gamma(),
         config or ScoringSettings(),
         as_of=int(world.day_start.timestamp()),
-        windows=windows,
+        windows=discovery_windows(world),
     )
     return [p for p in profiles(run.universe) if p.status in COPYABLE_STATUSES]
 
 
 DEFAULT_SEED = SimConfig().seed
-# the demo's days of resolved history (SimConfig's default of 30 stays for the tests): with BY over every wallet
-# screened and each tested on the two thirds after its naming, 30 days select none of the default seed's 12 skilled
-# wallets, 90 days 9
-DEMO_HISTORY_DAYS = 90
+DEMO_HISTORY_DAYS = 90  # SimConfig's 30 select none of the 12 skilled, 90 select 9 (e2e/test_demo_selection)
 
 
 def day_deps(

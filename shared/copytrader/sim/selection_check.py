@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # numpy and scipy stay off the import path of `copytrader --help`
     from copytrader.scoring.engine import ScoreRun
+    from copytrader.scoring.naming import SelectionWindow
     from copytrader.scoring.universe import Universe
     from copytrader.scoring_settings import ScoringSettings
     from copytrader.sim.config import SimConfig
+    from copytrader.sim.world import SimWorld
 
 TOP = 20  # precision@TOP of the ranking
 
@@ -85,22 +87,28 @@ def simulate_selection(
     after (copytrader.scoring.holdout); without, on its whole history (what the scorer did before the split).
     `progress` / `on_loaded`: the scorer's progress callbacks (copytrader.scoring.engine.score_rows)."""
     from copytrader.scoring.engine import score_rows
-    from copytrader.scoring.naming import SelectionWindow
     from copytrader.sim.world import build_world
 
     world = build_world(sim)
     when = as_of if as_of is not None else int(world.day_start.timestamp())
-    rows = world.history_trade_rows()
-    named = SelectionWindow(int(sim.named_at.timestamp()))
     run = score_rows(
-        rows,
+        world.history_trade_rows(),
         world.history_markets_gamma(),
         config,
         as_of=when,
         progress=progress,
         on_loaded=on_loaded,
-        windows={str(row["proxyWallet"]).lower(): named for row in rows} if split else None,
+        windows=discovery_windows(world) if split else None,
         trials=len(world.wallets),
     )
     kinds = {w.address: w.kind.value for w in world.wallets}
     return run, check_against_truth(run.universe, world.skilled_addresses, kinds), kinds
+
+
+def discovery_windows(world: SimWorld) -> dict[str, SelectionWindow]:
+    """What the simulated discovery saw: every wallet with history named at `SimConfig.named_at`, having looked at
+    all of its history before (copytrader.scoring.naming)."""
+    from copytrader.scoring.naming import SelectionWindow
+
+    named = SelectionWindow(int(world.config.named_at.timestamp()))
+    return {str(row["proxyWallet"]).lower(): named for row in world.history_trade_rows()}
