@@ -37,7 +37,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -183,22 +183,20 @@ def selection_windows(
         if profile is None:
             window = first_naming(sources, named_at)
         else:
-            known = [int(t.timestamp()) for t in (profile.named_at, profile.status_since, profile.scored_at) if t]
-            window = SelectionWindow(
-                min(known, default=named_at) if profile.named_at is None else known[0],
-                _epoch(profile.looked_from),
-                _epoch(profile.selected_at),
-            )
-        out[wallet] = {"named_at": window.named_at, "looked_from": window.looked_from}
-        out[wallet]["selected_at"] = window.selected_at
+            if profile.named_at is not None:
+                first = int(profile.named_at.timestamp())
+            else:  # a row written before windows existed
+                first = min(
+                    (int(t.timestamp()) for t in (profile.status_since, profile.scored_at) if t), default=named_at
+                )
+            window = SelectionWindow(first, _epoch(profile.looked_from), _epoch(profile.selected_at))
+        out[wallet] = asdict(window)
     return out
 
 
 def windows_from_json(document: Mapping[str, Mapping[str, int | None]]) -> dict[str, SelectionWindow]:
-    return {
-        wallet: SelectionWindow(int(w["named_at"] or 0), w.get("looked_from"), w.get("selected_at"))
-        for wallet, w in document.items()
-    }
+    """The windows `selection_windows` wrote, read back."""
+    return {wallet: SelectionWindow(**w) for wallet, w in document.items()}  # type: ignore[arg-type]
 
 
 def _epoch(value: datetime | None) -> int | None:
