@@ -207,19 +207,18 @@ def _score(
         bar.close()
 
 
-def _windows(args: argparse.Namespace, rows: Sequence[object]) -> dict[str, Any] | None:
-    """Every wallet of `rows` named at --named-at, having looked from --looked-from (None without --named-at)."""
+def _window(args: argparse.Namespace) -> Any:
+    """The window of every wallet of the file: named at --named-at, having looked from --looked-from (None without
+    --named-at)."""
     from copytrader.scoring.naming import SelectionWindow
 
     if args.named_at is None:
         if args.looked_from is not None:
             raise ValueError("--looked-from needs --named-at")
         return None
-    named, looked = _as_of(args.named_at), _as_of(args.looked_from)
+    named = _as_of(args.named_at)
     assert named is not None
-    window = SelectionWindow(named, looked)
-    wallets = {str(r.get("proxyWallet") or r.get("proxy_wallet") or "").lower() for r in rows if isinstance(r, dict)}
-    return {wallet: window for wallet in wallets if wallet}
+    return SelectionWindow(named, _as_of(args.looked_from))
 
 
 def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
@@ -248,7 +247,7 @@ def _recorded(args: argparse.Namespace, config: Any, as_of: int | None) -> int:
         )
         return 2
     try:
-        windows = _windows(args, rows)
+        windows = _window(args)
     except ValueError as exc:
         print(f"invalid selection window: {exc}", file=sys.stderr)
         return 2

@@ -61,7 +61,7 @@ from copytrader.scoring.engine import profiles, score_rows
 from copytrader.scoring_settings import ScoringSettings
 from copytrader.settings import Settings, load_settings
 from copytrader.sim.config import SimConfig
-from copytrader.sim.selection_check import discovery_windows
+from copytrader.sim.selection_check import discovery_window
 from copytrader.sim.server import SimPolymarketServer
 from copytrader.sim.world import SimWorld, build_world
 from copytrader.store.trades import SeenTrades
@@ -84,13 +84,13 @@ class SimClock:
 
 def tracked_wallets(world: SimWorld, config: ScoringSettings | None = None) -> list[WhaleProfile]:
     """Score the world's history as of the day's start and keep the selected set: each wallet tested on what it did
-    after the simulated discovery named it (copytrader.sim.selection_check.discovery_windows), so on probation."""
+    after the simulated discovery named it (copytrader.sim.selection_check.discovery_window), so on probation."""
     run = score_rows(
         world.history_trade_rows(),
         world.history_markets_gamma(),
         config or ScoringSettings(),
         as_of=int(world.day_start.timestamp()),
-        windows=discovery_windows(world),
+        windows=discovery_window(world),
     )
     return [p for p in profiles(run.universe) if p.status in COPYABLE_STATUSES]
 

@@ -82,12 +82,13 @@ def evidence_from_rows(
     activity: Iterable[object] | None = None,
     progress: Callable[[int], None] | None = None,
     on_loaded: Callable[[int], None] | None = None,
-    windows: Mapping[str, SelectionWindow] | None = None,
+    windows: Mapping[str, SelectionWindow] | SelectionWindow | None = None,
 ) -> EvidenceRun:
     """Stage 1 only: clean `rows` (plus splits and merges from `activity` rows, when given), resolve them against
-    `market_payloads`, evidence per wallet as of `as_of`. With `windows` (wallet -> what named it), each wallet is
-    tested on its test sample only (copytrader.scoring.holdout); a wallet with a window and no test sample left
-    gets an empty record, so it is still scored (and counted) as short of evidence."""
+    `market_payloads`, evidence per wallet as of `as_of`. With `windows` (wallet -> what named it, or one window for
+    every wallet of the rows), each wallet is tested on its test sample only (copytrader.scoring.holdout); a wallet
+    with a window and no test sample left gets an empty record, so it is still scored (and counted) as short of
+    evidence."""
     markets, market_report = load_markets(market_payloads)
     extra: list[dict[str, object]] = []
     activity_report = None
@@ -101,6 +102,8 @@ def evidence_from_rows(
     post = None
     in_sample: dict[str, int] = {}
     named = tape.wallets
+    if isinstance(windows, SelectionWindow):
+        windows = dict.fromkeys(tape.wallets, windows)
     if windows:
         cut = holdout.split(tape, facts, windows)
         in_sample = dict(zip(tape.wallets, cut.in_sample_events.tolist(), strict=True))
@@ -146,7 +149,7 @@ def score_rows(
     progress: Callable[[int], None] | None = None,
     on_loaded: Callable[[int], None] | None = None,
     trials: int | None = None,
-    windows: Mapping[str, SelectionWindow] | None = None,
+    windows: Mapping[str, SelectionWindow] | SelectionWindow | None = None,
 ) -> ScoreRun:
     """Score `rows` (Data API /trades rows) against `market_payloads` (Gamma market objects): both stages.
     `trials`: every wallet screened (copytrader.scoring.universe.score_universe; default the wallets scored)."""

@@ -98,17 +98,16 @@ def simulate_selection(
         as_of=when,
         progress=progress,
         on_loaded=on_loaded,
-        windows=discovery_windows(world) if split else None,
+        windows=discovery_window(world) if split else None,
         trials=len(world.wallets),
     )
     kinds = {w.address: w.kind.value for w in world.wallets}
     return run, check_against_truth(run.universe, world.skilled_addresses, kinds), kinds
 
 
-def discovery_windows(world: SimWorld) -> dict[str, SelectionWindow]:
-    """What the simulated discovery saw: every wallet with history named at `SimConfig.named_at`, having looked at
-    all of its history before (copytrader.scoring.naming)."""
+def discovery_window(world: SimWorld) -> SelectionWindow:
+    """What the simulated discovery saw of every wallet: named at `SimConfig.named_at`, having looked at all of its
+    history before (copytrader.scoring.naming)."""
     from copytrader.scoring.naming import SelectionWindow
 
-    named = SelectionWindow(int(world.config.named_at.timestamp()))
-    return {str(row["proxyWallet"]).lower(): named for row in world.history_trade_rows()}
+    return SelectionWindow(int(world.config.named_at.timestamp()))
