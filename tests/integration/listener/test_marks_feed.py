@@ -156,6 +156,9 @@ async def test_a_new_position_is_subscribed_on_the_live_socket_and_a_closed_one_
         _hold(C)
         _hold(A, shares="0")
         await _until(lambda: feed.book.get(C) is not None and feed.book.get(A) is None)
+        # the feed sends the unsubscribe right after the subscribe, so C's snapshot can arrive before the server has
+        # read it: wait for the server to have read both frames, then look at them
+        await _until(lambda: sum(1 for f in server.sockets[0].received[1:] if f != "PING") >= 2)
         # THEN the same socket got a subscribe for C and an unsubscribe for A; C's snapshot marked it
         assert len(server.sockets) == 1
         changes = [json.loads(f) for f in server.sockets[0].received[1:] if f != "PING"]
